@@ -1,0 +1,11 @@
+"""PLACEHOLDER: replay (being written)."""
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add this command's options."""
+
+
+def run(args: argparse.Namespace) -> int:
+    raise SystemExit("replay: not written yet")

@@ -1,0 +1,118 @@
+"""Typed events that format parsers produce from log records.
+
+Every stage after parsing (estimator, metrics, report) consumes only these plain dataclasses, so a new trainer
+family needs a parser and nothing else. Fields a line does not reveal stay ``None``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Union
+
+
+@dataclass(slots=True)
+class _Stamped:
+    """Where an event came from; filled in by the pipeline, not by parsers."""
+
+    time: float | None = dataclasses.field(default=None, kw_only=True)
+    """Record time in Unix seconds (timestamp prefix, container time, live arrival time) or None if unknown."""
+    record: int = dataclasses.field(default=0, kw_only=True)
+    """1-based index of the record in its input."""
+    format: str = dataclasses.field(default="", kw_only=True)
+    """Name of the format family that understood the record."""
+
+
+@dataclass(slots=True)
+class Progress(_Stamped):
+    """One training-progress line: the trainer reached ``iteration``."""
+
+    kind: ClassVar[str] = "progress"
+    iteration: int
+    """The counter as the trainer prints it (per epoch for per-epoch bars)."""
+    total_iterations: int | None = None
+    """Total the line itself states (per epoch when ``batches_per_epoch`` is set)."""
+    iteration_seconds: float | None = None
+    """Wall seconds of one iteration as printed (tqdm: the rate inverted)."""
+    data_seconds: float | None = None
+    """Data-loading seconds of one iteration as printed (mmengine ``data_time``, timm ``Data:``)."""
+    loss: float | None = None
+    """Training loss; NaN/inf kept as such so they can be reported."""
+    tokens_per_second: float | None = None
+    mfu: float | None = None
+    """Model FLOPs utilisation as a ratio 0-1; None when the trainer says it is unknown."""
+    epoch: int | None = None
+    """0-based epoch index for per-epoch counters."""
+    total_epochs: int | None = None
+    batches_per_epoch: int | None = None
+    averaged_over: int | None = None
+    """When ``iteration_seconds`` is a mean over the last N iterations (Megatron), N; else None."""
+
+    @property
+    def global_iteration(self) -> int:
+        """Iteration counted from the run's start: epoch x batches per epoch + batch for per-epoch counters."""
+        if self.epoch is not None and self.batches_per_epoch:
+            return self.epoch * self.batches_per_epoch + self.iteration
+        return self.iteration
+
+    @property
+    def global_total(self) -> int | None:
+        """Total iterations of the whole run, when known from the line itself."""
+        if self.batches_per_epoch and self.total_epochs:
+            return self.total_epochs * self.batches_per_epoch
+        if self.batches_per_epoch:
+            return None
+        return self.total_iterations
+
+
+@dataclass(slots=True)
+class Eval(_Stamped):
+    """An evaluation (validation) happened or is happening at ``iteration``."""
+
+    kind: ClassVar[str] = "eval"
+    iteration: int | None = None
+    loss: float | None = None
+    """Validation loss when printed."""
+    done: bool = True
+    """False while an eval progress bar is still running."""
+
+
+@dataclass(slots=True)
+class Checkpoint(_Stamped):
+    """The trainer saved (or started saving) a checkpoint."""
+
+    kind: ClassVar[str] = "checkpoint"
+    iteration: int | None = None
+    path: str | None = None
+
+
+@dataclass(slots=True)
+class Config(_Stamped):
+    """Run configuration the log reveals (echoed config, startup lines)."""
+
+    kind: ClassVar[str] = "config"
+    total_iterations: int | None = None
+    eval_interval: int | None = None
+    log_interval: int | None = None
+    total_epochs: int | None = None
+    batches_per_epoch: int | None = None
+    new_run: bool = False
+    """True for a config header that starts a new run (a restarted or resumed trainer prints it again)."""
+
+
+Event = Union[Progress, Eval, Checkpoint, Config]
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready dict with ``kind`` first; non-finite floats become the strings "nan", "inf", "-inf"."""
+    out: dict[str, Any] = {"kind": event.kind}
+    for field in dataclasses.fields(event):
+        out[field.name] = _json_value(getattr(event, field.name))
+    return out
