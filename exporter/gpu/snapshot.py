@@ -45,3 +45,7 @@ class GpuSnapshot:
     """Every known reason with whether it is active, or None when unsupported."""
     pids: tuple[int, ...] = ()
     """PIDs of compute processes on this GPU (when visible)."""
+    utilization_window_ratio: float | None = None
+    """Mean busy ratio over the sampler's longer window (default 60 s): a steadier input for the diagnosis."""
+    utilization_window_min_ratio: float | None = None
+    """Minimum busy ratio over that window."""

@@ -1,0 +1,545 @@
+"""Background NVML sampler: keeps the latest ``GpuSnapshot`` of each selected GPU, never raises.
+
+Collection happens here, in its own thread, so a scrape only reads cached values. Failure policy:
+
+- no ``pynvml``, no library, no driver, no GPU: reported down, ONE warning logged, init retried with a slow
+  exponential backoff in case the driver appears (container started before the driver, driver upgrade);
+- ``NotSupported`` / ``NoPermission`` / ``FunctionNotFound`` on a field: that field is None (its series is
+  omitted, never NaN or a sentinel) and the field is not asked again for that device;
+- ``GpuIsLost``, ``Unknown`` and other device errors: the GPU's snapshot is dropped (stale values must not be
+  served as healthy) and the GPU is retried with a capped exponential backoff;
+- driver-wide errors (``DriverNotLoaded``, ``Uninitialized``, ``LibRmVersionMismatch``): NVML is shut down and
+  re-initialised with the init backoff (handles do not survive a driver reload).
+
+Every error is counted by kind (the ``pynvml.NVMLError_<Kind>`` suffix) for ``training_exporter_nvml_errors_total``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from exporter.gpu.nvml import DeviceLayer, NvmlLayer
+from exporter.gpu.snapshot import CLOCKS_EVENT_REASONS, GpuSnapshot
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_SECONDS = 1.0
+"""NVML poll period; utilization samples are kept between polls, so a longer period loses no dips."""
+
+UTILIZATION_WINDOW_SECONDS = 60.0
+"""Span of the windowed utilization mean/min: the same ~60 s the estimator uses for the current pace, so the
+diagnosis compares GPU activity and pace over the same stretch of time instead of one noisy poll."""
+
+INIT_RETRY_INITIAL_SECONDS = 10.0
+INIT_RETRY_MAX_SECONDS = 300.0
+"""Init backoff: a missing driver seldom appears within seconds; 5 minutes at most bounds the delay after a
+driver install or container restart while keeping log noise and library probing rare."""
+
+DEVICE_RETRY_INITIAL_SECONDS = 2.0
+DEVICE_RETRY_MAX_SECONDS = 60.0
+"""Per-GPU backoff after a device error: calls on a lost GPU can block in the driver, so the loop must not
+spend every poll on it; 60 s at most so a GPU back after a reset shows within a minute."""
+
+FIELD_ERROR_KINDS = frozenset({"NotSupported", "NoPermission", "FunctionNotFound"})
+"""Errors that concern one field of one device and will not change until a restart: omit and remember."""
+
+DRIVER_ERROR_KINDS = frozenset({"DriverNotLoaded", "Uninitialized", "LibRmVersionMismatch", "LibraryNotFound"})
+"""Errors that invalidate every handle: re-initialise NVML."""
+
+UNEXPECTED_KIND = "Unexpected"
+"""Kind counted for a non-NVML exception (a bug or a binding mismatch), so it still never escapes the loop."""
+
+
+def error_kind(exc: BaseException) -> str:
+    """Bounded label for an exception: ``NVMLError_GpuIsLost`` → ``GpuIsLost``; no ``pynvml`` → ``LibraryNotFound``."""
+    if isinstance(exc, ImportError):
+        return "LibraryNotFound"
+    if isinstance(exc, AttributeError):
+        # An nvidia-ml-py older than the function we call.
+        return "FunctionNotFound"
+    name = type(exc).__name__
+    if name.startswith("NVMLError_"):
+        return name.removeprefix("NVMLError_")
+    if name == "NVMLError":
+        # The base class is used for codes newer than this nvidia-ml-py knows.
+        return "Unknown"
+    return UNEXPECTED_KIND
+
+
+def _backoff(failures: int, initial: float, maximum: float) -> float:
+    return min(maximum, initial * 2 ** max(0, failures - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSelection:
+    """Which GPUs to report: all (default), NVML indices and/or UUIDs, or the GPUs a process tree uses."""
+
+    devices: tuple[int | str, ...] = ()
+    """NVML indices (``nvidia-smi`` order) or UUIDs; empty means all."""
+    pid: int | None = None
+    """Report only GPUs running this PID or one of its descendants (needs a shared PID namespace)."""
+
+    @classmethod
+    def parse(cls, text: str) -> GpuSelection:
+        """Parse ``all``, ``pid:1234`` or a comma list like ``0,2,GPU-5f1c…``; ValueError says what is wrong."""
+        text = text.strip()
+        if text in ("", "all"):
+            return cls()
+        if text.startswith("pid:"):
+            value = text.removeprefix("pid:").strip()
+            if not value.isdigit() or int(value) <= 0:
+                raise ValueError(f"GPU selection {text!r}: pid must be a positive integer")
+            return cls(pid=int(value))
+        devices: list[int | str] = []
+        for item in (part.strip() for part in text.split(",")):
+            if item.isdigit():
+                devices.append(int(item))
+            elif item.startswith(("GPU-", "MIG-")):
+                devices.append(item)
+            else:
+                raise ValueError(
+                    f"GPU selection {text!r}: {item!r} is neither an index nor a UUID (GPU-…); "
+                    "use 'all', 'pid:N' or a comma-separated list"
+                )
+        return cls(devices=tuple(devices))
+
+    def __str__(self) -> str:
+        if self.pid is not None:
+            return f"pid:{self.pid}"
+        return ",".join(str(d) for d in self.devices) if self.devices else "all"
+
+
+def proc_parent_pid(pid: int) -> int | None:
+    """Parent PID from ``/proc/PID/stat``, or None when the process is gone or invisible."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    try:
+        return int(fields[1])
+    except (IndexError, ValueError):
+        return None
+
+
+@dataclass
+class _Device:
+    index: int
+    uuid: str
+    name: str
+    handle: Any
+    unsupported: set[str] = field(default_factory=set)
+    last_seen_us: int = 0
+    clocks_method: str = "clocks_event_reasons"
+    failures: int = 0
+    retry_at: float = 0.0
+    window: deque[tuple[float, float, int, float]] = field(default_factory=deque)
+    """(poll time, sum of ratios, sample count, min ratio) per poll within the utilization window."""
+
+
+class GpuSampler:
+    """Polls NVML (or any ``DeviceLayer``) and keeps the latest snapshots; reads are thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        layer: DeviceLayer | None = None,
+        interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.time,
+        select: GpuSelection | str = "all",
+        window_seconds: float = UTILIZATION_WINDOW_SECONDS,
+        parent_pid: Callable[[int], int | None] = proc_parent_pid,
+    ) -> None:
+        if interval_seconds <= 0:
+            raise ValueError(f"interval_seconds must be > 0, got {interval_seconds}")
+        self._layer: DeviceLayer = layer if layer is not None else NvmlLayer()
+        self.interval_seconds = interval_seconds
+        self._clock = clock
+        self.selection = select if isinstance(select, GpuSelection) else GpuSelection.parse(select)
+        self._window_seconds = window_seconds
+        self._parent_pid = parent_pid
+
+        self._lock = threading.Lock()
+        self._poll_lock = threading.Lock()
+        self._snapshots: list[GpuSnapshot] = []
+        self._up = False
+        self._last_success: float | None = None
+        self._errors: dict[str, int] = {}
+        self._down_reason: str | None = "not polled yet"
+        self._driver_version = ""
+
+        self._initialized = False
+        self._init_failures = 0
+        self._init_retry_at = float("-inf")
+        self._down_warned = False
+        self._warned_selection: set[str] = set()
+        self._devices: list[_Device] = []
+
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- reads (any thread) -------------------------------------------------------------------------------
+
+    def snapshots(self) -> list[GpuSnapshot]:
+        """Latest snapshot of each selected, healthy GPU (a failing GPU is absent, never stale)."""
+        with self._lock:
+            return list(self._snapshots)
+
+    @property
+    def up(self) -> bool:
+        """True when the last poll read every selected GPU."""
+        with self._lock:
+            return self._up
+
+    @property
+    def last_success_timestamp(self) -> float | None:
+        """Clock time of the last poll that was up."""
+        with self._lock:
+            return self._last_success
+
+    @property
+    def errors(self) -> dict[str, int]:
+        """NVML errors counted by kind since start (monotonic counters)."""
+        with self._lock:
+            return dict(self._errors)
+
+    @property
+    def down_reason(self) -> str | None:
+        """Why the sampler is down (for the human page), None when up."""
+        with self._lock:
+            return self._down_reason
+
+    @property
+    def driver_version(self) -> str:
+        with self._lock:
+            return self._driver_version
+
+    # -- thread -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Poll every ``interval_seconds`` in a daemon thread (a hung NVML call must not block exit)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="gpu-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self, *, timeout: float = 5.0) -> None:
+        """Stop the thread and shut NVML down."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        with self._poll_lock:
+            if self._initialized:
+                self._shutdown_layer()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.poll_once()
+            self._stop.wait(self.interval_seconds)
+
+    # -- polling ------------------------------------------------------------------------------------------
+
+    def poll_once(self) -> None:
+        """One poll: (re)initialise if due, read every selected GPU, publish. Never raises."""
+        with self._poll_lock:
+            try:
+                self._poll(self._clock())
+            except Exception as exc:  # noqa: BLE001 - the sampler must survive its own bugs; counted and logged
+                self._count(UNEXPECTED_KIND)
+                logger.exception("GPU sampler: unexpected error: %s", exc)
+                self._publish([], up=False, now=None, reason=f"unexpected error: {exc}")
+
+    def _poll(self, now: float) -> None:
+        if not self._initialized:
+            if now < self._init_retry_at or not self._try_init(now):
+                return
+        snapshots: list[GpuSnapshot] = []
+        healthy = True
+        for dev in self._devices:
+            if dev.failures and now < dev.retry_at:
+                healthy = False
+                continue
+            try:
+                if dev.failures:
+                    self._refresh_handle(dev)
+                snap = self._read(dev, now)
+            except _DeviceChanged as exc:
+                logger.info("%s; re-enumerating GPUs", exc)
+                self._shutdown_layer()
+                self._init_retry_at = now
+                self._publish([], up=False, now=None, reason=str(exc))
+                return
+            except Exception as exc:  # noqa: BLE001 - classified below; NVML raises many error classes
+                kind = error_kind(exc)
+                self._count(kind)
+                if kind in DRIVER_ERROR_KINDS:
+                    self._lose_driver(now, f"{kind}: {exc}")
+                    return
+                self._device_failed(dev, now, kind, exc)
+                healthy = False
+                continue
+            if dev.failures:
+                logger.info("GPU %d (%s) readable again after %d failed polls", dev.index, dev.uuid, dev.failures)
+                dev.failures = 0
+            if self._wanted_by_pid(snap):
+                snapshots.append(snap)
+        self._publish(snapshots, up=healthy, now=now, reason=None if healthy else "some GPUs are failing")
+
+    def _publish(self, snapshots: list[GpuSnapshot], *, up: bool, now: float | None, reason: str | None) -> None:
+        with self._lock:
+            self._snapshots = snapshots
+            self._up = up
+            self._down_reason = reason
+            if up and now is not None:
+                self._last_success = now
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self._errors[kind] = self._errors.get(kind, 0) + 1
+
+    def _went_down(self, now: float, reason: str) -> None:
+        self._init_failures += 1
+        delay = _backoff(self._init_failures, INIT_RETRY_INITIAL_SECONDS, INIT_RETRY_MAX_SECONDS)
+        self._init_retry_at = now + delay
+        self._publish([], up=False, now=None, reason=reason)
+        if not self._down_warned:
+            self._down_warned = True
+            logger.warning(
+                "GPU metrics unavailable (%s); log metrics continue; retrying NVML with backoff up to %.0f s",
+                reason,
+                INIT_RETRY_MAX_SECONDS,
+            )
+        else:
+            logger.debug("GPU metrics still unavailable (%s); next try in %.0f s", reason, delay)
+
+    def _shutdown_layer(self) -> None:
+        self._initialized = False
+        self._devices = []
+        try:
+            self._layer.shutdown()
+        except Exception as exc:  # noqa: BLE001 - shutting down a broken driver may fail; nothing to do about it
+            logger.debug("NVML shutdown failed: %s", exc)
+
+    def _lose_driver(self, now: float, reason: str) -> None:
+        self._shutdown_layer()
+        self._went_down(now, reason)
+
+    def _try_init(self, now: float) -> bool:
+        layer = self._layer
+        try:
+            layer.init()
+        except Exception as exc:  # noqa: BLE001 - ImportError, OSError-derived or NVMLError: all mean "no NVML"
+            kind = error_kind(exc)
+            self._count(kind)
+            self._went_down(now, f"{kind}: {exc}")
+            return False
+        try:
+            driver = self._optional(lambda: layer.driver_version(), default="")
+            count = layer.device_count()
+            devices = []
+            for index in range(count):
+                handle = layer.handle(index)
+                uuid = self._optional(lambda h=handle: layer.uuid(h), default="")
+                name = self._optional(lambda h=handle: layer.name(h), default="")
+                devices.append(_Device(index=index, uuid=uuid, name=name, handle=handle))
+        except Exception as exc:  # noqa: BLE001 - any failure while enumerating leaves NVML unusable for now
+            kind = error_kind(exc)
+            self._count(kind)
+            self._lose_driver(now, f"{kind}: {exc}")
+            return False
+        if count == 0:
+            self._lose_driver(now, "no NVIDIA GPU found")
+            return False
+        selected = self._select(devices)
+        if not selected:
+            self._lose_driver(now, f"none of the selected GPUs ({self.selection}) exist")
+            return False
+        self._devices = selected
+        self._initialized = True
+        self._init_failures = 0
+        with self._lock:
+            self._driver_version = driver
+        if self._down_warned:
+            self._down_warned = False
+            logger.info("GPU metrics available: %d GPU(s), driver %s", len(selected), driver or "?")
+        return True
+
+    def _optional(self, get: Callable[[], Any], *, default: Any) -> Any:
+        """A descriptive value that may be unsupported (default) without failing the whole init."""
+        try:
+            return get()
+        except Exception as exc:
+            kind = error_kind(exc)
+            if kind not in FIELD_ERROR_KINDS:
+                raise
+            self._count(kind)
+            return default
+
+    def _select(self, devices: list[_Device]) -> list[_Device]:
+        wanted = self.selection.devices
+        if not wanted:
+            return devices
+        chosen: list[_Device] = []
+        for item in wanted:
+            match = [d for d in devices if (d.index == item if isinstance(item, int) else d.uuid == item)]
+            if not match and str(item) not in self._warned_selection:
+                self._warned_selection.add(str(item))
+                logger.warning("selected GPU %s not found (have %d GPU(s)); ignoring it", item, len(devices))
+            chosen.extend(d for d in match if d not in chosen)
+        return sorted(chosen, key=lambda d: d.index)
+
+    def _wanted_by_pid(self, snap: GpuSnapshot) -> bool:
+        target = self.selection.pid
+        if target is None:
+            return True
+        for pid in snap.pids:
+            # Walk up from each GPU process: torchrun/accelerate launchers own the GPU processes as children.
+            seen = 0
+            current: int | None = pid
+            while current is not None and current > 1 and seen < 64:
+                if current == target:
+                    return True
+                current = self._parent_pid(current)
+                seen += 1
+        return False
+
+    def _refresh_handle(self, dev: _Device) -> None:
+        handle = self._layer.handle(dev.index)
+        uuid = self._layer.uuid(handle)
+        if uuid != dev.uuid:
+            raise _DeviceChanged(f"GPU {dev.index} is now {uuid}, was {dev.uuid}")
+        dev.handle = handle
+
+    def _device_failed(self, dev: _Device, now: float, kind: str, exc: BaseException) -> None:
+        dev.failures += 1
+        dev.retry_at = now + _backoff(dev.failures, DEVICE_RETRY_INITIAL_SECONDS, DEVICE_RETRY_MAX_SECONDS)
+        dev.window.clear()
+        if dev.failures == 1:
+            logger.warning(
+                "GPU %d (%s): %s (%s); its metrics are dropped and it is retried with backoff",
+                dev.index,
+                dev.uuid,
+                kind,
+                exc,
+            )
+
+    # -- reading one device -------------------------------------------------------------------------------
+
+    def _field(self, dev: _Device, name: str, get: Callable[[], Any]) -> Any:
+        if name in dev.unsupported:
+            return None
+        try:
+            return get()
+        except Exception as exc:
+            kind = error_kind(exc)
+            if kind not in FIELD_ERROR_KINDS:
+                raise
+            self._count(kind)
+            dev.unsupported.add(name)
+            logger.debug("GPU %d: %s unavailable (%s); series omitted", dev.index, name, kind)
+            return None
+
+    def _read(self, dev: _Device, now: float) -> GpuSnapshot:
+        layer, h = self._layer, dev.handle
+        mean, minimum = self._utilization(dev)
+        window_mean, window_min = self._window(dev, now, mean, minimum)
+        memory = self._field(dev, "memory", lambda: layer.memory(h))
+        pids = self._field(dev, "compute_pids", lambda: layer.compute_pids(h))
+        with self._lock:
+            driver = self._driver_version
+        return GpuSnapshot(
+            index=dev.index,
+            uuid=dev.uuid,
+            name=dev.name,
+            driver_version=driver,
+            timestamp_seconds=now,
+            utilization_ratio=mean,
+            utilization_min_ratio=minimum,
+            utilization_window_ratio=window_mean,
+            utilization_window_min_ratio=window_min,
+            memory_used_bytes=None if memory is None else memory[0],
+            memory_total_bytes=None if memory is None else memory[1],
+            power_watts=self._field(dev, "power_watts", lambda: layer.power_watts(h)),
+            temperature_celsius=self._field(dev, "temperature_celsius", lambda: layer.temperature_celsius(h)),
+            sm_clock_hertz=self._field(dev, "sm_clock_hertz", lambda: layer.sm_clock_hertz(h)),
+            clocks_event_reasons=self._clocks(dev),
+            pids=tuple(pids) if pids is not None else (),
+        )
+
+    def _utilization(self, dev: _Device) -> tuple[float | None, float | None]:
+        """Mean and minimum busy ratio of the samples since the previous poll (one rate when no samples)."""
+        layer, h = self._layer, dev.handle
+        if "utilization_samples" not in dev.unsupported:
+            try:
+                samples = layer.utilization_samples(h, dev.last_seen_us)
+            except Exception as exc:
+                kind = error_kind(exc)
+                if kind == "NotFound":
+                    # No sample newer than the last one seen: not an error, use the instantaneous rate.
+                    samples = ()
+                elif kind in FIELD_ERROR_KINDS:
+                    self._count(kind)
+                    dev.unsupported.add("utilization_samples")
+                    samples = ()
+                else:
+                    raise
+            newer = [(ts, value) for ts, value in samples if ts > dev.last_seen_us]
+            if newer:
+                dev.last_seen_us = max(ts for ts, _ in newer)
+                ratios = [_ratio(value) for _, value in newer]
+                return sum(ratios) / len(ratios), min(ratios)
+        rate = self._field(dev, "utilization_rate", lambda: layer.utilization_rate(h))
+        if rate is None:
+            return None, None
+        return _ratio(rate), _ratio(rate)
+
+    def _window(
+        self, dev: _Device, now: float, mean: float | None, minimum: float | None
+    ) -> tuple[float | None, float | None]:
+        if mean is not None and minimum is not None:
+            # Weight each poll equally: sample counts differ by product and the rate fallback has one.
+            dev.window.append((now, mean, 1, minimum))
+        while dev.window and dev.window[0][0] <= now - self._window_seconds:
+            dev.window.popleft()
+        if not dev.window:
+            return None, None
+        total = sum(entry[1] for entry in dev.window)
+        count = sum(entry[2] for entry in dev.window)
+        return total / count, min(entry[3] for entry in dev.window)
+
+    def _clocks(self, dev: _Device) -> dict[str, bool] | None:
+        if "clocks_reasons" in dev.unsupported:
+            return None
+        try:
+            mask = getattr(self._layer, dev.clocks_method)(dev.handle)
+        except Exception as exc:
+            kind = error_kind(exc)
+            if kind == "FunctionNotFound" and dev.clocks_method == "clocks_event_reasons":
+                # Drivers and bindings before 535 only have the deprecated ...ThrottleReasons name.
+                self._count(kind)
+                dev.clocks_method = "clocks_throttle_reasons"
+                return self._clocks(dev)
+            if kind not in FIELD_ERROR_KINDS:
+                raise
+            self._count(kind)
+            dev.unsupported.add("clocks_reasons")
+            return None
+        return {name: bool(mask & bit) for bit, name in CLOCKS_EVENT_REASONS.items()}
+
+
+class _DeviceChanged(Exception):
+    """The GPU at an index has another UUID after a failure (reset, hot-plug): re-enumerate."""
+
+
+def _ratio(percent: float) -> float:
+    return min(1.0, max(0.0, float(percent) / 100.0))
