@@ -1,0 +1,384 @@
+"""The estimator: events in, an ``Estimate`` out. Pure code: no I/O, the clock is injected."""
+
+from __future__ import annotations
+
+import math
+import time as _time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from exporter.estimate.baseline import Baseline, Regression
+from exporter.estimate.model import Estimate
+from exporter.estimate.pace import ChangePoint, PaceWindow, Sample
+from exporter.estimate.periodic import PeriodicOverhead
+from exporter.estimate.range import BlockSpread, eta_range
+from exporter.estimate.robust import median
+from exporter.events import Checkpoint, Config, Eval, Event, Progress
+
+WARMUP_SAMPLES = 3
+"""Samples held back at the start of a run to decide which leading ones were warm-up."""
+WARMUP_FACTOR = 1.5
+"""A leading sample slower than this x the typical early pace is warm-up (compile, caches, allocator)."""
+SPIKE_FACTOR = 2.0
+"""A sample slower than this x the current pace is a spike: an eval/checkpoint, a hang, or a new pace."""
+STALL_FACTOR = 5.0
+"""No progress for this x the expected interval (eval time included) means stalled..."""
+STALL_MIN_SECONDS = 60.0
+"""...and never sooner than this, so a fast bar's normal jitter is not a stall."""
+TREND_TOLERANCE = 1.15
+"""Pace within this factor of the baseline reads as steady."""
+
+
+@dataclass
+class _RunConfig:
+    """What the log says about the run's size and schedule (merged from Config events)."""
+
+    total_iterations: int | None = None
+    total_epochs: int | None = None
+    batches_per_epoch: int | None = None
+    eval_interval: int | None = None
+
+    def merge(self, event: Config) -> None:
+        for name in ("total_iterations", "total_epochs", "batches_per_epoch", "eval_interval"):
+            value = getattr(event, name)
+            if value is not None:
+                setattr(self, name, value)
+
+
+@dataclass
+class _Run:
+    """Everything that restarts when the trainer restarts or resumes."""
+
+    config: _RunConfig
+    window: PaceWindow = field(default_factory=PaceWindow)
+    periodic: PeriodicOverhead = field(default_factory=PeriodicOverhead)
+    baseline: Baseline = field(default_factory=Baseline)
+    regression: Regression = field(default_factory=Regression)
+    blocks: BlockSpread = field(default_factory=BlockSpread)
+    started: bool = False
+    first_time: float | None = None
+    first_progress_time: float | None = None
+    last: Progress | None = None
+    last_iteration: int | None = None
+    last_time: float | None = None
+    anchor_iteration: int | None = None
+    anchor_time: float | None = None
+    line_total: int | None = None
+    warmup_pending: list[tuple[Sample, bool]] = field(default_factory=list)
+    warmup_done: bool = False
+    warmup_seconds: float = 0.0
+    warmup_iterations: int = 0
+    samples: int = 0
+    normal_iterations: float = 0.0
+    steps: deque[int] = field(default_factory=lambda: deque(maxlen=32))
+    step_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=32))
+    data_ratios: deque[float] = field(default_factory=lambda: deque(maxlen=32))
+    change: ChangePoint | None = None
+    eval_open: bool = False
+    tagged_since_last: bool = False
+
+
+class Estimator:
+    """Follows one log's events and estimates pace, ETA with a range, and the run's state.
+
+    ``observe`` is O(1) amortised and ``estimate`` is O(window), so replaying a long log stays linear.
+    """
+
+    def __init__(self, *, total_iterations: int | None = None, clock: Callable[[], float] = _time.time) -> None:
+        self._total_flag = total_iterations
+        self._clock = clock
+        self._run = _Run(_RunConfig())
+        self._runs = 0
+        self._nonfinite = 0
+        self._last_event_time: float | None = None
+
+    @property
+    def runs(self) -> int:
+        return self._runs
+
+    @property
+    def last_event_time(self) -> float | None:
+        """Time of the latest event that had one (a log read after the fact ends there)."""
+        return self._last_event_time
+
+    def observe(self, event: Event) -> None:
+        """Take one event into account."""
+        if event.time is not None:
+            self._last_event_time = event.time
+        run = self._run
+        if run.first_time is None and event.time is not None:
+            run.first_time = event.time
+        if isinstance(event, Config):
+            self._config(event)
+        elif isinstance(event, Eval):
+            run.eval_open = not event.done
+            self._tag(event.iteration)
+        elif isinstance(event, Checkpoint):
+            self._tag(event.iteration)
+        elif isinstance(event, Progress):
+            self._progress(event)
+
+    def _config(self, event: Config) -> None:
+        if event.new_run and self._run.started:
+            self._run = _Run(_RunConfig(), first_time=event.time)
+        self._run.config.merge(event)
+        if self._run.config.eval_interval:
+            self._run.periodic.configured_interval = self._run.config.eval_interval
+
+    def _tag(self, iteration: int | None) -> None:
+        run = self._run
+        at = iteration if iteration is not None else run.last_iteration
+        if at is not None:
+            run.periodic.tag(at)
+        run.tagged_since_last = True
+
+    def _progress(self, event: Progress) -> None:
+        run = self._run
+        iteration = event.global_iteration
+        if run.last_iteration is not None and iteration < run.last_iteration:
+            # A restart or resume: the pace, warm-up and schedule start over; the configured size stays.
+            run = self._run = _Run(run.config, first_time=event.time)
+            if run.config.eval_interval:
+                run.periodic.configured_interval = run.config.eval_interval
+        if not run.started:
+            run.started = True
+            self._runs += 1
+        if event.global_total is not None:
+            run.line_total = event.global_total
+        if event.batches_per_epoch and run.config.batches_per_epoch is None:
+            run.config.batches_per_epoch = event.batches_per_epoch
+        if event.loss is not None and not math.isfinite(event.loss):
+            self._nonfinite += 1
+        if event.data_seconds is not None and event.iteration_seconds:
+            run.data_ratios.append(event.data_seconds / event.iteration_seconds)
+
+        if run.last is None:
+            self._first_progress(run, event)
+        elif iteration > (run.last_iteration or 0):
+            self._step(run, event, iteration)
+        run.eval_open = run.eval_open and iteration == run.last_iteration
+        run.last = event
+        run.last_iteration = iteration
+        if event.time is not None:
+            run.last_time = event.time
+
+    def _first_progress(self, run: _Run, event: Progress) -> None:
+        """The first line of a run carries start-up and compile time: warm-up, never pace."""
+        run.first_progress_time = event.time
+        if event.time is not None and run.first_time is not None:
+            run.warmup_seconds += event.time - run.first_time
+        elif event.iteration_seconds is not None:
+            run.warmup_seconds += event.iteration_seconds
+        run.warmup_iterations = 1
+        run.anchor_iteration = event.global_iteration
+        run.anchor_time = event.time
+        run.tagged_since_last = False
+
+    def _step(self, run: _Run, event: Progress, iteration: int) -> None:
+        gap = iteration - (run.last_iteration or 0)
+        run.steps.append(gap)
+        sample: Sample | None = None
+        if event.time is not None and run.anchor_time is not None:
+            seconds = event.time - run.anchor_time
+            if seconds <= 0:
+                return  # same timestamp: let the next sample span both updates
+            sample = Sample(iteration - (run.anchor_iteration or 0), seconds, iteration, event.time)
+        elif event.iteration_seconds is not None and event.iteration_seconds >= 0:
+            # A printed time stands for the iterations it was measured over, never for the logging gap.
+            count = min(event.averaged_over or 1, gap)
+            sample = Sample(count, event.iteration_seconds * count, iteration, event.time)
+        run.anchor_iteration = iteration
+        run.anchor_time = event.time
+        tagged = run.tagged_since_last or (
+            run.periodic.configured_interval is not None
+            and run.periodic.due_between(iteration - gap, iteration)
+        )
+        run.tagged_since_last = False
+        if sample is not None and sample.seconds >= 0:
+            self._ingest(run, sample, tagged)
+
+    def _ingest(self, run: _Run, sample: Sample, tagged: bool) -> None:
+        if not run.warmup_done:
+            run.warmup_pending.append((sample, tagged))
+            if sum(1 for _, t in run.warmup_pending if not t) >= WARMUP_SAMPLES:
+                self._end_warmup(run)
+            return
+        self._classify(run, sample, tagged)
+
+    def _end_warmup(self, run: _Run) -> None:
+        pending, run.warmup_pending = run.warmup_pending, []
+        run.warmup_done = True
+        typical = median([s.pace for s, t in pending if not t])
+        leading = 0
+        for sample, tagged in pending:
+            if tagged or sample.pace <= WARMUP_FACTOR * typical:
+                break
+            run.warmup_seconds += sample.seconds
+            run.warmup_iterations += int(sample.iterations)
+            leading += 1
+        for sample, tagged in pending[leading:]:
+            self._classify(run, sample, tagged)
+
+    def _classify(self, run: _Run, sample: Sample, tagged: bool) -> None:
+        run.samples += 1
+        reference = run.window.pace
+        if tagged:
+            if reference is not None:
+                run.periodic.add_cost(sample.seconds - sample.iterations * reference)
+            return
+        if reference is not None and sample.pace > SPIKE_FACTOR * reference:
+            step = round(median(run.steps)) if run.steps else 1
+            if run.periodic.spike(sample.end_iteration, step=step, sample_index=run.samples):
+                run.periodic.add_cost(sample.seconds - sample.iterations * reference)
+                return
+        change = run.window.add(sample)
+        if change is not None:
+            run.change = change
+        run.normal_iterations += sample.iterations
+        run.blocks.add(sample.iterations, sample.seconds)
+        run.step_seconds.append(sample.seconds)
+        pace = run.window.pace
+        if pace is not None:
+            run.baseline.add(pace, sample.end_time)
+            baseline = run.baseline.value
+            run.regression.update(pace / baseline if baseline else None, sample.end_time)
+
+    def estimate(self, *, now: float | None = None) -> Estimate:
+        """The current picture; ``now`` (Unix seconds) defaults to the injected clock."""
+        run = self._run
+        if now is None:
+            now = self._clock()
+        out = Estimate(runs=self._runs, nonfinite_loss_events=self._nonfinite)
+        total = self._total(run)
+        out.total_iterations = total
+        last = run.last
+        if last is None:
+            out.state = "unknown_total" if total is None else "warmup"
+            return out
+        iteration = run.last_iteration or 0
+        out.iteration = iteration
+        out.epoch = last.epoch
+        out.loss = last.loss
+        out.loss_nonfinite = last.loss is not None and not math.isfinite(last.loss)
+        out.tokens_per_second = last.tokens_per_second
+        out.mfu_ratio = last.mfu
+        out.last_progress_timestamp_seconds = run.last_time
+        out.warmup_seconds = run.warmup_seconds
+        out.warmup_iterations = run.warmup_iterations
+        if run.data_ratios:
+            out.data_loading_ratio = min(1.0, max(0.0, sum(run.data_ratios) / len(run.data_ratios)))
+
+        pace = run.window.pace
+        if pace is None and run.warmup_pending:
+            pace = median([s.pace for s, t in run.warmup_pending if not t] or [s.pace for s, _ in run.warmup_pending])
+        out.seconds_per_iteration = pace
+        baseline = run.baseline.value
+        out.baseline_seconds_per_iteration = baseline
+        if pace is not None and baseline:
+            out.pace_ratio = pace / baseline
+        periodic = run.periodic
+        out.periodic_interval_iterations = periodic.interval
+        out.periodic_overhead_seconds = periodic.cost
+        if run.change is not None:
+            out.shift_ratio = run.change.ratio
+            out.shift_since_iteration = run.change.iteration
+            out.shift_since_timestamp_seconds = run.change.time
+        out.trend = self._trend(run, out.pace_ratio)
+
+        step = round(median(run.steps)) if run.steps else 1
+        typical_seconds = median(run.step_seconds) if run.step_seconds else (pace * step if pace else None)
+        cost = periodic.cost or 0.0
+        eval_due = periodic.due_between(iteration, iteration + step)
+        gap = (now - run.last_time) if (run.last_time is not None) else None
+        expected = None if typical_seconds is None else typical_seconds + (cost if eval_due else 0.0)
+        stalled = (
+            gap is not None and expected is not None and gap > max(STALL_FACTOR * expected, STALL_MIN_SECONDS)
+        )
+        evaluating = not stalled and (
+            run.eval_open
+            or (eval_due and gap is not None and typical_seconds is not None and gap > 1.5 * typical_seconds)
+        )
+
+        if total is not None:
+            remaining = max(0, total - iteration)
+            out.remaining_iterations = remaining
+            out.progress_ratio = min(1.0, iteration / total) if total > 0 else None
+            if pace is not None:
+                events_left = periodic.remaining(iteration, total)
+                out.periodic_events_remaining = events_left
+                eta = pace * remaining + events_left * cost
+                if gap is not None and expected is not None and gap > 0:
+                    # Time passes between log lines: count it down, but not past what the next line should take.
+                    eta = max(0.0, eta - min(gap, expected))
+                self._fill_eta(run, out, eta, remaining, total, now)
+            if remaining == 0:
+                out.eta_seconds = out.eta_lower_seconds = out.eta_upper_seconds = 0.0
+                out.completion_timestamp_seconds = run.last_time
+        out.state = self._state(run, out, total, stalled, evaluating, now)
+        return out
+
+    def _fill_eta(self, run: _Run, out: Estimate, eta: float, remaining: int, total: int, now: float) -> None:
+        out.eta_seconds = eta
+        out.completion_timestamp_seconds = now + eta
+        window_sigma = run.window.relative_sigma()
+        samples = max(len(run.window), 1)
+        stat = (window_sigma or 0.0) / math.sqrt(samples)
+        drift = run.blocks.sigma()
+        if drift is None:
+            drift = window_sigma if window_sigma is not None else 0.5
+        elapsed = None
+        if run.last_time is not None and run.first_progress_time is not None:
+            elapsed = run.last_time - run.first_progress_time
+        if elapsed and elapsed > 0:
+            fraction = eta / (eta + elapsed)
+        else:
+            fraction = remaining / total if total else 1.0
+        hang_rate = run.window.clipped_seconds / run.normal_iterations if run.normal_iterations else 0.0
+        lower, upper = eta_range(
+            eta, remaining_fraction=fraction, stat_sigma=stat, drift_sigma=drift, hang_seconds=hang_rate * remaining
+        )
+        out.eta_lower_seconds = lower
+        out.eta_upper_seconds = upper
+
+    def _total(self, run: _Run) -> int | None:
+        if self._total_flag is not None:
+            return self._total_flag
+        if run.line_total is not None:
+            return run.line_total
+        config = run.config
+        if config.total_iterations is not None:
+            return config.total_iterations
+        if config.total_epochs and config.batches_per_epoch:
+            return config.total_epochs * config.batches_per_epoch
+        return None
+
+    def _trend(self, run: _Run, pace_ratio: float | None) -> str:
+        if not run.warmup_done or run.window.pace is None:
+            return "unknown"
+        if pace_ratio is not None and 1 / TREND_TOLERANCE <= pace_ratio <= TREND_TOLERANCE:
+            return "steady"
+        if run.change is None:
+            return "steady"
+        if run.change.ratio > TREND_TOLERANCE:
+            return "slowing"
+        if run.change.ratio < 1 / TREND_TOLERANCE:
+            return "speeding_up"
+        return "steady"
+
+    def _state(
+        self, run: _Run, out: Estimate, total: int | None, stalled: bool, evaluating: bool, now: float
+    ) -> str:
+        if total is not None and out.iteration is not None and out.iteration >= total:
+            return "finished"
+        if stalled:
+            return "stalled"
+        if evaluating:
+            return "evaluating"
+        if not run.warmup_done:
+            return "warmup"
+        if run.regression.regressed(now if run.last_time is not None else None):
+            return "regressed"
+        if total is None:
+            return "unknown_total"
+        return "running"

@@ -1,0 +1,118 @@
+"""Pace of normal iterations: a window of samples since the latest change point, averaged robustly."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from exporter.estimate.robust import clip_limit, clipped_mean, median, robust_sigma
+
+
+@dataclass(slots=True, frozen=True)
+class Sample:
+    """Time spent on ``iterations`` iterations that ended at ``end_iteration``.
+
+    From record times: Δt over Δiteration between two progress events. From printed per-iteration times:
+    one printed value stands for one iteration (or ``averaged_over`` iterations), never for the logging gap.
+    """
+
+    iterations: float
+    seconds: float
+    end_iteration: int
+    end_time: float | None = None
+
+    @property
+    def pace(self) -> float:
+        return self.seconds / self.iterations
+
+
+@dataclass(slots=True, frozen=True)
+class ChangePoint:
+    """The pace shifted: ``ratio`` = new pace / old pace, starting with the sample that ended at ``iteration``."""
+
+    ratio: float
+    iteration: int
+    time: float | None
+    old_pace: float
+    new_pace: float
+
+
+class PaceWindow:
+    """Samples of normal iterations since the latest change point (bounded), with a clipped mean.
+
+    A change point is declared when the last ``change_samples`` samples all sit beyond ``change_factor`` x the
+    pace of the samples before them, on the same side: one slow sample is a hang (clipped), several in a row
+    are a new pace, and the window restarts with them so the estimate follows quickly.
+    """
+
+    def __init__(self, *, max_samples: int = 200, change_samples: int = 4, change_factor: float = 1.3) -> None:
+        self._samples: deque[Sample] = deque(maxlen=max_samples)
+        self._change_samples = change_samples
+        self._change_factor = change_factor
+        self._pace: float | None = None
+        self._limit: float | None = None
+        self.clipped_seconds = 0.0
+        """Seconds above the clipping level seen in samples as they arrived (one-off hangs)."""
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    @property
+    def pace(self) -> float | None:
+        """Clipped mean seconds per iteration, weighted by iterations; None while empty."""
+        return self._pace
+
+    @property
+    def samples(self) -> tuple[Sample, ...]:
+        return tuple(self._samples)
+
+    def relative_sigma(self) -> float | None:
+        """Robust spread of the per-sample pace relative to its median (noise of one sample)."""
+        if len(self._samples) < 2:
+            return None
+        paces = [s.pace for s in self._samples]
+        centre = median(paces)
+        return robust_sigma(paces) / centre if centre > 0 else None
+
+    def typical_sample(self) -> tuple[float, float]:
+        """Median (iterations, seconds) of one sample: the expected logging step and its duration."""
+        return (median([s.iterations for s in self._samples]), median([s.seconds for s in self._samples]))
+
+    def add(self, sample: Sample) -> ChangePoint | None:
+        """Add a sample; returns the change point when the window restarted at a new pace."""
+        if self._limit is not None and sample.pace > self._limit:
+            self.clipped_seconds += (sample.pace - self._limit) * sample.iterations
+        self._samples.append(sample)
+        change = self._detect_change()
+        self._refresh()
+        return change
+
+    def reset(self) -> None:
+        self._samples.clear()
+        self._pace = None
+        self._limit = None
+
+    def _refresh(self) -> None:
+        paces = [s.pace for s in self._samples]
+        weights = [s.iterations for s in self._samples]
+        self._pace = clipped_mean(paces, weights) if paces else None
+        self._limit = clip_limit(paces) if len(paces) >= 3 else None
+
+    def _detect_change(self) -> ChangePoint | None:
+        k = self._change_samples
+        if len(self._samples) < 2 * k:
+            return None
+        samples = list(self._samples)
+        before, recent = samples[:-k], samples[-k:]
+        old = clipped_mean([s.pace for s in before], [s.iterations for s in before])
+        if old <= 0:
+            return None
+        ratios = [s.pace / old for s in recent]
+        slower = all(r > self._change_factor for r in ratios)
+        faster = all(r < 1 / self._change_factor for r in ratios)
+        if not (slower or faster):
+            return None
+        new = sum(s.seconds for s in recent) / sum(s.iterations for s in recent)
+        self._samples = deque(recent, maxlen=self._samples.maxlen)
+        first = recent[0]
+        return ChangePoint(new / old, first.end_iteration, first.end_time, old, new)
