@@ -1,0 +1,296 @@
+"""The sidecar's HTTP server: ``/metrics``, ``/healthz`` and a small self-refreshing HTML page at ``/``.
+
+Plain ``http.server`` with a thread per request: every handler only reads cached state, so a request never waits
+on a log read or an NVML call. TLS wraps the listening socket with the configured ``ssl.SSLContext``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from exporter import __version__
+from exporter.runtime import GpuState, RunState
+
+log = logging.getLogger("exporter.http")
+
+REFRESH_SECONDS = 5
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    ssl_context: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        # Handshake in the request thread (not here): a client that never completes TLS must not block accept().
+        conn, addr = super().get_request()
+        if self.ssl_context is not None:
+            conn = self.ssl_context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        return conn, addr
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that disconnects mid-response is routine; keep tracebacks out of the exporter's log.
+        log.debug("request from %s failed", client_address, exc_info=True)
+
+
+class ExporterServer:
+    """Serves the exporter over HTTP(S); ``start()`` binds and serves in a thread, ``stop()`` shuts down."""
+
+    def __init__(
+        self,
+        *,
+        registry: CollectorRegistry,
+        runs: Callable[[], Sequence[RunState]],
+        gpu: Callable[[], GpuState | None],
+        healthy: Callable[[], bool],
+        host: str = "",
+        port: int = 9787,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.registry = registry
+        self.runs = runs
+        self.gpu = gpu
+        self.healthy = healthy
+        self.host = host
+        self.requested_port = port
+        self.ssl_context = ssl_context
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful after binding port 0)."""
+        if self._server is None:
+            raise RuntimeError("server not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = self.host if self.host not in ("", "0.0.0.0", "::") else "localhost"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{'https' if self.ssl_context else 'http'}://{host}:{self.port}/"
+
+    def start(self) -> None:
+        """Bind the address and serve in a background thread. Raises OSError when the address is taken."""
+        handler = _make_handler(self)
+        server_class = _Server
+        if ":" in self.host:
+            server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
+        elif self.host == "":
+            server_class = _dual_stack_class()
+        self._server = server_class((self.host, self.requested_port), handler)
+        self._server.ssl_context = self.ssl_context
+        self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+def _dual_stack_class() -> type[_Server]:
+    """An empty host binds all interfaces: IPv6 with IPv4 mapped where the system has IPv6, else IPv4."""
+    if not socket.has_ipv6:
+        return _Server
+
+    class _DualStack(_Server):
+        address_family = socket.AF_INET6
+
+        def server_bind(self) -> None:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            super().server_bind()
+
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        probe.close()
+    except OSError:
+        return _Server
+    return _DualStack
+
+
+def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = f"training-eta-exporter/{__version__}"
+        protocol_version = "HTTP/1.1"
+
+        timeout = 30
+        handshake_failed = False
+
+        def setup(self) -> None:
+            if isinstance(self.request, ssl.SSLSocket):
+                try:
+                    self.request.settimeout(self.timeout)
+                    self.request.do_handshake()
+                except (ssl.SSLError, OSError) as exc:
+                    log.debug("TLS handshake failed: %s", exc)
+                    self.handshake_failed = True
+            super().setup()
+
+        def handle(self) -> None:
+            if self.handshake_failed:
+                return
+            try:
+                super().handle()
+            except (ConnectionError, TimeoutError, ssl.SSLError):
+                return
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._send(200, CONTENT_TYPE_LATEST, generate_latest(server.registry))
+            elif path == "/healthz":
+                if server.healthy():
+                    self._send(200, "text/plain; charset=utf-8", b"ok\n")
+                else:
+                    self._send(503, "text/plain; charset=utf-8", b"a run worker has stopped\n")
+            elif path == "/":
+                page = render_page(server.runs(), server.gpu())
+                self._send(200, "text/html; charset=utf-8", page.encode("utf-8"))
+            else:
+                self._send(404, "text/plain; charset=utf-8", b"not found: try /metrics, /healthz or /\n")
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self.do_GET()
+
+        def _send(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server signature
+            log.debug("%s %s", self.address_string(), format % args)
+
+    return Handler
+
+
+def format_duration(seconds: float | None) -> str:
+    """``3725`` -> ``1h 02m``; a human reading of an ETA."""
+    if seconds is None:
+        return "unknown"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    minutes, _ = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {int(seconds) % 60:02d}s"
+
+
+def _time(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "unknown"
+    return _dt.datetime.fromtimestamp(timestamp, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{border:1px solid #ccc;padding:.3em .7em;text-align:left}
+th{background:#f3f3f3}
+.state-running,.cause-healthy{color:#17702e}
+.state-regressed,.state-stalled,.cause-input_bound,.cause-throttled,.cause-stalled,.cause-compute_slowdown{color:#b3261e;font-weight:bold}
+.muted{color:#777}
+progress{width:12em}
+"""
+
+
+def render_page(runs: Sequence[RunState], gpu: GpuState | None) -> str:
+    """The human page: one table row per run, one per GPU; refreshes itself every few seconds."""
+    esc = html.escape
+    rows = []
+    for state in runs:
+        e = state.estimate
+        eta = format_duration(e.eta_seconds)
+        if e.eta_lower_seconds is not None and e.eta_upper_seconds is not None:
+            eta += f' <span class="muted">({format_duration(e.eta_lower_seconds)}–{format_duration(e.eta_upper_seconds)})</span>'
+        progress = "unknown"
+        if e.progress_ratio is not None:
+            progress = f'<progress value="{e.progress_ratio:.4f}" max="1"></progress> {100 * e.progress_ratio:.1f}%'
+        iteration = "–" if e.iteration is None else f"{e.iteration}" + (f" / {e.total_iterations}" if e.total_iterations else "")
+        pace = _num(e.seconds_per_iteration, ".3f") + " s/it"
+        if e.pace_ratio is not None:
+            pace += f" ({e.pace_ratio:.2f}× baseline)"
+        cause = state.diagnosis.cause if state.diagnosis else "unknown"
+        hint = esc(state.diagnosis.hint) if state.diagnosis and state.diagnosis.hint else ""
+        status = "" if state.up else f'<br><span class="state-stalled">log: {esc(state.error or "not read yet")}</span>'
+        rows.append(
+            "<tr>"
+            f"<td>{esc(state.run)}<br><span class=\"muted\">{esc(state.format or 'format?')} · {esc(state.source)}</span>{status}</td>"
+            f'<td class="state-{esc(e.state)}">{esc(e.state)}</td>'
+            f"<td>{iteration}</td><td>{progress}</td><td>{eta}</td><td>{_time(e.completion_timestamp_seconds)}</td>"
+            f"<td>{pace}</td><td>{esc(e.trend)}</td>"
+            f'<td class="cause-{esc(cause)}">{esc(cause)}<br><span class="muted">{hint}</span></td>'
+            "</tr>"
+        )
+    gpu_html = '<p class="muted">GPU reporting is off.</p>'
+    if gpu is not None:
+        if not gpu.up and not gpu.snapshots:
+            reason = esc(gpu.down_reason or "no NVML, driver or GPU")
+            gpu_html = f'<p class="state-stalled">GPU collector is down: {reason}.</p>'
+        else:
+            gpu_rows = []
+            for snap in gpu.snapshots:
+                reasons = ", ".join(r for r, on in (snap.clocks_event_reasons or {}).items() if on) or "–"
+                util = "–" if snap.utilization_ratio is None else f"{100 * snap.utilization_ratio:.0f}%"
+                util_min = "–" if snap.utilization_min_ratio is None else f"{100 * snap.utilization_min_ratio:.0f}%"
+                mem = "–"
+                if snap.memory_used_bytes is not None and snap.memory_total_bytes:
+                    mem = f"{snap.memory_used_bytes / 2**30:.1f} / {snap.memory_total_bytes / 2**30:.1f} GiB"
+                gpu_rows.append(
+                    f"<tr><td>{snap.index}</td><td>{esc(snap.name)}<br><span class=\"muted\">{esc(snap.uuid)}</span></td>"
+                    f"<td>{util}</td><td>{util_min}</td><td>{mem}</td><td>{_num(snap.power_watts, '.0f')} W</td>"
+                    f"<td>{_num(snap.temperature_celsius, '.0f')} °C</td>"
+                    f"<td>{_num(None if snap.sm_clock_hertz is None else snap.sm_clock_hertz / 1e6, '.0f')} MHz</td>"
+                    f"<td>{esc(reasons)}</td></tr>"
+                )
+            gpu_html = (
+                "<table><tr><th>GPU</th><th>name</th><th>utilization</th><th>min</th><th>memory</th><th>power</th>"
+                "<th>temp</th><th>SM clock</th><th>clocks events</th></tr>" + "".join(gpu_rows) + "</table>"
+            )
+            if not gpu.up:
+                gpu_html += '<p class="state-stalled">GPU collector is down: values may be stale.</p>'
+    return (
+        "<!doctype html><html><head><meta charset=\"utf-8\">"
+        f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
+        "<title>training-eta-exporter</title>"
+        f"<style>{_STYLE}</style></head><body>"
+        "<h1>Training ETA</h1>"
+        "<table><tr><th>run</th><th>state</th><th>iteration</th><th>progress</th><th>ETA (80% range)</th>"
+        "<th>completion</th><th>pace</th><th>trend</th><th>diagnosis</th></tr>"
+        + "".join(rows)
+        + "</table><h2>GPUs</h2>"
+        + gpu_html
+        + f'<p class="muted">Updated {_time(_now())} · <a href="/metrics">/metrics</a> · '
+        f'<a href="/healthz">/healthz</a> · training-eta-exporter {esc(__version__)}</p>'
+        "</body></html>"
+    )
+
+
+def _now() -> float:
+    return _dt.datetime.now(_dt.timezone.utc).timestamp()

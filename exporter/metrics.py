@@ -1,0 +1,226 @@
+"""The one Prometheus collector: fresh metric families per scrape from the runtime's cached state.
+
+Names and labels are the contract in ``docs/metrics.md``. Unknown values are omitted (no NaN or 0 sentinels);
+the only NaN is ``training_loss`` when the log itself printed ``nan``.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from exporter import __version__
+from exporter.diagnosis import CAUSES
+from exporter.estimate.model import STATES
+from exporter.gpu.snapshot import CLOCKS_EVENT_REASONS
+from exporter.runtime import GpuState, RunState
+
+# Estimate attribute -> (metric name, help). Gauges omitted when the attribute is None.
+_RUN_GAUGES = (
+    ("iteration", "training_iteration", "Latest global iteration of the run."),
+    ("total_iterations", "training_total_iterations", "Total iterations of the run."),
+    ("remaining_iterations", "training_remaining_iterations", "Total minus current iteration."),
+    ("progress_ratio", "training_progress_ratio", "Iteration divided by total, 0-1."),
+    (
+        "seconds_per_iteration",
+        "training_seconds_per_iteration",
+        "Current pace of normal iterations (warm-up, eval and hangs excluded).",
+    ),
+    (
+        "baseline_seconds_per_iteration",
+        "training_baseline_seconds_per_iteration",
+        "The run's reference pace after warm-up.",
+    ),
+    ("pace_ratio", "training_pace_ratio", "Current pace divided by baseline pace; above 1 is slower."),
+    ("eta_seconds", "training_eta_seconds", "Estimated remaining seconds."),
+    ("eta_lower_seconds", "training_eta_lower_seconds", "Lower bound of the ~80% ETA range."),
+    ("eta_upper_seconds", "training_eta_upper_seconds", "Upper bound of the ~80% ETA range."),
+    (
+        "completion_timestamp_seconds",
+        "training_estimated_completion_timestamp_seconds",
+        "Unix time the run should finish.",
+    ),
+    (
+        "last_progress_timestamp_seconds",
+        "training_last_progress_timestamp_seconds",
+        "Unix time of the latest progress record.",
+    ),
+    ("warmup_seconds", "training_warmup_seconds", "Time spent in warm-up, excluded from the pace."),
+    (
+        "periodic_overhead_seconds",
+        "training_periodic_overhead_seconds",
+        "Measured cost of one eval/checkpoint occurrence.",
+    ),
+    ("data_loading_ratio", "training_data_loading_ratio", "Data-loading time divided by iteration time."),
+    ("tokens_per_second", "training_tokens_per_second", "Tokens per second as printed by the trainer."),
+    ("mfu_ratio", "training_mfu_ratio", "Model FLOPs utilisation 0-1 as printed by the trainer."),
+)
+
+_GPU_GAUGES = (
+    ("utilization_ratio", "training_gpu_utilization_ratio", "Mean GPU busy ratio over the samples since the previous poll."),
+    ("utilization_min_ratio", "training_gpu_utilization_min_ratio", "Minimum GPU busy ratio among those samples."),
+    ("memory_used_bytes", "training_gpu_memory_used_bytes", "GPU memory used."),
+    ("memory_total_bytes", "training_gpu_memory_total_bytes", "GPU memory total."),
+    ("power_watts", "training_gpu_power_watts", "GPU power draw."),
+    ("temperature_celsius", "training_gpu_temperature_celsius", "GPU temperature."),
+    ("sm_clock_hertz", "training_gpu_sm_clock_hertz", "GPU SM clock."),
+)
+
+# RunState attribute -> (counter name without _total, help)
+_SELF_COUNTERS = (
+    ("records_read", "training_exporter_records_read", "Log records read."),
+    ("records_parsed", "training_exporter_records_parsed", "Log records a format parser understood."),
+    ("records_unparsed", "training_exporter_records_unparsed", "Log records no parser understood."),
+    ("oversized_records", "training_exporter_oversized_records", "Log records cut because they were too long."),
+    ("rotations", "training_exporter_log_rotations", "Log rotations followed."),
+    ("truncations", "training_exporter_log_truncations", "Log truncations detected."),
+    ("read_errors", "training_exporter_read_errors", "Errors reading the log."),
+)
+
+
+class StateView(Protocol):
+    """What the collector reads: the ``Runtime`` or a test double."""
+
+    def runs(self) -> Sequence[RunState]: ...
+
+    def gpu(self) -> GpuState | None: ...
+
+
+class ExporterCollector(Collector):
+    """Builds every family from one consistent read of the cached state; never polls anything itself."""
+
+    def __init__(self, state: StateView) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[Metric]:
+        runs = list(self._state.runs())
+        gpu = self._state.gpu()
+        yield from self._run_metrics(runs)
+        if gpu is not None:
+            yield from self._gpu_metrics(gpu)
+        yield from self._self_metrics(runs, gpu)
+
+    def _run_metrics(self, runs: Sequence[RunState]) -> Iterator[Metric]:
+        for attribute, name, doc in _RUN_GAUGES:
+            family = GaugeMetricFamily(name, doc, labels=["run"])
+            for state in runs:
+                value = getattr(state.estimate, attribute)
+                if value is not None and _finite(value):
+                    family.add_metric([state.run], float(value))
+            yield family
+
+        deadline = GaugeMetricFamily(
+            "training_deadline_timestamp_seconds", "Per-run deadline from the configuration.", labels=["run"]
+        )
+        for state in runs:
+            if state.deadline_timestamp_seconds is not None:
+                deadline.add_metric([state.run], state.deadline_timestamp_seconds)
+        yield deadline
+
+        states = GaugeMetricFamily("training_state", "Current state of the run: 1 for the current.", labels=["run", "state"])
+        causes = GaugeMetricFamily(
+            "training_diagnosis", "Likely cause of the run's pace: 1 for the current.", labels=["run", "cause"]
+        )
+        loss = GaugeMetricFamily("training_loss", "Latest training loss (NaN when the log printed nan).", labels=["run"])
+        nonfinite = GaugeMetricFamily(
+            "training_loss_nonfinite", "1 when the latest loss is NaN or infinite.", labels=["run"]
+        )
+        nonfinite_total = CounterMetricFamily(
+            "training_loss_nonfinite", "Progress records with a non-finite loss.", labels=["run"]
+        )
+        restarts = CounterMetricFamily("training_run_restarts", "New runs or resumes detected in the log.", labels=["run"])
+        info = GaugeMetricFamily("training_run_info", "Detected log format and source of the run.", labels=["run", "format", "source"])
+        for state in runs:
+            estimate = state.estimate
+            for name in STATES:
+                states.add_metric([state.run, name], 1.0 if estimate.state == name else 0.0)
+            if state.diagnosis is not None:
+                for cause in CAUSES:
+                    causes.add_metric([state.run, cause], 1.0 if state.diagnosis.cause == cause else 0.0)
+            if estimate.loss is not None:
+                loss.add_metric([state.run], float(estimate.loss))
+                nonfinite.add_metric([state.run], 1.0 if estimate.loss_nonfinite else 0.0)
+            nonfinite_total.add_metric([state.run], float(estimate.nonfinite_loss_events))
+            restarts.add_metric([state.run], float(max(0, estimate.runs - 1)))
+            info.add_metric([state.run, state.format, state.source], 1.0)
+        yield from (states, causes, loss, nonfinite, nonfinite_total, restarts, info)
+
+    def _gpu_metrics(self, gpu: GpuState) -> Iterator[Metric]:
+        labels = ["gpu", "uuid"]
+        info = GaugeMetricFamily("training_gpu_info", "GPU name and driver version.", labels=labels + ["name", "driver_version"])
+        families = {attr: GaugeMetricFamily(name, doc, labels=labels) for attr, name, doc in _GPU_GAUGES}
+        reasons = GaugeMetricFamily(
+            "training_gpu_clocks_event_reason", "1 when the clocks-event reason is active.", labels=labels + ["reason"]
+        )
+        for snap in gpu.snapshots:
+            key = [str(snap.index), snap.uuid]
+            info.add_metric(key + [snap.name, snap.driver_version], 1.0)
+            for attr, family in families.items():
+                value = getattr(snap, attr)
+                if value is not None and _finite(value):
+                    family.add_metric(key, float(value))
+            if snap.clocks_event_reasons is not None:
+                order = {name: i for i, name in enumerate(CLOCKS_EVENT_REASONS.values())}
+                for reason in sorted(snap.clocks_event_reasons, key=lambda r: (order.get(r, len(order)), r)):
+                    reasons.add_metric(key + [reason], 1.0 if snap.clocks_event_reasons[reason] else 0.0)
+        yield info
+        yield from families.values()
+        yield reasons
+
+    def _self_metrics(self, runs: Sequence[RunState], gpu: GpuState | None) -> Iterator[Metric]:
+        for attribute, name, doc in _SELF_COUNTERS:
+            family = CounterMetricFamily(name, doc, labels=["run"])
+            for state in runs:
+                family.add_metric([state.run], float(getattr(state, attribute)))
+            yield family
+        files = GaugeMetricFamily("training_exporter_log_files", "Files currently followed (0 = log missing).", labels=["run"])
+        for state in runs:
+            files.add_metric([state.run], float(state.files))
+        yield files
+
+        nvml = CounterMetricFamily("training_exporter_nvml_errors", "NVML errors by kind.", labels=["kind"])
+        if gpu is not None:
+            for kind in sorted(gpu.errors):
+                nvml.add_metric([kind], float(gpu.errors[kind]))
+        yield nvml
+
+        up = GaugeMetricFamily("training_exporter_collector_up", "1 when the collector's latest poll worked.", labels=["collector"])
+        last = GaugeMetricFamily(
+            "training_exporter_collector_last_success_timestamp_seconds",
+            "Unix time of the collector's latest successful poll.",
+            labels=["collector"],
+        )
+        if runs:
+            up.add_metric(["log"], 1.0 if all(state.up for state in runs) else 0.0)
+            successes = [state.last_success_timestamp_seconds for state in runs]
+            if all(when is not None for when in successes):
+                # The oldest run's success: the log collector is only as fresh as its stalest run.
+                last.add_metric(["log"], min(when for when in successes if when is not None))
+        if gpu is not None:
+            up.add_metric(["gpu"], 1.0 if gpu.up else 0.0)
+            if gpu.last_success_timestamp_seconds is not None:
+                last.add_metric(["gpu"], gpu.last_success_timestamp_seconds)
+        yield up
+        yield last
+
+        build = GaugeMetricFamily(
+            "training_exporter_build_info", "Exporter version and Python version.", labels=["version", "python_version"]
+        )
+        build.add_metric([__version__, platform.python_version()], 1.0)
+        yield build
+
+
+def _finite(value: float) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def make_registry(state: StateView) -> CollectorRegistry:
+    """A fresh registry holding only the exporter's collector (never the global default registry)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ExporterCollector(state))
+    return registry

@@ -1,0 +1,342 @@
+"""The sidecar's background loops and the state they share with scrapes.
+
+One worker thread per run polls its log source, feeds records through the format pipeline into the estimator
+and stores the latest ``Estimate`` and ``Diagnosis`` (computed with ``now = clock()``). The GPU sampler runs in
+its own thread. Scrapes and the HTML page only read these cached snapshots under a lock, so a slow disk or a
+hung NVML call never makes ``/metrics`` slow or wrong.
+
+Several files in one run (a glob) feed ONE estimator through a leader rule, so per-rank files of one job do not
+make the iteration ping-pong and per-run files (``run-*.log``) follow the newest run:
+
+- each file gets its own ``Pipeline`` (format detection and multi-line state are per file) and keeps its recent
+  events (bounded);
+- a file's activity time is the time of its latest progress record (the record's own time, else the file's
+  modification time for history read at start-up);
+- candidates are the files whose activity is within ``LEADER_SWITCH_SECONDS`` of the most recent one; the leader
+  stays while it is a candidate, otherwise the candidate with the lowest natural-sorted path (rank 0 before
+  rank 1) becomes leader;
+- only the leader's events reach the estimator; on a switch the estimator is rebuilt from the new leader's kept
+  events, so the estimate describes one file consistently.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from exporter.config import RunConfig
+from exporter.diagnosis import Diagnosis, diagnose
+from exporter.estimate.model import Estimate
+from exporter.events import Event, Progress
+from exporter.gpu.snapshot import GpuSnapshot
+from exporter.sources.record import Record, SourceStats
+
+log = logging.getLogger("exporter.runtime")
+
+LEADER_SWITCH_SECONDS = 30.0
+"""How long the leading file may be silent while another file advances before the other one leads."""
+EVENTS_KEPT_PER_FILE = 20_000
+"""Recent events kept per file to rebuild the estimator on a leader switch (bounded memory)."""
+
+
+class Source(Protocol):
+    name: str
+    stats: SourceStats
+
+    def poll(self) -> list[Record]: ...
+
+    def close(self) -> None: ...
+
+
+class GpuSamplerLike(Protocol):
+    up: bool
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def snapshots(self) -> Sequence[GpuSnapshot]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """What a scrape reports about one run; a consistent copy taken under the worker's lock."""
+
+    run: str
+    source: str
+    format: str = ""
+    estimate: Estimate = field(default_factory=Estimate)
+    diagnosis: Diagnosis | None = None
+    deadline_timestamp_seconds: float | None = None
+    records_read: int = 0
+    records_parsed: int = 0
+    records_unparsed: int = 0
+    oversized_records: int = 0
+    rotations: int = 0
+    truncations: int = 0
+    read_errors: int = 0
+    files: int = 0
+    up: bool = False
+    """True when the latest poll worked (source open and read without an unexpected error)."""
+    last_success_timestamp_seconds: float | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GpuState:
+    """What a scrape reports about the GPU collector."""
+
+    up: bool
+    last_success_timestamp_seconds: float | None
+    snapshots: tuple[GpuSnapshot, ...]
+    errors: dict[str, int]
+    down_reason: str | None = None
+
+
+def _natural_key(path: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
+
+
+@dataclass
+class _File:
+    pipeline: Any
+    events: deque[Event]
+    activity: float | None = None
+
+
+class RunWorker:
+    """Follows one run: source -> per-file pipelines -> leader file -> estimator -> estimate and diagnosis."""
+
+    def __init__(
+        self,
+        run: RunConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        open_source: Callable[..., Source],
+        make_pipeline: Callable[..., Any],
+        make_estimator: Callable[..., Any],
+        gpus: Callable[[], Sequence[GpuSnapshot]] = tuple,
+        diagnose_fn: Callable[[Estimate, Sequence[GpuSnapshot]], Diagnosis] = diagnose,
+    ) -> None:
+        self.run = run
+        self._clock = clock
+        self._open_source = open_source
+        self._make_pipeline = make_pipeline
+        self._make_estimator = make_estimator
+        self._gpus = gpus
+        self._diagnose = diagnose_fn
+        self._source: Source | None = None
+        self._files: dict[str, _File] = {}
+        self._leader: str | None = None
+        self._estimator = make_estimator(total_iterations=run.total_iterations, clock=clock)
+        self._lock = threading.Lock()
+        self._state = RunState(run=run.run, source=run.log, deadline_timestamp_seconds=run.deadline_timestamp_seconds)
+        self._last_error = ""
+
+    @property
+    def leader(self) -> str | None:
+        """The path whose events currently feed the estimator."""
+        return self._leader
+
+    def state(self) -> RunState:
+        with self._lock:
+            return self._state
+
+    def step(self) -> None:
+        """One poll cycle; never raises: a failure marks the run's log collector down until the next success."""
+        now = self._clock()
+        try:
+            if self._source is None:
+                self._source = self._open_source(self.run.log, clock=self._clock)
+            records = self._source.poll()
+            self._ingest(records)
+            estimate = self._estimator.estimate(now=self._clock())
+            diagnosis = self._diagnose(estimate, tuple(self._gpus()))
+        except Exception as exc:  # noqa: BLE001 - one bad poll must not kill the worker thread
+            message = f"{type(exc).__name__}: {exc}"
+            if message != self._last_error:
+                log.warning("run %s: reading %s failed: %s", self.run.run, self.run.log, message)
+                self._last_error = message
+            with self._lock:
+                self._state = _replace(self._state, up=False, error=message)
+            return
+        self._last_error = ""
+        self._publish(estimate, diagnosis, now)
+
+    def close(self) -> None:
+        if self._source is not None:
+            try:
+                self._source.close()
+            except Exception as exc:  # noqa: BLE001 - closing is best effort at shutdown
+                log.debug("run %s: close failed: %s", self.run.run, exc)
+
+    def _ingest(self, records: Sequence[Record]) -> None:
+        new_events: dict[str, list[Event]] = {}
+        mtimes: dict[str, float | None] = {}
+        for record in records:
+            path = record.source or self.run.log
+            entry = self._files.get(path)
+            if entry is None:
+                entry = _File(self._make_pipeline(format=self.run.format), deque(maxlen=EVENTS_KEPT_PER_FILE))
+                self._files[path] = entry
+            events = entry.pipeline.feed(record)
+            if not events:
+                continue
+            entry.events.extend(events)
+            new_events.setdefault(path, []).extend(events)
+            if any(isinstance(event, Progress) for event in events):
+                when = record.time
+                if when is None:
+                    if path not in mtimes:
+                        mtimes[path] = _mtime(path)
+                    when = mtimes[path]
+                if when is not None:
+                    entry.activity = when if entry.activity is None else max(entry.activity, when)
+                elif entry.activity is None:
+                    entry.activity = self._clock()
+        leader = self._choose_leader()
+        if leader != self._leader:
+            if self._leader is not None:
+                log.info("run %s: following %s (was %s)", self.run.run, leader, self._leader)
+            self._leader = leader
+            self._estimator = self._make_estimator(total_iterations=self.run.total_iterations, clock=self._clock)
+            if leader is not None:
+                for event in self._files[leader].events:
+                    self._estimator.observe(event)
+            return
+        if leader is None:
+            # No file has progress yet: configs still reach the estimator (totals, intervals).
+            for events in new_events.values():
+                for event in events:
+                    self._estimator.observe(event)
+            return
+        for event in new_events.get(leader, ()):
+            self._estimator.observe(event)
+
+    def _choose_leader(self) -> str | None:
+        active = {path: entry.activity for path, entry in self._files.items() if entry.activity is not None}
+        if not active:
+            return None
+        newest = max(active.values())
+        candidates = [path for path, when in active.items() if when >= newest - LEADER_SWITCH_SECONDS]
+        if self._leader in candidates:
+            return self._leader
+        return min(candidates, key=_natural_key)
+
+    def _publish(self, estimate: Estimate, diagnosis: Diagnosis, now: float) -> None:
+        stats = self._source.stats if self._source is not None else SourceStats()
+        pipelines = [entry.pipeline for entry in self._files.values()]
+        leader = self._files.get(self._leader) if self._leader else None
+        fmt = getattr(leader.pipeline, "format", None) if leader else None
+        if not fmt:
+            fmt = next((p.format for p in pipelines if getattr(p, "format", None)), None) or self.run.format or ""
+        files = getattr(self._source, "files", ())
+        state = RunState(
+            run=self.run.run,
+            source=self.run.log,
+            format=fmt,
+            estimate=estimate,
+            diagnosis=diagnosis,
+            deadline_timestamp_seconds=self.run.deadline_timestamp_seconds,
+            records_read=stats.records,
+            records_parsed=sum(getattr(p, "parsed", 0) for p in pipelines),
+            records_unparsed=sum(getattr(p, "unparsed", 0) for p in pipelines),
+            oversized_records=stats.oversized_records,
+            rotations=stats.rotations,
+            truncations=stats.truncations,
+            read_errors=stats.read_errors,
+            files=files if isinstance(files, int) else len(files),
+            up=True,
+            last_success_timestamp_seconds=now,
+        )
+        with self._lock:
+            self._state = state
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def _replace(state: RunState, **changes: Any) -> RunState:
+    values = {name: getattr(state, name) for name in RunState.__dataclass_fields__}
+    values.update(changes)
+    return RunState(**values)
+
+
+class Runtime:
+    """Owns the run workers and the GPU sampler; the collector and the HTTP page read from it."""
+
+    def __init__(
+        self,
+        workers: Sequence[RunWorker],
+        *,
+        gpu_sampler: Any | None = None,
+        poll_seconds: float = 0.25,
+    ) -> None:
+        self.workers = list(workers)
+        self.gpu_sampler = gpu_sampler
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start the GPU sampler and one thread per run; the first poll happens at once."""
+        if self.gpu_sampler is not None:
+            self.gpu_sampler.start()
+        for worker in self.workers:
+            thread = threading.Thread(target=self._loop, args=(worker,), name=f"run-{worker.run.run}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _loop(self, worker: RunWorker) -> None:
+        while True:
+            started = time.monotonic()
+            worker.step()
+            if self._stop.wait(max(0.0, self.poll_seconds - (time.monotonic() - started))):
+                break
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        for worker in self.workers:
+            worker.close()
+        if self.gpu_sampler is not None:
+            self.gpu_sampler.stop()
+
+    def alive(self) -> bool:
+        """All run threads are running (for /healthz)."""
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
+
+    def runs(self) -> list[RunState]:
+        return [worker.state() for worker in self.workers]
+
+    def gpu(self) -> GpuState | None:
+        """GPU collector state, or None when GPU reporting is disabled."""
+        sampler = self.gpu_sampler
+        if sampler is None:
+            return None
+        last = getattr(sampler, "last_success_timestamp", None)
+        return GpuState(
+            up=bool(sampler.up),
+            last_success_timestamp_seconds=last if last else None,
+            snapshots=tuple(sampler.snapshots()),
+            errors=dict(getattr(sampler, "errors", {}) or {}),
+            down_reason=getattr(sampler, "down_reason", None),
+        )
+
+    def gpu_snapshots(self) -> tuple[GpuSnapshot, ...]:
+        """Current GPU snapshots for the diagnosis (empty when disabled or down)."""
+        if self.gpu_sampler is None:
+            return ()
+        return tuple(self.gpu_sampler.snapshots())
