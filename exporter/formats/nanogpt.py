@@ -1,0 +1,90 @@
+"""nanoGPT ``train.py``: ``iter N: loss X, time Yms, mfu Z%``, eval and checkpoint lines, and the echoed config.
+
+The total is known only from the echoed config: the ``Overriding config with config/X.py:`` header followed by the
+file's contents (``max_iters = 5000``) and command-line overrides ``Overriding: max_iters = 2000``; each line
+becomes a Config event, so the last one wins downstream. The training loop runs iterations 0..max_iters inclusive
+and prints its last ``iter`` line at ``max_iters``, so ``total_iterations`` is ``max_iters``: progress
+(iteration / total) reaches exactly 1.0 on the final printed line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from exporter.events import Checkpoint, Config, Eval, Event, Progress
+from exporter.formats.base import Parser
+from exporter.formats.numbers import percent_to_ratio, to_float, to_int
+
+_ITER = re.compile(r"iter (\d+): loss (\S+?), time ([\d.,]+)ms(?:, mfu (-?[\d.]+)%)?")
+_EVAL = re.compile(r"step (\d+): train loss (\S+?), val loss (\S+)")
+_ASSIGN = re.compile(r"(?:Overriding: )?(max_iters|eval_interval|log_interval)\s*=\s*([\d_]+)\s*(?:#.*)?$")
+_CONFIG_KEYS = {"max_iters": "total_iterations", "eval_interval": "eval_interval", "log_interval": "log_interval"}
+
+
+class NanoGptParser(Parser):
+    """One nanoGPT run per ``Overriding`` block; keeps whether a config block is open and the last eval step."""
+
+    name = "nanogpt"
+
+    def __init__(self) -> None:
+        self._in_config = False
+        self._last_step: int | None = None
+
+    def parse(self, text: str) -> list[Event]:
+        if text.startswith("iter "):
+            return self._iteration(text)
+        if text.startswith("Overriding"):
+            return self._override(text)
+        if text.startswith("step "):
+            match = _EVAL.match(text)
+            if match is None:
+                return []
+            self._in_config = False
+            self._last_step = int(match.group(1))
+            return [Eval(iteration=self._last_step, loss=to_float(match.group(3)))]
+        if text.startswith("saving checkpoint to "):
+            return [Checkpoint(iteration=self._last_step, path=text[len("saving checkpoint to ") :].strip() or None)]
+        if self._in_config and ("max_iters" in text or "_interval" in text):
+            return self._config_line(text)
+        return []
+
+    def _iteration(self, text: str) -> list[Event]:
+        match = _ITER.match(text)
+        if match is None:
+            return []
+        self._in_config = False
+        self._last_step = int(match.group(1))
+        seconds = to_float(match.group(3))
+        return [
+            Progress(
+                iteration=self._last_step,
+                loss=to_float(match.group(2)),
+                iteration_seconds=None if seconds is None else seconds / 1000.0,
+                mfu=percent_to_ratio(match.group(4)),
+            )
+        ]
+
+    def _override(self, text: str) -> list[Event]:
+        if text.startswith("Overriding config with "):
+            self._in_config = True
+            return [Config(new_run=True)]
+        if not text.startswith("Overriding: "):
+            return []
+        # Command-line overrides with no config file in front still open a run's config block.
+        events: list[Event] = [] if self._in_config else [Config(new_run=True)]
+        self._in_config = True
+        return events + self._config_line(text)
+
+    def _config_line(self, text: str) -> list[Event]:
+        match = _ASSIGN.match(text.strip())
+        if match is None:
+            return []
+        value = to_int(match.group(2))
+        if value is None:
+            return []
+        config = Config()
+        setattr(config, _CONFIG_KEYS[match.group(1)], value)
+        return [config]
+
+
+PARSERS: tuple[type[Parser], ...] = (NanoGptParser,)

@@ -1,0 +1,124 @@
+"""Records in, typed events out: prefix stripping, per-file format detection (or a forced format), stamping.
+
+``Pipeline.feed(record)`` is the one entry point the sidecar, ``parse``, ``report`` and ``replay`` share, so every
+command understands a log the same way. ``read_events(path)`` runs a whole file through a fresh pipeline.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from exporter.events import Event
+from exporter.formats import FAMILIES, AutoParser, family_names, get_parser
+from exporter.formats.base import Parser
+from exporter.formats.custom import CustomParser, load_custom_formats
+from exporter.formats.prefixes import strip_prefixes
+from exporter.sources.decoder import RecordDecoder
+from exporter.sources.record import Record, SourceStats
+
+
+def resolve_format(format: str | None) -> Sequence[Callable[[], Parser]]:
+    """Parser factories for ``--format``: None = autodetect among all families, a family name, or a YAML path.
+
+    Raises ValueError (CustomFormatError for a bad YAML file) with a one-line message.
+    """
+    if format is None or format == "auto":
+        return FAMILIES
+    if format in family_names():
+        return (get_parser(format),)
+    if format.endswith((".yaml", ".yml")) or os.sep in format or os.path.exists(format):
+        formats = load_custom_formats(format)
+        return (functools.partial(CustomParser, formats),)
+    raise ValueError(
+        f"unknown format {format!r}: give one of {', '.join(family_names())}, or a YAML file of custom formats"
+    )
+
+
+class Pipeline:
+    """Turns records into stamped events, with one detector per source file, and counts what it understood."""
+
+    def __init__(self, *, format: str | None = None) -> None:
+        self._factories = resolve_format(format)
+        self._parsers: dict[str, AutoParser] = {}
+        self._last_counted: tuple[str, int] | None = None
+        self.records = 0
+        """Records fed."""
+        self.parsed = 0
+        """Records that produced at least one event (counted when the event is released)."""
+
+    @property
+    def unparsed(self) -> int:
+        """Records that produced no event (so far: an undecided file's records count here until it decides)."""
+        return self.records - self.parsed
+
+    @property
+    def format(self) -> str | None:
+        """The detected (or forced) family of the first source that has one; None while undecided."""
+        for parser in self._parsers.values():
+            if parser.name is not None:
+                return parser.name
+        return None
+
+    @property
+    def formats(self) -> dict[str, str | None]:
+        """Detected family per source path."""
+        return {source: parser.name for source, parser in self._parsers.items()}
+
+    @property
+    def parser_errors(self) -> int:
+        """Records on which a parser raised (each counted as unparsed); should stay 0."""
+        return sum(parser.errors for parser in self._parsers.values())
+
+    def feed(self, record: Record) -> list[Event]:
+        """The events one record yields, stamped with time (tag timestamp, else record time), index and family."""
+        self.records += 1
+        parser = self._parsers.get(record.source)
+        if parser is None:
+            parser = self._parsers[record.source] = AutoParser(self._factories)
+        stripped = strip_prefixes(record.text)
+        time = stripped.time if stripped.time is not None else record.time
+        events: list[Event] = []
+        for part in stripped.parts:
+            events.extend(parser.parse(part, time=time, record=record.index))
+        for event in events:
+            # Released events belong to earlier records; each record counts once, when its first event appears.
+            key = (record.source, event.record)
+            if key != self._last_counted:
+                self._last_counted = key
+                self.parsed += 1
+        return events
+
+    def read(self, path: str | Path) -> Iterator[Event]:
+        """Feed every record of a file (``-``: stdin), from its start to its current end, and yield the events."""
+        for record in _read_records(path):
+            yield from self.feed(record)
+
+
+def read_events(path: str | Path, *, format: str | None = None) -> list[Event]:
+    """All events of a log file read from its start; raises OSError for an unreadable file, ValueError for a bad
+    format."""
+    return list(Pipeline(format=format).read(path))
+
+
+_CHUNK = 1 << 20
+
+
+def _read_records(path: str | Path) -> Iterator[Record]:
+    """The file's records (``-``: stdin) as the follower frames them: envelopes, terminators, ANSI, timestamps."""
+    decoder = RecordDecoder(source=str(path), stats=SourceStats())
+    if str(path) == "-":
+        yield from _decode(decoder, sys.stdin.buffer)
+        return
+    with open(path, "rb") as handle:
+        yield from _decode(decoder, handle)
+
+
+def _decode(decoder: RecordDecoder, handle: BinaryIO) -> Iterator[Record]:
+    while chunk := handle.read(_CHUNK):
+        yield from decoder.feed(chunk, None)
+    yield from decoder.flush(None)
