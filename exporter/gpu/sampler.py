@@ -390,12 +390,17 @@ class GpuSampler:
         if not wanted:
             return devices
         chosen: list[_Device] = []
+        missing: list[str] = []
         for item in wanted:
             match = [d for d in devices if (d.index == item if isinstance(item, int) else d.uuid == item)]
-            if not match and str(item) not in self._warned_selection:
-                self._warned_selection.add(str(item))
-                logger.warning("selected GPU %s not found (have %d GPU(s)); ignoring it", item, len(devices))
+            if not match:
+                missing.append(str(item))
             chosen.extend(d for d in match if d not in chosen)
+        # With nothing selected the "unavailable" warning names the selection; do not add one per item.
+        for item in missing if chosen else ():
+            if item not in self._warned_selection:
+                self._warned_selection.add(item)
+                logger.warning("selected GPU %s not found (have %d GPU(s)); ignoring it", item, len(devices))
         return sorted(chosen, key=lambda d: d.index)
 
     def _wanted_by_pid(self, snap: GpuSnapshot) -> bool:
