@@ -166,7 +166,7 @@ class Estimator:
     def _first_progress(self, run: _Run, event: Progress) -> None:
         """The first line of a run carries start-up and compile time: warm-up, never pace."""
         run.first_progress_time = event.time
-        if event.time is not None and run.first_time is not None:
+        if event.time is not None and run.first_time is not None and event.time > run.first_time:
             run.warmup_seconds += event.time - run.first_time
         elif event.iteration_seconds is not None:
             run.warmup_seconds += event.iteration_seconds
@@ -325,8 +325,6 @@ class Estimator:
         samples = max(len(run.window), 1)
         stat = (window_sigma or 0.0) / math.sqrt(samples)
         drift = run.blocks.sigma()
-        if drift is None:
-            drift = window_sigma if window_sigma is not None else 0.5
         elapsed = None
         if run.last_time is not None and run.first_progress_time is not None:
             elapsed = run.last_time - run.first_progress_time

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -40,15 +41,25 @@ class ChangePoint:
 class PaceWindow:
     """Samples of normal iterations since the latest change point (bounded), with a clipped mean.
 
-    A change point is declared when the last ``change_samples`` samples all sit beyond ``change_factor`` x the
-    pace of the samples before them, on the same side: one slow sample is a hang (clipped), several in a row
-    are a new pace, and the window restarts with them so the estimate follows quickly.
+    A change point is declared when the most recent samples differ from those before them by more than noise
+    explains (see ``_detect_change``): one slow sample is a hang (clipped), several in a row are a new pace,
+    and the window restarts with them so the estimate follows quickly.
     """
 
-    def __init__(self, *, max_samples: int = 200, change_samples: int = 4, change_factor: float = 1.3) -> None:
+    def __init__(
+        self,
+        *,
+        max_samples: int = 200,
+        change_samples: int = 4,
+        change_factor: float = 1.3,
+        min_factor: float = 1.1,
+        change_sigmas: float = 4.0,
+    ) -> None:
         self._samples: deque[Sample] = deque(maxlen=max_samples)
         self._change_samples = change_samples
         self._change_factor = change_factor
+        self._min_factor = min_factor
+        self._change_sigmas = change_sigmas
         self._pace: float | None = None
         self._limit: float | None = None
         self.clipped_seconds = 0.0
@@ -99,20 +110,39 @@ class PaceWindow:
         self._limit = clip_limit(paces) if len(paces) >= 3 else None
 
     def _detect_change(self) -> ChangePoint | None:
-        k = self._change_samples
-        if len(self._samples) < 2 * k:
-            return None
+        """Test the most recent m samples (m = k, 2k, 4k, 8k) against the samples before them.
+
+        Short tests catch large shifts within a few lines, long ones catch modest shifts that sample noise
+        hides: the threshold is ``change_sigmas`` standard errors of the log-pace difference, and never
+        below ``change_factor`` for the shortest test (which also needs every sample on the same side) or
+        ``min_factor`` for the longer ones.
+        """
         samples = list(self._samples)
-        before, recent = samples[:-k], samples[-k:]
-        old = clipped_mean([s.pace for s in before], [s.iterations for s in before])
-        if old <= 0:
+        k = self._change_samples
+        if len(samples) < 2 * k:
             return None
-        ratios = [s.pace / old for s in recent]
-        slower = all(r > self._change_factor for r in ratios)
-        faster = all(r < 1 / self._change_factor for r in ratios)
-        if not (slower or faster):
+        logs = [math.log(s.pace) for s in samples if s.pace > 0]
+        if len(logs) < len(samples):
             return None
-        new = sum(s.seconds for s in recent) / sum(s.iterations for s in recent)
-        self._samples = deque(recent, maxlen=self._samples.maxlen)
-        first = recent[0]
-        return ChangePoint(new / old, first.end_iteration, first.end_time, old, new)
+        sigma = robust_sigma(logs, floor_ratio=0.0)
+        m = k
+        while 2 * m <= len(samples):
+            before, recent = samples[:-m], samples[-m:]
+            old = clipped_mean([s.pace for s in before], [s.iterations for s in before])
+            new = clipped_mean([s.pace for s in recent], [s.iterations for s in recent])
+            if old > 0 and new > 0:
+                shift = math.log(new / old)
+                if m == k:
+                    ratios = [s.pace / old for s in recent]
+                    found = all(r > self._change_factor for r in ratios) or all(
+                        r < 1 / self._change_factor for r in ratios
+                    )
+                else:
+                    error = sigma * math.sqrt(1 / m + 1 / len(before))
+                    found = abs(shift) > max(math.log(self._min_factor), self._change_sigmas * error)
+                if found:
+                    self._samples = deque(recent, maxlen=self._samples.maxlen)
+                    first = recent[0]
+                    return ChangePoint(new / old, first.end_iteration, first.end_time, old, new)
+            m *= 2
+        return None
