@@ -1,14 +1,81 @@
-"""PLACEHOLDER: hf_trainer parser (being written)."""
+"""Hugging Face ``Trainer``: its tqdm bars plus the metric dict lines and INFO lines it prints.
 
-from exporter.events import Event
+- Bars: the training bar counts optimizer steps of the whole run; evaluation bars are nested inside it and
+  checkpoint shard bars (``Writing model shards``, transformers 5.x) appear at each save (see ``tqdm_bars``).
+- Dict lines carry no step number, so they are paired with the training bar's latest iteration:
+  ``{'loss': 2.119, 'grad_norm': 37.6, 'learning_rate': 4.58e-05, 'epoch': 0.25}`` (4.x numbers, ``nan``
+  unquoted) or ``{'loss': '1.178', …}`` (5.x quoted strings), possibly glued after a bar in the same record.
+  ``{'eval_loss': …}`` ends an evaluation; ``{'train_runtime': …}`` is the final summary.
+- INFO lines (only at INFO verbosity): ``Total optimization steps = 1,200`` and
+  ``Saving model checkpoint to out/checkpoint-400``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from exporter.events import Config, Eval, Event, Progress
+from exporter.formats._values import integer, number
 from exporter.formats.base import Parser
+from exporter.formats.tqdm_bars import BarTracker, match_bar
+
+_DICT_PAIR = re.compile(r"'([^'\\]{1,200})':\s*('[^']*'|[^,}]+)")
+_TOTAL_STEPS = re.compile(r"Total optimization steps = ([\d,]+)")
+_SAVING = re.compile(r"Saving model checkpoint to (\S+)\s*$")
+_CHECKPOINT_STEP = re.compile(r"checkpoint-(\d+)")
 
 
-class Hf_trainerParser(Parser):
+class HfTrainerParser(Parser):
+    """Hugging Face Trainer logs (transformers 4.x and 5.x), including axolotl and TRL which use it."""
+
     name = "hf_trainer"
 
+    def __init__(self) -> None:
+        self.bars = BarTracker()
+
     def parse(self, text: str) -> list[Event]:
+        out: list[Event] = []
+        rest = text
+        bar = match_bar(text) if "|" in text else None
+        if bar is not None:
+            out.extend(self.bars.events(bar))
+            rest = text[bar.end :]
+        brace = rest.find("{'")
+        if brace >= 0:
+            out.extend(self._dict(rest[brace:], out))
+        elif "Total optimization steps" in rest:
+            m = _TOTAL_STEPS.search(rest)
+            total = integer(m.group(1)) if m else None
+            if total is not None:
+                self.bars.expected_total = total
+                out.append(Config(total_iterations=total))
+        elif "Saving model checkpoint to" in rest:
+            m = _SAVING.search(rest)
+            if m:
+                path = m.group(1)
+                step = _CHECKPOINT_STEP.search(path)
+                out.extend(self.bars.checkpoint(int(step.group(1)) if step else None, path))
+        elif "***** Running Evaluation *****" in rest:
+            out.append(Eval(iteration=self.bars.main_n, done=False))
+        return out
+
+    def _dict(self, text: str, so_far: list[Event]) -> list[Event]:
+        pairs = dict(_DICT_PAIR.findall(text))
+        if "eval_loss" in pairs or any(key.startswith("eval_") for key in pairs):
+            return self.bars.eval_result(number(pairs.get("eval_loss")))
+        if "loss" in pairs:
+            loss = number(pairs["loss"])
+            if loss is None:
+                return []
+            # Glued to a bar in the same record: put the loss on that bar's Progress instead of a second event.
+            if so_far and isinstance(so_far[-1], Progress) and so_far[-1].iteration == self.bars.main_n:
+                so_far[-1].loss = loss
+                return []
+            return self.bars.take_loss(loss)
+        if "train_runtime" in pairs and self.bars.main_n is not None:
+            # The closing summary: the run reached its last step (the bar's final redraw may be missing).
+            return [Progress(iteration=self.bars.main_n, total_iterations=self.bars.main_total)]
         return []
 
 
-PARSERS: tuple[type[Parser], ...] = (Hf_trainerParser,)
+PARSERS: tuple[type[Parser], ...] = (HfTrainerParser,)

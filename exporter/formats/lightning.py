@@ -1,14 +1,136 @@
-"""PLACEHOLDER: lightning parser (being written)."""
+"""PyTorch Lightning progress bars: the default TQDM bar and the Rich bar.
 
-from exporter.events import Event
+- TQDM: ``Epoch 0:  92%|███▉ | 932/1016 [00:33<00:03, 27.70it/s, v_num=77, train_loss=…]``, one bar per epoch
+  counting that epoch's batches. ``Validation DataLoader 0: …`` / ``Validation: …`` bars interleave and become
+  Eval events; ``Sanity Checking…``, ``Training: … 0/?``, ``Testing``/``Predicting`` bars are ignored.
+  At each epoch change Lightning resets the bar before renaming it, which prints ``Epoch 0: 0/1000`` right
+  after ``Epoch 0: 1000/1000``; that artefact is skipped so the counter never jumps back.
+- Rich: ``Epoch 3/9 ━━━━ 45/100 0:00:10 • 0:00:12 12.34it/s v_num: 0 train_loss: 0.123`` where ``/9`` is the
+  last epoch index (total epochs 10). Written to a file, Rich prints only the final state and wraps long lines,
+  so the metrics may continue on the next records (those are not read).
+
+Lightning 1.x counted validation batches into the epoch bar's total; such totals are reported as printed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from exporter.events import Eval, Event, Progress
+from exporter.formats._values import finite, number, pick_loss
 from exporter.formats.base import Parser
+from exporter.formats.tqdm_bars import match_bar
+
+_EPOCH_DESC = re.compile(r"^Epoch (\d+)(?:/(\d+))?$")
+_RICH = re.compile(
+    r"^(?P<desc>Epoch (?P<epoch>\d+)(?:/(?P<last>\d+))?|Validation(?: DataLoader \d+)?|"
+    r"Sanity Checking(?: DataLoader \d+)?|Testing(?: DataLoader \d+)?|Predicting(?: DataLoader \d+)?)"
+    r"\s+[━╸╺╾╼─]*\s*(?P<n>\d+)/(?P<total>\d+|--)\s+(?P<elapsed>\d+:\d\d:\d\d)\s*•\s*"
+    r"(?P<remaining>-:--:--|\d+:\d\d:\d\d)?\s*(?:(?P<rate>\d+(?:\.\d+)?)it/s)?(?P<metrics>.*)$"
+)
+_RICH_METRIC = re.compile(r"([\w./-]+):\s+(\S+)")
 
 
 class LightningParser(Parser):
+    """Lightning TQDM and Rich progress bars with per-epoch counters."""
+
     name = "lightning"
 
+    def __init__(self) -> None:
+        self._last: tuple[int, int] | None = None
+        """(epoch, batch) of the last training Progress."""
+        self._batches_per_epoch: int | None = None
+        self._eval_open = False
+
     def parse(self, text: str) -> list[Event]:
+        if "━" in text and "•" in text:
+            return self._rich(text)
+        if "|" not in text:
+            return []
+        bar = match_bar(text)
+        if bar is None:
+            return []
+        m = _EPOCH_DESC.match(bar.desc)
+        if m:
+            last = m.group(2)
+            return self._train(
+                epoch=int(m.group(1)),
+                n=bar.n,
+                total=bar.total,
+                seconds=bar.seconds,
+                loss=bar.loss,
+                total_epochs=int(last) + 1 if last else None,
+            )
+        if bar.desc.startswith("Validation"):
+            return self._eval(bar.n, bar.total)
         return []
+
+    def _rich(self, text: str) -> list[Event]:
+        m = _RICH.match(text.strip())
+        if m is None:
+            return []
+        n = int(m.group("n"))
+        total = int(m.group("total")) if m.group("total") != "--" else None
+        if m.group("epoch") is None:
+            return self._eval(n, total) if m.group("desc").startswith("Validation") else []
+        rate = finite(number(m.group("rate")))
+        last = m.group("last")
+        metrics = m.group("metrics")
+        return self._train(
+            epoch=int(m.group("epoch")),
+            n=n,
+            total=total,
+            seconds=1.0 / rate if rate else None,
+            loss=pick_loss(_RICH_METRIC.findall(metrics)) if "loss" in metrics else None,
+            total_epochs=int(last) + 1 if last else None,
+        )
+
+    def _train(
+        self,
+        *,
+        epoch: int,
+        n: int,
+        total: int | None,
+        seconds: float | None,
+        loss: float | None,
+        total_epochs: int | None,
+    ) -> list[Event]:
+        if n == 0 and self._last is not None and self._last[0] == epoch and self._last[1] > 0:
+            return []  # the reset redraw before the bar is renamed to the next epoch
+        out: list[Event] = []
+        if self._eval_open:
+            self._eval_open = False
+            out.append(Eval(iteration=self._global(), done=True))
+        self._last = (epoch, n)
+        if total is not None:
+            self._batches_per_epoch = total
+        out.append(
+            Progress(
+                iteration=n,
+                total_iterations=total,
+                iteration_seconds=seconds,
+                loss=loss,
+                epoch=epoch,
+                total_epochs=total_epochs,
+                batches_per_epoch=total,
+            )
+        )
+        return out
+
+    def _eval(self, n: int, total: int | None) -> list[Event]:
+        if total is not None and n >= total:
+            if not self._eval_open:
+                return []
+            self._eval_open = False
+            return [Eval(iteration=self._global(), done=True)]
+        self._eval_open = True
+        return [Eval(iteration=self._global(), done=False)]
+
+    def _global(self) -> int | None:
+        if self._last is None:
+            return None
+        epoch, n = self._last
+        return epoch * self._batches_per_epoch + n if self._batches_per_epoch else n
 
 
 PARSERS: tuple[type[Parser], ...] = (LightningParser,)

@@ -1,14 +1,84 @@
-"""PLACEHOLDER: metriclogger parser (being written)."""
+"""torchvision reference scripts' ``MetricLogger`` (also DeiT, MAE, DETR, DINO, ConvNeXt, …).
 
-from exporter.events import Event
+- Training: ``Epoch: [2]  [1480/1504]  eta: 0:01:39  lr: 0.0001  loss: 0.8662 (0.8558)  time: 4.3713
+  data: 0.0001  max mem: 51710``. The epoch is printed 0-based; the batch counter is the 0-based index of the
+  batch (the last line of an epoch reads ``[1503/1504]``); both are reported as printed. ``time`` and ``data`` are
+  means over the logger's window; a ``value (global mean)`` pair reports the first value.
+- Evaluation: ``Test:  [ 10/100]  eta: …`` while it runs; ``Test: Total time: 0:00:16 (0.16 s / it)`` when done.
+- The argument echo ``Namespace(…, epochs=90, …)`` gives the number of epochs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from exporter.events import Config, Eval, Event, Progress
+from exporter.formats._values import finite, number
 from exporter.formats.base import Parser
 
+_LINE = re.compile(
+    r"(?:Epoch: \[(?P<epoch>\d+)\]|(?P<test>(?:Test|Val|Eval):(?:\s*[A-Za-z_]\w*)?))"
+    r"\s*\[\s*(?P<n>\d+)\s*/\s*(?P<total>\d+)\s*\]"
+    r"(?P<rest>.*)$"
+)
+_FIELD = re.compile(r"(?:^|\s)(loss|time|data):\s*([^\s(]+)")
+_EPOCHS = re.compile(r"[(,]\s*epochs=(\d+)\s*[,)]")
+_TOTAL_TIME = re.compile(r"^(?:Test|Val|Eval):(?:\s+[A-Za-z_]\w*)?\s+Total time:")
 
-class MetricloggerParser(Parser):
+
+class MetricLoggerParser(Parser):
+    """torchvision-style ``MetricLogger.log_every`` lines."""
+
     name = "metriclogger"
 
+    def __init__(self) -> None:
+        self._last: tuple[int, int, int] | None = None
+        """(epoch, batch index, batches per epoch) of the last training line."""
+        self._eval_open = False
+
     def parse(self, text: str) -> list[Event]:
-        return []
+        if "Namespace(" in text:
+            m = _EPOCHS.search(text)
+            return [Config(total_epochs=int(m.group(1)))] if m and int(m.group(1)) > 0 else []
+        if "[" not in text:
+            if "Total time:" in text and _TOTAL_TIME.match(text.lstrip()):
+                return self._eval(done=True)
+            return []
+        m = _LINE.search(text)
+        if m is None:
+            return []
+        n, total = int(m.group("n")), int(m.group("total"))
+        if m.group("test"):
+            return self._eval(done=False)
+        fields = dict(_FIELD.findall(m.group("rest")))
+        epoch = int(m.group("epoch"))
+        out: list[Event] = []
+        if self._eval_open:
+            self._eval_open = False
+            out.append(Eval(iteration=self._global(), done=True))
+        self._last = (epoch, n, total)
+        out.append(
+            Progress(
+                iteration=n,
+                total_iterations=total,
+                iteration_seconds=finite(number(fields.get("time"))),
+                data_seconds=finite(number(fields.get("data"))),
+                loss=number(fields.get("loss")),
+                epoch=epoch,
+                batches_per_epoch=total,
+            )
+        )
+        return out
+
+    def _eval(self, *, done: bool) -> list[Event]:
+        self._eval_open = not done
+        return [Eval(iteration=self._global(), done=done)]
+
+    def _global(self) -> int | None:
+        if self._last is None:
+            return None
+        epoch, n, per_epoch = self._last
+        return epoch * per_epoch + n
 
 
-PARSERS: tuple[type[Parser], ...] = (MetricloggerParser,)
+PARSERS: tuple[type[Parser], ...] = (MetricLoggerParser,)

@@ -1,14 +1,222 @@
-"""PLACEHOLDER: tqdm_bars parser (being written)."""
+"""tqdm progress bars (Hugging Face accelerate/diffusers scripts, axolotl, old YOLO, any ``for x in tqdm(...)``).
 
-from exporter.events import Event
+A bar record looks like `` 30%|███▍      | 258/873 [22:15<43:27,  4.24s/it, loss=0.12]`` with an optional
+``desc: `` before it; without a known total tqdm prints ``258it [22:15, 4.24s/it]``. Updates arrive as
+``\\r``-separated records, so one bar yields many records.
+
+Several bars share one log: dataset/model-loading bars before training, evaluation bars nested inside the training
+bar, checkpoint-writing bars. ``BarTracker`` decides which bar is the training ("main") bar:
+
+- bars whose unit is not an iteration (``examples/s``, ``B/s``) and known tool bars (``Loading checkpoint shards``,
+  ``Map``, ``Downloading``, ...) are ignored;
+- bars described as evaluation (``eval``, ``valid``, ``test``, ``predict``) are evaluations;
+- bars described as writing/saving shards are checkpoints;
+- when the run's total is known from a config line, the bar with that total is the main bar;
+- otherwise the first bar is the main bar; a bar with another total is nested (an evaluation) while the main bar
+  is still open, and after the main bar completed it replaces it only if its total is larger (a real training
+  bar after a short loading or evaluation bar), else it is the final evaluation that trainers run after the
+  last step. A second training run with a smaller total in the same file is therefore read as evaluation.
+
+tqdm's rate is an exponential moving average (smoothing 0.3), still reported as ``iteration_seconds``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from exporter.events import Checkpoint, Eval, Event, Progress
+from exporter.formats._values import finite, number, pick_loss
 from exporter.formats.base import Parser
 
+# One anchored regex: the lazy description stops at the first place where a full bar follows, so the
+# cost stays linear even on huge garbage lines.
+_BAR = re.compile(
+    r"^(?P<desc>.{0,400}?)(?:(?P<pct>\d{1,3})%)?\|(?P<bar>[^|\n]{0,300})\|\s*(?P<n>\d+)/(?P<total>\d+|\?)\s*"
+    r"\[(?P<elapsed>[\d:?]+)(?:<(?P<remaining>[\d:?]+))?,\s*"
+    r"(?P<rate>\?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?P<scale>[kMGTP]?)(?P<unit>[^\s,\]/]+/s|s/[^\s,\]]+)"
+    r"(?:,\s*(?P<postfix>[^\]]*))?\]"
+)
+# tqdm without a total: ``desc: 258it [22:15, 4.24s/it]``
+_COUNT = re.compile(
+    r"^(?P<desc>.{0,400}?)(?P<n>\d+)(?P<nunit>[A-Za-z]+) \[(?P<elapsed>[\d:?]+),\s*"
+    r"(?P<rate>\?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?P<scale>[kMGTP]?)(?P<unit>[^\s,\]/]+/s|s/[^\s,\]]+)"
+    r"(?:,\s*(?P<postfix>[^\]]*))?\]"
+)
+_POSTFIX_PAIR = re.compile(r"([\w./-]+)=\s*([^,\s]+)")
+_SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
+_ITERATION_UNITS = frozenset({"it", "step", "steps", "batch", "batches", "iter", "iters"})
 
-class Tqdm_barsParser(Parser):
+_EVAL_DESC = re.compile(r"eval|valid|test|predict|inference|sanity", re.IGNORECASE)
+_CHECKPOINT_DESC = re.compile(r"writing model shards|saving", re.IGNORECASE)
+_TOOL_DESC = re.compile(
+    r"^\s*(?:loading|fetching|download|map\b|filter\b|generating|tokeniz|resolving|extracting|computing|"
+    r"converting|preparing|processing|casting|flattening|shuffling|sharding|uploading|writing|running tokenizer)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(slots=True)
+class Bar:
+    """One rendered tqdm bar."""
+
+    desc: str
+    """Description before the bar without its trailing ``:`` (empty if none)."""
+    n: int
+    total: int | None
+    unit: str
+    """The iteration unit (``it`` for ``it/s`` and ``s/it``)."""
+    seconds: float | None
+    """Seconds per unit from the (smoothed) rate; None while tqdm prints ``?``."""
+    postfix: str
+    end: int
+    """Index in the record just after the bar's closing ``]`` (text glued after the bar starts here)."""
+
+    @property
+    def loss(self) -> float | None:
+        """Training loss from a ``loss=…`` style postfix."""
+        return pick_loss(_POSTFIX_PAIR.findall(self.postfix)) if "loss" in self.postfix else None
+
+
+def match_bar(text: str) -> Bar | None:
+    """Parse a tqdm bar at the start of ``text`` (after an optional description), else None."""
+    if "[" not in text:
+        return None
+    if "|" in text:
+        m = _BAR.match(text)
+        total_text = m.group("total") if m else None
+    else:
+        m = None
+        total_text = None
+    if m is None:
+        m = _COUNT.match(text)
+        if m is None or m.group("nunit") != _unit_of(m.group("unit")):
+            return None
+    unit = _unit_of(m.group("unit"))
+    rate = m.group("rate")
+    seconds = None
+    if rate != "?":
+        value = finite(number(rate))
+        if value is not None and value > 0:
+            value *= _SCALES[m.group("scale")]
+            seconds = value if m.group("unit").startswith("s/") else 1.0 / value
+    desc = m.group("desc").strip()
+    if desc.endswith(":"):
+        desc = desc[:-1].rstrip()
+    return Bar(
+        desc=desc,
+        n=int(m.group("n")),
+        total=int(total_text) if total_text and total_text != "?" else None,
+        unit=unit,
+        seconds=seconds,
+        postfix=m.group("postfix") or "",
+        end=m.end(),
+    )
+
+
+def _unit_of(rate_unit: str) -> str:
+    return rate_unit[2:] if rate_unit.startswith("s/") else rate_unit[:-2]
+
+
+class BarTracker:
+    """Per-file state deciding which bar is the training bar; turns bars into events (see the module doc)."""
+
+    def __init__(self) -> None:
+        self.expected_total: int | None = None
+        """The run's total from a config line; when set, only a bar with this total is the main bar."""
+        self.main_n: int | None = None
+        self.main_total: int | None = None
+        self._has_main = False
+        self._eval_open = False
+        self._save_bar_open = False
+        self._last_checkpoint: int | None = None
+        self._pending_loss: float | None = None
+
+    def take_loss(self, loss: float) -> list[Event]:
+        """A loss printed without a step number: a Progress at the main bar's latest iteration, or kept."""
+        if self.main_n is None:
+            self._pending_loss = loss
+            return []
+        return [Progress(iteration=self.main_n, total_iterations=self.main_total, loss=loss)]
+
+    def eval_result(self, loss: float | None) -> list[Event]:
+        """An evaluation finished with these results (a trainer's eval summary line)."""
+        self._eval_open = False
+        return [Eval(iteration=self.main_n, loss=loss, done=True)]
+
+    def checkpoint(self, iteration: int | None, path: str | None) -> list[Event]:
+        """A checkpoint save was announced; one save announced twice (log line and shard bar) counts once."""
+        iteration = iteration if iteration is not None else self.main_n
+        if iteration is not None and iteration == self._last_checkpoint:
+            return []
+        self._last_checkpoint = iteration
+        return [Checkpoint(iteration=iteration, path=path)]
+
+    def events(self, bar: Bar) -> list[Event]:
+        """Events for one rendered bar."""
+        role = self._role(bar)
+        if role == "eval":
+            return self._eval_bar(bar)
+        if role == "checkpoint":
+            started = not self._save_bar_open
+            self._save_bar_open = bar.total is None or bar.n < bar.total
+            return self.checkpoint(None, None) if started else []
+        if role != "main":
+            return []
+        out: list[Event] = []
+        if self._eval_open:
+            # The training bar moves again: an evaluation whose bar vanished without completing is over.
+            self._eval_open = False
+            out.append(Eval(iteration=self.main_n, done=True))
+        self._has_main = True
+        self.main_n, self.main_total = bar.n, bar.total
+        loss = bar.loss
+        if loss is None and self._pending_loss is not None:
+            loss = self._pending_loss
+        self._pending_loss = None
+        out.append(Progress(iteration=bar.n, total_iterations=bar.total, iteration_seconds=bar.seconds, loss=loss))
+        return out
+
+    def _eval_bar(self, bar: Bar) -> list[Event]:
+        if bar.total is not None and bar.n >= bar.total:
+            if not self._eval_open:
+                return []  # the closing redraw of an eval bar already reported finished
+            self._eval_open = False
+            return [Eval(iteration=self.main_n, done=True)]
+        self._eval_open = True
+        return [Eval(iteration=self.main_n, done=False)]
+
+    def _role(self, bar: Bar) -> str:
+        if bar.unit not in _ITERATION_UNITS:
+            return "ignore"
+        if bar.desc:
+            if _CHECKPOINT_DESC.search(bar.desc):
+                return "checkpoint"
+            if _EVAL_DESC.search(bar.desc):
+                return "eval"
+            if _TOOL_DESC.match(bar.desc):
+                return "ignore"
+        if self.expected_total is not None:
+            return "main" if bar.total == self.expected_total else "eval"
+        if not self._has_main or bar.total == self.main_total:
+            return "main"
+        main_open = self.main_total is None or self.main_n is None or self.main_n < self.main_total
+        if main_open or bar.total is None or bar.total <= self.main_total:  # type: ignore[operator]
+            return "eval"
+        return "main"
+
+
+class TqdmBarsParser(Parser):
+    """Generic tqdm bars: Progress for the training bar, Eval for nested bars, Checkpoint for shard writes."""
+
     name = "tqdm_bars"
 
+    def __init__(self) -> None:
+        self.bars = BarTracker()
+
     def parse(self, text: str) -> list[Event]:
-        return []
+        bar = match_bar(text)
+        return [] if bar is None else self.bars.events(bar)
 
 
-PARSERS: tuple[type[Parser], ...] = (Tqdm_barsParser,)
+PARSERS: tuple[type[Parser], ...] = (TqdmBarsParser,)
