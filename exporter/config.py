@@ -275,6 +275,16 @@ def run_name_from_path(path: str) -> str:
     return name or "run"
 
 
+def _check_format(name: str) -> None:
+    """Fail at start-up, not in a worker, on an unknown format name or a bad custom-format file."""
+    from exporter.pipeline import resolve_format
+
+    try:
+        resolve_format(name)
+    except (ValueError, OSError) as exc:
+        raise ConfigError("format", str(exc).splitlines()[0] if str(exc) else repr(name)) from None
+
+
 def _check_file(key: str, path: str) -> str:
     if not os.path.isfile(path):
         raise ConfigError(key, f"file {path!r} does not exist")
@@ -443,6 +453,11 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
         ]
     if not runs:
         raise ConfigError("log", "no log to follow: give --log PATH or a 'runs:' list in --config.file")
+    checked: set[str] = set()
+    for run in runs:
+        if run.format is not None and run.format not in checked:
+            _check_format(run.format)
+            checked.add(run.format)
     seen: dict[str, str] = {}
     for run in runs:
         if run.run in seen:

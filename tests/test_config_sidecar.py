@@ -92,6 +92,7 @@ def test_env_logs_and_gpu_selection() -> None:
         (["--gpu.devices", "first"], "gpu.devices", "neither an index nor a UUID"),
         (["--gpu.devices", "0", "--gpu.pid", "5"], "gpu.pid", "not both"),
         (["--gpu.pid", "abc"], "gpu.pid", "not a positive whole number"),
+        (["--format", "nanogpt2"], "format", "unknown format 'nanogpt2'"),
     ],
 )
 def test_invalid_flags(argv: list[str], key: str, problem: str) -> None:

@@ -1,0 +1,272 @@
+"""Run workers and the runtime: real pipeline + estimator on a real log, glob leader rule, faults, golden /metrics."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporter.config import RunConfig
+from exporter.estimate import Estimator
+from exporter.gpu.fake import FakeDeviceLayer, FakeGpu, nvml_error
+from exporter.gpu.sampler import GpuSampler
+from exporter.metrics import make_registry
+from exporter.pipeline import Pipeline
+from exporter.runtime import RunWorker, Runtime
+from exporter.sources.record import Record, SourceStats
+
+DATA = Path(__file__).parent / "data"
+TSLOG = DATA / "sidecar_ng_perturbed.tslog"
+GOLDEN = DATA / "sidecar_ng_perturbed.metrics"
+CUT = 1795826460.0
+"""A moment in the noisy-neighbour phase of the real run (iterations ~30x slower than before)."""
+
+
+def tslog_records(path: Path, source: str) -> list[tuple[float, str]]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stamp, _, text = line.partition("\t")
+        out.append((float(stamp), text))
+    return out
+
+
+class ReplaySource:
+    """Hands out the records that had arrived by ``clock()`` (live-like arrival times from a .tslog)."""
+
+    def __init__(self, records: list[tuple[float, str]], *, clock: Callable[[], float], source: str) -> None:
+        self._records = records
+        self._clock = clock
+        self._next = 0
+        self.name = source
+        self.files = [source]
+        self.stats = SourceStats()
+        self._source = source
+        self.closed = False
+
+    def poll(self) -> list[Record]:
+        now = self._clock()
+        out = []
+        while self._next < len(self._records) and self._records[self._next][0] <= now:
+            when, text = self._records[self._next]
+            self._next += 1
+            out.append(Record(text=text, time=when, index=self._next, source=self._source))
+        self.stats.records += len(out)
+        return out
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def real_worker(run: RunConfig, clock: Clock, open_source: Callable[..., object], gpus=tuple) -> RunWorker:
+    return RunWorker(
+        run, clock=clock, open_source=open_source, make_pipeline=lambda format=None: Pipeline(format=format),
+        make_estimator=lambda total_iterations=None, clock=clock: Estimator(total_iterations=total_iterations,
+                                                                            clock=clock),
+        gpus=gpus,
+    )
+
+
+def fake_sampler(clock: Clock, utilization: float = 35.0) -> tuple[GpuSampler, FakeDeviceLayer]:
+    layer = FakeDeviceLayer(
+        [FakeGpu(uuid=f"GPU-0000000{i}-0000-0000-0000-000000000000", utilization_percent=utilization)
+         for i in range(2)],
+        clock=clock,
+    )
+    return GpuSampler(layer=layer, clock=clock, select="all"), layer
+
+
+def normalise(text: str) -> str:
+    return re.sub(r'python_version="[^"]*"', 'python_version="X"', text)
+
+
+def golden_scrape() -> str:
+    clock = Clock(CUT - 30)
+    records = tslog_records(TSLOG, "/logs/train.log")
+    source = ReplaySource(records, clock=clock, source="/logs/train.log")
+    sampler, _ = fake_sampler(clock)
+    run = RunConfig("gpt", "/logs/train.log", deadline_timestamp_seconds=1795830000.0)
+    worker = real_worker(run, clock, lambda spec, clock: source, gpus=sampler.snapshots)
+    runtime = Runtime([worker], gpu_sampler=sampler)
+    # Several polls over the last 30 s, as the live loop would do.
+    for _ in range(4):
+        sampler.poll_once()
+        worker.step()
+        clock.now += 10
+    return normalise(generate_latest(make_registry(runtime)).decode())
+
+
+def test_golden_metrics_for_a_real_log_and_fake_gpus() -> None:
+    text = golden_scrape()
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()
+
+
+def values(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_golden_values_make_sense() -> None:
+    got = values(golden_scrape())
+    run = (("run", "gpt"),)
+    # The slow phase started at iteration 1200 of 3000 (the total comes from the config echo).
+    assert got[("training_iteration", run)] == 1260
+    assert got[("training_total_iterations", run)] == 3000
+    assert got[("training_remaining_iterations", run)] == 1740
+    assert got[("training_last_progress_timestamp_seconds", run)] == 1795826442.085998
+    assert got[("training_deadline_timestamp_seconds", run)] == 1795830000.0
+    assert got[("training_loss", run)] == 1.2735
+    assert sum(v for (name, _), v in got.items() if name == "training_state") == 1
+    assert got[("training_eta_lower_seconds", run)] <= got[("training_eta_seconds", run)] <= got[
+        ("training_eta_upper_seconds", run)]
+    assert got[("training_run_info", (("format", "nanogpt"), ("run", "gpt"), ("source", "/logs/train.log")))] == 1
+    assert got[("training_exporter_collector_up", (("collector", "gpu"),))] == 1
+    assert got[("training_gpu_utilization_ratio", (("gpu", "1"), ("uuid", "GPU-00000001-0000-0000-0000-000000000000")))] == pytest.approx(0.35)
+    diagnosis = [labels for (name, labels), v in got.items() if name == "training_diagnosis" and v == 1]
+    assert len(diagnosis) == 1
+
+
+def test_nvml_down_log_metrics_keep_flowing() -> None:
+    clock = Clock(CUT)
+    source = ReplaySource(tslog_records(TSLOG, "/l"), clock=clock, source="/l")
+    sampler, layer = fake_sampler(clock)
+    layer.fail("init", nvml_error("LibraryNotFound"))
+    worker = real_worker(RunConfig("gpt", "/l"), clock, lambda spec, clock: source, gpus=sampler.snapshots)
+    runtime = Runtime([worker], gpu_sampler=sampler)
+    sampler.poll_once()
+    worker.step()
+    got = values(generate_latest(make_registry(runtime)).decode())
+    assert got[("training_exporter_collector_up", (("collector", "gpu"),))] == 0
+    assert got[("training_exporter_collector_up", (("collector", "log"),))] == 1
+    assert got[("training_exporter_nvml_errors_total", (("kind", "LibraryNotFound"),))] == 1
+    assert got[("training_iteration", (("run", "gpt"),))] > 1000
+    assert not any(name.startswith("training_gpu_") for name, _ in got)
+
+
+class ListSource:
+    """Records pushed by the test, from several files of one glob."""
+
+    def __init__(self) -> None:
+        self.pending: list[Record] = []
+        self.stats = SourceStats()
+        self.files = ["a", "b"]
+        self.name = "glob"
+
+    def poll(self) -> list[Record]:
+        out, self.pending = self.pending, []
+        self.stats.records += len(out)
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def nanogpt_lines(start: int, stop: int) -> list[str]:
+    return [f"iter {i}: loss 2.0, time 100.00ms, mfu 1.00%" for i in range(start, stop, 10)]
+
+
+def push(source: ListSource, path: str, lines: list[str], when: float) -> None:
+    source.pending.extend(Record(text=t, time=when, index=i, source=path) for i, t in enumerate(lines, 1))
+
+
+def glob_worker(clock: Clock, source: ListSource) -> RunWorker:
+    return real_worker(RunConfig("job", "/logs/rank*.log", format="nanogpt", total_iterations=1000), clock,
+                       lambda spec, clock: source)
+
+
+def test_per_rank_files_follow_one_file_without_ping_pong() -> None:
+    clock, source = Clock(1000.0), ListSource()
+    worker = glob_worker(clock, source)
+    # rank 1 is a bit ahead of rank 0 and both advance together: rank 0 (lowest rank) leads and keeps leading.
+    for step in range(5):
+        push(source, "/logs/rank10.log", nanogpt_lines(step * 20, step * 20 + 30), clock.now)
+        push(source, "/logs/rank2.log", nanogpt_lines(step * 20, step * 20 + 20), clock.now)
+        worker.step()
+        assert worker.leader == "/logs/rank2.log"
+        clock.now += 2
+    assert worker.state().estimate.iteration == 90
+    # rank 2 goes silent; after the switch delay rank 10 takes over and the estimate describes it.
+    for _ in range(20):
+        clock.now += 2
+        push(source, "/logs/rank10.log", nanogpt_lines(200 + int(clock.now), 201 + int(clock.now)), clock.now)
+        worker.step()
+    assert worker.leader == "/logs/rank10.log"
+    assert worker.state().estimate.iteration == 200 + int(clock.now)
+
+
+def test_per_run_files_follow_the_newest(tmp_path: Path) -> None:
+    old, new = tmp_path / "run-1.log", tmp_path / "run-2.log"
+    old.write_text("x")
+    new.write_text("x")
+    os.utime(old, (1000.0, 1000.0))
+    os.utime(new, (5000.0, 5000.0))
+    clock, source = Clock(5001.0), ListSource()
+    worker = glob_worker(clock, source)
+    # History read at start-up has no times: the files' modification times decide.
+    for path, lines in ((str(old), nanogpt_lines(0, 1000)), (str(new), nanogpt_lines(0, 300))):
+        source.pending.extend(Record(text=t, time=None, index=i, source=path) for i, t in enumerate(lines, 1))
+    worker.step()
+    assert worker.leader == str(new)
+    assert worker.state().estimate.iteration == 290
+
+
+def test_a_failing_source_marks_the_log_collector_down_and_recovers() -> None:
+    clock, source = Clock(1000.0), ListSource()
+    calls = {"n": 0}
+
+    def flaky(spec: str, clock: Callable[[], float]) -> ListSource:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise PermissionError("permission denied: /logs/rank0.log")
+        return source
+
+    worker = real_worker(RunConfig("job", "/logs/x.log"), clock, flaky)
+    runtime = Runtime([worker])
+    worker.step()
+    got = values(generate_latest(make_registry(runtime)).decode())
+    assert got[("training_exporter_collector_up", (("collector", "log"),))] == 0
+    assert "permission denied" in worker.state().error
+    push(source, "/logs/x.log", nanogpt_lines(0, 50), clock.now)
+    worker.step()
+    got = values(generate_latest(make_registry(runtime)).decode())
+    assert got[("training_exporter_collector_up", (("collector", "log"),))] == 1
+    assert got[("training_exporter_collector_last_success_timestamp_seconds", (("collector", "log"),))] == 1000.0
+    assert got[("training_iteration", (("run", "job"),))] == 40
+
+
+def test_runtime_threads_start_poll_and_stop() -> None:
+    clock, source = Clock(1000.0), ListSource()
+    push(source, "/logs/x.log", nanogpt_lines(0, 50), clock.now)
+    worker = real_worker(RunConfig("job", "/logs/x.log"), clock, lambda spec, clock: source)
+    runtime = Runtime([worker], poll_seconds=0.01)
+    assert not runtime.alive()
+    runtime.start()
+    try:
+        assert runtime.alive()
+        for _ in range(500):
+            if worker.state().estimate.iteration == 40:
+                break
+            import time
+
+            time.sleep(0.01)
+        assert worker.state().estimate.iteration == 40
+    finally:
+        runtime.stop()
+    assert not runtime.alive()
