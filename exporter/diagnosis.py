@@ -12,6 +12,9 @@ Rules, first match wins:
    with no GPU data and nothing pointing at input.
 7. ``healthy`` otherwise.
 
+Slow means ``regressed``, or a pace ratio of at least ``SLOW_PACE_RATIO`` against the baseline (or, before a
+baseline exists, against the pace before the latest change point: ``shift_ratio``).
+
 Without GPU snapshots the rules use the log alone (state, pace, data-loading share). GPU utilization is read
 from the sampler's window (~60 s, like the estimator's current pace) when present, else from the last poll;
 over several GPUs the mean of their means and the lowest minimum are used.
@@ -103,10 +106,14 @@ def _gpus(gpus: Sequence[GpuSnapshot]) -> _Gpus:
     )
 
 
-def _pace_text(estimate: Estimate) -> str:
+def _slowdown(estimate: Estimate) -> tuple[float | None, str]:
+    """How much slower the run is, and against what: the baseline, or before the latest pace change while no
+    baseline is established yet (the first minutes of a run, or a log without timestamps)."""
     if estimate.pace_ratio is not None:
-        return f"{estimate.pace_ratio:.2f}× the baseline time per iteration"
-    return "slower than its baseline"
+        return estimate.pace_ratio, f"{estimate.pace_ratio:.2f}× the baseline time per iteration"
+    if estimate.shift_ratio is not None:
+        return estimate.shift_ratio, f"{estimate.shift_ratio:.2f}× the time per iteration before the latest change"
+    return None, "slower than its baseline"
 
 
 def diagnose(estimate: Estimate, gpus: Sequence[GpuSnapshot] = ()) -> Diagnosis:
@@ -132,7 +139,7 @@ def diagnose(estimate: Estimate, gpus: Sequence[GpuSnapshot] = ()) -> Diagnosis:
         return Diagnosis("healthy", "finished.")
 
     data = estimate.data_loading_ratio
-    pace = estimate.pace_ratio
+    pace, pace_text = _slowdown(estimate)
     slow = state == "regressed" or (pace is not None and pace >= SLOW_PACE_RATIO)
     input_advice = (
         "Try more DataLoader workers (num_workers), pin_memory=True, persistent_workers and prefetching, "
@@ -150,7 +157,7 @@ def diagnose(estimate: Estimate, gpus: Sequence[GpuSnapshot] = ()) -> Diagnosis:
         if data is not None and extra_share is not None and data >= DATA_EXPLAINS_SLOWDOWN * extra_share:
             return Diagnosis(
                 "input_bound",
-                f"{_pace_text(estimate)}, and data loading takes {data:.0%} of each iteration: input explains "
+                f"{pace_text}, and data loading takes {data:.0%} of each iteration: input explains "
                 f"most of the slowdown; {g.busy_text()}. {input_advice}",
             )
         if g.mean is not None and g.minimum is not None and (
@@ -158,12 +165,12 @@ def diagnose(estimate: Estimate, gpus: Sequence[GpuSnapshot] = ()) -> Diagnosis:
         ):
             return Diagnosis(
                 "input_bound",
-                f"{_pace_text(estimate)} while the GPU waits for the host: {g.busy_text()}. {input_advice}",
+                f"{pace_text} while the GPU waits for the host: {g.busy_text()}. {input_advice}",
             )
         if g.throttled:
             return Diagnosis(
                 "throttled",
-                f"{_pace_text(estimate)} while GPU clocks are held down ({'; '.join(g.throttled)}). "
+                f"{pace_text} while GPU clocks are held down ({'; '.join(g.throttled)}). "
                 "Check cooling, power limits and power capping (nvidia-smi -q -d PERFORMANCE).",
             )
         if g.known:
@@ -174,7 +181,7 @@ def diagnose(estimate: Estimate, gpus: Sequence[GpuSnapshot] = ()) -> Diagnosis:
             evidence = "no GPU data and no data time in the log, so input stalls are not ruled out"
         return Diagnosis(
             "compute_slowdown",
-            f"{_pace_text(estimate)} ({evidence}). Look for contention (other processes on the GPU or CPU), "
+            f"{pace_text} ({evidence}). Look for contention (other processes on the GPU or CPU), "
             "smaller batches or longer sequences, or a changed configuration.",
         )
 
