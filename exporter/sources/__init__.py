@@ -3,11 +3,28 @@
 Public surface (used by the pipeline, the commands and the sidecar):
 
 - ``Record``: one record's text (ANSI stripped, decoded, container envelope removed) and its time.
-- ``open_source(spec, *, clock, live)``: a ``Source`` for a path, a glob or ``-`` (stdin).
-- ``Source.poll() -> list[Record]``: everything complete that is new since the last call, never blocking.
+- ``open_source(spec, *, clock)``: a ``Source`` for a path, a glob or ``-`` (stdin).
+- ``Source.poll() -> list[Record]``: everything complete that is new since the last call, never blocking;
+  ``Source.close()``, ``Source.files`` (files followed now, 0 while the log is missing), ``Source.name``.
 - ``Source.stats``: ``SourceStats`` counters the exporter reports about itself.
+- ``read_records(path)``: a whole file (or ``-``) read once as history; raises ``OSError`` if it cannot be opened.
+- ``split_timestamp(text)``: a leading timestamp as Unix seconds and the rest of the text.
 """
 
+from exporter.sources.follow import FileFollower, GlobFollower, Source, StdinSource, open_source, read_records
+from exporter.sources.framing import Framer
 from exporter.sources.record import Record, SourceStats
+from exporter.sources.timestamps import split_timestamp
 
-__all__ = ["Record", "SourceStats"]
+__all__ = [
+    "FileFollower",
+    "Framer",
+    "GlobFollower",
+    "Record",
+    "Source",
+    "SourceStats",
+    "StdinSource",
+    "open_source",
+    "read_records",
+    "split_timestamp",
+]
