@@ -1,0 +1,146 @@
+"""Hugging Face Trainer: the real transformers 5.x log (tests/data/formats2_hf_trainer.log) and 4.x/5.x shapes."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from exporter.events import Checkpoint, Config, Eval, Progress
+from exporter.formats.hf_trainer import PARSERS, HfTrainerParser
+
+DATA = Path(__file__).parent / "data"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def records(path: Path) -> list[str]:
+    """Records as the follower hands them over: split at \\n, \\r\\n and lone \\r, ANSI escapes removed."""
+    text = path.read_bytes().decode("utf-8", "replace")
+    return [_ANSI.sub("", record) for record in re.split(r"\r\n|\n|\r", text)]
+
+
+def feed(lines: list[str], parser: HfTrainerParser | None = None) -> list:
+    parser = parser or HfTrainerParser()
+    return [event for line in lines for event in parser.parse(line)]
+
+
+def test_module_exports_its_parser() -> None:
+    assert PARSERS == (HfTrainerParser,)
+
+
+def test_real_log_final_iteration_and_total() -> None:
+    events = feed(records(DATA / "formats2_hf_trainer.log"))
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert progress[-1].iteration == 1200
+    assert progress[-1].total_iterations == 1200
+    assert all(p.total_iterations == 1200 for p in progress)
+
+
+def test_real_log_eval_bars_never_produce_progress() -> None:
+    parser = HfTrainerParser()
+    for line in records(DATA / "formats2_hf_trainer.log"):
+        events = parser.parse(line)
+        if re.search(r"\| \d+/63 \[", line):
+            assert events == [] or all(isinstance(e, Eval) for e in events), line
+        if line.startswith("Writing model shards"):
+            assert not any(isinstance(e, Progress) for e in events), line
+
+
+def test_real_log_counter_never_goes_back() -> None:
+    progress = [e for e in feed(records(DATA / "formats2_hf_trainer.log")) if isinstance(e, Progress)]
+    iterations = [p.iteration for p in progress]
+    assert iterations == sorted(iterations)
+
+
+def test_real_log_losses_evals_and_checkpoints() -> None:
+    events = feed(records(DATA / "formats2_hf_trainer.log"))
+    losses = [e for e in events if isinstance(e, Progress) and e.loss is not None]
+    assert len(losses) == 24  # logging_steps=50 over 1200 steps
+    assert losses[0].loss == 6.155 and losses[0].iteration == 47  # the bar's latest redraw before the dict line
+    finished = [e for e in events if isinstance(e, Eval) and e.done]
+    assert [(e.iteration, e.loss) for e in finished] == [(300, 6.151), (600, 6.149), (900, 6.146), (1200, 6.145)]
+    assert all(not e.done for e in events if isinstance(e, Eval) and e.loss is None)
+    assert [e.iteration for e in events if isinstance(e, Checkpoint)] == [400, 800, 1200]
+
+
+def test_v4_dict_with_numbers_and_nan() -> None:
+    parser = HfTrainerParser()
+    parser.parse(" 25%|██▌       | 250/1000 [01:00<03:00,  4.17it/s]")
+    [event] = parser.parse("{'loss': nan, 'grad_norm': nan, 'learning_rate': 4.58e-05, 'epoch': 0.25}")
+    assert isinstance(event, Progress) and event.iteration == 250 and event.total_iterations == 1000
+    assert math.isnan(event.loss)
+    [event] = parser.parse("{'loss': 2.119, 'grad_norm': 37.6, 'learning_rate': 4.58e-05, 'epoch': 0.25}")
+    assert event.loss == 2.119
+
+
+def test_v5_quoted_dict() -> None:
+    parser = HfTrainerParser()
+    parser.parse(" 25%|██▌       | 250/1000 [01:00<03:00,  4.17it/s]")
+    [event] = parser.parse("{'loss': '1.178', 'grad_norm': '0.5849', 'learning_rate': '4.796e-05', 'epoch': '0.04'}")
+    assert event.loss == 1.178 and event.iteration == 250
+
+
+def test_dict_glued_to_bar_gives_one_progress_with_loss() -> None:
+    events = HfTrainerParser().parse(
+        " 30%|███       | 300/1000 [01:12<02:48,  4.16it/s]{'loss': 2.119, 'grad_norm': 37.6, 'epoch': 0.3}"
+    )
+    assert len(events) == 1
+    assert (events[0].iteration, events[0].loss, events[0].iteration_seconds) == (300, 2.119, 1 / 4.16)
+
+
+def test_loss_before_any_bar_waits_for_the_next_progress() -> None:
+    parser = HfTrainerParser()
+    assert parser.parse("{'loss': 3.5, 'learning_rate': 5e-05, 'epoch': 0.01}") == []
+    [event] = parser.parse("  1%|          | 10/1000 [00:02<03:20,  4.90it/s]")
+    assert (event.iteration, event.loss) == (10, 3.5)
+    [event] = parser.parse("  1%|          | 11/1000 [00:02<03:20,  4.90it/s]")
+    assert event.loss is None
+
+
+def test_eval_dict_finishes_eval_with_loss() -> None:
+    parser = HfTrainerParser()
+    parser.parse(" 30%|███       | 300/1000 [01:12<02:48,  4.16it/s]")
+    [event] = parser.parse("{'eval_loss': 1.92, 'eval_runtime': 3.1, 'eval_samples_per_second': 100.0, 'epoch': 0.3}")
+    assert isinstance(event, Eval) and event.done and (event.iteration, event.loss) == (300, 1.92)
+
+
+def test_closing_redraw_of_eval_bar_after_eval_dict_is_silent() -> None:
+    parser = HfTrainerParser()
+    parser.parse(" 25%|██▌       | 300/1200 [00:05<00:16, 55.76it/s]")
+    parser.parse(" 76%|███████▌  | 48/63 [00:00<00:00, 157.85it/s]")
+    parser.parse("{'eval_loss': '6.151', 'eval_runtime': '0.401', 'epoch': '0.24'}")
+    assert parser.parse("100%|██████████| 63/63 [00:00<00:00, 157.85it/s]") == []
+
+
+def test_train_runtime_summary_reports_the_last_step() -> None:
+    parser = HfTrainerParser()
+    parser.parse("100%|██████████| 1200/1200 [00:24<00:00, 51.79it/s]")
+    [event] = parser.parse("{'train_runtime': '24.76', 'train_samples_per_second': '775.4', 'train_loss': '6.15'}")
+    assert isinstance(event, Progress) and (event.iteration, event.total_iterations, event.loss) == (1200, 1200, None)
+
+
+def test_total_optimization_steps_gives_config_and_identifies_the_training_bar() -> None:
+    parser = HfTrainerParser()
+    [config] = parser.parse("[INFO|trainer.py:2128] 2024-04-06 02:59:36,123 >>   Total optimization steps = 1,200")
+    assert isinstance(config, Config) and config.total_iterations == 1200
+    # An evaluation before the first step whose bar is larger than the training bar is still an evaluation.
+    [event] = parser.parse("  0%|          | 0/5000 [00:00<?, ?it/s]")
+    assert isinstance(event, Eval)
+    closed, event = parser.parse("  0%|          | 1/1200 [00:00<?, ?it/s]")
+    assert isinstance(closed, Eval) and closed.done
+    assert isinstance(event, Progress) and event.iteration == 1
+
+
+def test_saving_line_and_shard_bar_are_one_checkpoint() -> None:
+    parser = HfTrainerParser()
+    parser.parse(" 33%|███▎      | 400/1200 [00:07<00:15, 50.55it/s]")
+    [event] = parser.parse("Saving model checkpoint to /tmp/hf_out/checkpoint-400")
+    assert isinstance(event, Checkpoint) and (event.iteration, event.path) == (400, "/tmp/hf_out/checkpoint-400")
+    assert parser.parse("Writing model shards:   0%|          | 0/1 [00:00<?, ?it/s]") == []
+
+
+def test_running_evaluation_header_opens_an_eval() -> None:
+    parser = HfTrainerParser()
+    parser.parse(" 30%|███       | 300/1000 [01:12<02:48,  4.16it/s]")
+    [event] = parser.parse("***** Running Evaluation *****")
+    assert isinstance(event, Eval) and not event.done and event.iteration == 300

@@ -1,0 +1,134 @@
+"""PyTorch Lightning: the real TQDM and Rich logs (tests/data/formats2_lightning_*.log) and written shapes."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from exporter.events import Eval, Progress
+from exporter.formats.lightning import PARSERS, LightningParser
+
+DATA = Path(__file__).parent / "data"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def records(path: Path) -> list[str]:
+    """Records as the follower hands them over: split at \\n, \\r\\n and lone \\r, ANSI escapes removed."""
+    text = path.read_bytes().decode("utf-8", "replace")
+    return [_ANSI.sub("", record) for record in re.split(r"\r\n|\n|\r", text)]
+
+
+def feed(lines: list[str], parser: LightningParser | None = None) -> list:
+    parser = parser or LightningParser()
+    return [event for line in lines for event in parser.parse(line)]
+
+
+def test_module_exports_its_parser() -> None:
+    assert PARSERS == (LightningParser,)
+
+
+def test_real_tqdm_log_final_epoch_batch_and_global() -> None:
+    progress = [e for e in feed(records(DATA / "formats2_lightning_tqdm.log")) if isinstance(e, Progress)]
+    last = progress[-1]
+    assert (last.epoch, last.iteration, last.total_iterations, last.batches_per_epoch) == (2, 1000, 1000, 1000)
+    assert last.global_iteration == 3000
+    assert last.loss == 2.03
+    assert {p.epoch for p in progress} == {0, 1, 2}
+
+
+def test_real_tqdm_log_global_counter_never_goes_back() -> None:
+    progress = [e for e in feed(records(DATA / "formats2_lightning_tqdm.log")) if isinstance(e, Progress)]
+    globals_ = [p.global_iteration for p in progress]
+    assert globals_ == sorted(globals_)
+
+
+def test_real_tqdm_log_validation_and_sanity_bars_never_produce_progress() -> None:
+    parser = LightningParser()
+    evals = []
+    for line in records(DATA / "formats2_lightning_tqdm.log"):
+        events = parser.parse(line)
+        if line.startswith(("Validation", "Sanity Checking", "Training")):
+            assert not any(isinstance(e, Progress) for e in events), line
+        if line.startswith("Sanity Checking"):
+            assert events == [], line
+        evals.extend(e for e in events if isinstance(e, Eval))
+    assert [e.iteration for e in evals if e.done] == [1000, 2000, 3000]
+
+
+def test_epoch_reset_redraw_is_skipped() -> None:
+    parser = LightningParser()
+    parser.parse("Epoch 0: 100%|██████████| 1000/1000 [00:14<00:00, 68.46it/s, train_loss=2.390, val_loss=2.390]")
+    assert parser.parse("Epoch 0:   0%|          | 0/1000 [00:00<?, ?it/s, train_loss=2.390, val_loss=2.390]  ") == []
+    [event] = parser.parse("Epoch 1:   0%|          | 0/1000 [00:00<?, ?it/s, train_loss=2.390, val_loss=2.390]")
+    assert (event.epoch, event.iteration, event.global_iteration) == (1, 0, 1000)
+
+
+def test_tqdm_bar_with_v_num_and_loss() -> None:
+    [event] = LightningParser().parse(
+        "Epoch 0:  92%|███████▉ | 932/1016 [00:33<00:03, 27.70it/s, v_num=77, train_loss=nan]"
+    )
+    assert (event.epoch, event.iteration, event.total_iterations, event.batches_per_epoch) == (0, 932, 1016, 1016)
+    assert math.isclose(event.iteration_seconds, 1 / 27.70)
+    assert math.isnan(event.loss)
+
+
+def test_tqdm_bar_loss_step_preferred_over_epoch_mean() -> None:
+    [event] = LightningParser().parse(
+        "Epoch 4:  50%|█████     | 50/100 [00:05<00:05, 9.80it/s, v_num=3, loss_epoch=0.900, val_loss=0.7, loss_step=0.512]"
+    )
+    assert event.loss == 0.512
+
+
+def test_tqdm_bar_with_unknown_total() -> None:
+    [event] = LightningParser().parse("Epoch 2: |          | 57/? [00:04<00:00, 13.31it/s, v_num=0]")
+    assert (event.epoch, event.iteration, event.total_iterations, event.batches_per_epoch) == (2, 57, None, None)
+
+
+def test_validation_bar_opens_and_closes_eval() -> None:
+    parser = LightningParser()
+    parser.parse("Epoch 0: 100%|██████████| 1000/1000 [00:14<00:00, 70.46it/s, train_loss=2.390]")
+    events = feed(
+        [
+            "Validation: |          | 0/? [00:00<?, ?it/s]",
+            "Validation DataLoader 0:  31%|███▏      | 10/32 [00:00<00:00, 77.08it/s]",
+            "Validation DataLoader 0: 100%|██████████| 32/32 [00:00<00:00, 77.93it/s]",
+        ],
+        parser,
+    )
+    assert [(type(e), e.done, e.iteration) for e in events] == [
+        (Eval, False, 1000),
+        (Eval, False, 1000),
+        (Eval, True, 1000),
+    ]
+
+
+def test_real_rich_log_final_state() -> None:
+    progress = [e for e in feed(records(DATA / "formats2_lightning_rich.log")) if isinstance(e, Progress)]
+    [last] = progress
+    assert (last.epoch, last.total_epochs, last.iteration, last.batches_per_epoch) == (2, 3, 1000, 1000)
+    assert last.global_iteration == 3000 and last.global_total == 3000
+    assert math.isclose(last.iteration_seconds, 1 / 795.21)
+
+
+def test_rich_bar_mid_epoch_with_metrics() -> None:
+    [event] = LightningParser().parse(
+        "Epoch 3/9  ━━━━━━━━━━━━╸━━━━━━━━━━━━━━━ 45/100 0:00:10 • 0:00:12 12.34it/s v_num: 0 train_loss: 0.123"
+    )
+    assert (event.epoch, event.total_epochs, event.iteration, event.total_iterations) == (3, 10, 45, 100)
+    assert event.loss == 0.123
+    assert math.isclose(event.iteration_seconds, 1 / 12.34)
+    assert event.global_total == 1000
+
+
+def test_rich_bar_without_max_epochs_or_rate() -> None:
+    [event] = LightningParser().parse("Epoch 7  ━━━━━━━━━━━━━━━━━━━━ 3/100 0:00:01 • -:--:-- 0.00it/s v_num: 1")
+    assert (event.epoch, event.total_epochs, event.iteration, event.iteration_seconds) == (7, None, 3, None)
+
+
+def test_rich_validation_and_sanity_bars() -> None:
+    parser = LightningParser()
+    parser.parse("Epoch 0/2  ━━━━━━━━━━━━━━━━━━━━ 100/100 0:00:10 • 0:00:00 10.00it/s")
+    [event] = parser.parse("Validation DataLoader 0 ━━━━━━━━━━━━━━━━━━━━ 10/32 0:00:00 • 0:00:01 77.00it/s")
+    assert isinstance(event, Eval) and not event.done and event.iteration == 100
+    assert parser.parse("Sanity Checking DataLoader 0 ━━━━━━━━━━━━━━━━━━━━ 2/2 0:00:00 • 0:00:00 50.00it/s") == []

@@ -1,0 +1,242 @@
+"""tqdm bars: the bar grammar, which bar is the training bar, and robustness of every parser in this family set."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exporter.events import Checkpoint, Eval, Progress
+from exporter.formats.base import Parser
+from exporter.formats.detectron2 import Detectron2Parser
+from exporter.formats.hf_trainer import HfTrainerParser
+from exporter.formats.keras import KerasParser
+from exporter.formats.lightning import LightningParser
+from exporter.formats.metriclogger import MetricLoggerParser
+from exporter.formats.mmengine import MmengineParser
+from exporter.formats.timm import TimmParser
+from exporter.formats.tqdm_bars import PARSERS, TqdmBarsParser, match_bar
+
+ALL_PARSERS: list[type[Parser]] = [
+    TqdmBarsParser,
+    HfTrainerParser,
+    LightningParser,
+    KerasParser,
+    MmengineParser,
+    Detectron2Parser,
+    MetricLoggerParser,
+    TimmParser,
+]
+
+
+def feed(parser: Parser, lines: list[str]) -> list:
+    return [event for line in lines for event in parser.parse(line)]
+
+
+def test_module_exports_its_parser() -> None:
+    assert PARSERS == (TqdmBarsParser,)
+    assert TqdmBarsParser.name == "tqdm_bars"
+
+
+def test_seconds_per_iteration_bar() -> None:
+    [event] = TqdmBarsParser().parse(" 30%|███▍      | 258/873 [22:15<43:27,  4.24s/it]")
+    assert isinstance(event, Progress)
+    assert (event.iteration, event.total_iterations) == (258, 873)
+    assert event.iteration_seconds == 4.24
+    assert event.loss is None and event.epoch is None
+
+
+def test_iterations_per_second_bar_is_inverted() -> None:
+    [event] = TqdmBarsParser().parse("  4%|▍         | 47/1200 [00:00<00:20, 56.65it/s]")
+    assert math.isclose(event.iteration_seconds, 1 / 56.65)
+
+
+def test_unknown_fields_are_none() -> None:
+    [event] = TqdmBarsParser().parse("  0%|          | 0/1200 [00:00<?, ?it/s]")
+    assert (event.iteration, event.total_iterations, event.iteration_seconds) == (0, 1200, None)
+
+
+def test_description_and_postfix_loss() -> None:
+    [event] = TqdmBarsParser().parse("Steps:  10%|█         | 100/1000 [01:40<15:00,  1.00s/it, loss=0.0831, lr=1e-05]")
+    assert (event.iteration, event.total_iterations, event.loss) == (100, 1000, 0.0831)
+    bar = match_bar("Steps:  10%|█         | 100/1000 [01:40<15:00,  1.00s/it, loss=0.0831, lr=1e-05]")
+    assert bar is not None and bar.desc == "Steps"
+
+
+def test_non_finite_postfix_loss_is_kept() -> None:
+    [event] = TqdmBarsParser().parse(" 10%|█         | 100/1000 [01:40<15:00,  1.00s/it, loss=nan]")
+    assert math.isnan(event.loss)
+
+
+def test_zero_rate_has_no_seconds() -> None:
+    [event] = TqdmBarsParser().parse(" 30%|███▍      | 258/873 [22:15<43:27, 0.00it/s]")
+    assert (event.iteration, event.iteration_seconds) == (258, None)
+
+
+def test_bar_without_total() -> None:
+    [event] = TqdmBarsParser().parse("Training: 258it [22:15,  4.24s/it]")
+    assert (event.iteration, event.total_iterations, event.iteration_seconds) == (258, None, 4.24)
+
+
+def test_scaled_rate() -> None:
+    [event] = TqdmBarsParser().parse(" 50%|█████     | 5000/10000 [00:02<00:02, 2.50kit/s]")
+    assert math.isclose(event.iteration_seconds, 1 / 2500)
+
+
+def test_text_glued_after_bar_is_tolerated() -> None:
+    bar = match_bar("  0%|          | 0/1200 [00:00<?, ?it/s][transformers] `loss_type=None` was set")
+    assert bar is not None and bar.n == 0 and bar.total == 1200
+    assert bar.end == len("  0%|          | 0/1200 [00:00<?, ?it/s]")
+
+
+def test_nested_bar_with_other_total_is_eval_not_progress() -> None:
+    events = feed(
+        TqdmBarsParser(),
+        [
+            " 25%|██▌       | 300/1200 [00:05<00:16, 55.76it/s]",
+            "  0%|          | 0/63 [00:00<?, ?it/s]",
+            " 51%|█████     | 32/63 [00:00<00:00, 157.35it/s]",
+            "100%|██████████| 63/63 [00:00<00:00, 157.85it/s]",
+            " 25%|██▌       | 302/1200 [00:05<00:33, 26.75it/s]",
+        ],
+    )
+    assert [type(e) for e in events] == [Progress, Eval, Eval, Eval, Progress]
+    assert [e.done for e in events if isinstance(e, Eval)] == [False, False, True]
+    assert all(e.iteration == 300 for e in events if isinstance(e, Eval))
+    assert events[-1].iteration == 302
+
+
+def test_eval_bar_that_vanishes_is_closed_when_training_moves() -> None:
+    events = feed(
+        TqdmBarsParser(),
+        [
+            " 25%|██▌       | 300/1200 [00:05<00:16, 55.76it/s]",
+            " 76%|███████▌  | 48/63 [00:00<00:00, 157.85it/s]",
+            " 25%|██▌       | 302/1200 [00:05<00:33, 26.75it/s]",
+        ],
+    )
+    assert [(type(e), getattr(e, "done", None)) for e in events] == [
+        (Progress, None),
+        (Eval, False),
+        (Eval, True),
+        (Progress, None),
+    ]
+
+
+def test_final_eval_after_last_step_is_not_a_new_training_bar() -> None:
+    events = feed(
+        TqdmBarsParser(),
+        [
+            "100%|██████████| 1200/1200 [00:24<00:00, 51.79it/s]",
+            "  0%|          | 0/63 [00:00<?, ?it/s]",
+            " 92%|█████████▏| 58/63 [00:00<00:00, 129.80it/s]",
+        ],
+    )
+    assert [type(e) for e in events] == [Progress, Eval, Eval]
+    assert events[0].iteration == 1200
+
+
+def test_short_bar_before_training_gives_way_to_larger_training_bar() -> None:
+    events = feed(
+        TqdmBarsParser(),
+        [
+            "  0%|          | 0/40 [00:00<?, ?it/s]",
+            "100%|██████████| 40/40 [00:01<00:00, 35.00it/s]",
+            "  0%|          | 0/500 [00:00<?, ?it/s]",
+            "  1%|          | 5/500 [00:00<00:50, 10.00it/s]",
+        ],
+    )
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert [(p.iteration, p.total_iterations) for p in progress][-2:] == [(0, 500), (5, 500)]
+
+
+def test_tool_bars_and_non_iteration_units_are_ignored() -> None:
+    parser = TqdmBarsParser()
+    assert parser.parse("Loading checkpoint shards: 100%|██████████| 2/2 [00:03<00:00,  1.50s/it]") == []
+    assert parser.parse("Map: 100%|██████████| 20000/20000 [00:01<00:00, 15000.00 examples/s]") == []
+    assert parser.parse("model.safetensors: 100%|██████████| 548M/548M [00:05<00:00, 98.1MB/s]") == []
+    [event] = parser.parse("  0%|          | 3/1200 [00:00<01:00, 20.00it/s]")
+    assert (event.iteration, event.total_iterations) == (3, 1200)
+
+
+def test_described_eval_bar_is_eval_even_with_the_same_total() -> None:
+    parser = TqdmBarsParser()
+    parser.parse(" 10%|█         | 100/1000 [01:40<15:00,  1.00s/it]")
+    [event] = parser.parse("Evaluating:  10%|█         | 100/1000 [00:10<01:30, 10.00it/s]")
+    assert isinstance(event, Eval) and event.done is False and event.iteration == 100
+
+
+def test_shard_writing_bar_is_one_checkpoint() -> None:
+    events = feed(
+        TqdmBarsParser(),
+        [
+            " 33%|███▎      | 400/1200 [00:07<00:15, 50.55it/s]",
+            "Writing model shards:   0%|          | 0/1 [00:00<?, ?it/s]",
+            "Writing model shards: 100%|██████████| 1/1 [00:00<00:00, 363.62it/s]",
+            " 34%|███▍      | 405/1200 [00:07<00:17, 45.00it/s]",
+        ],
+    )
+    assert [type(e) for e in events] == [Progress, Checkpoint, Progress]
+    assert events[1].iteration == 400
+
+
+def test_keras_progbar_is_not_a_tqdm_bar() -> None:
+    assert TqdmBarsParser().parse("61/82 [=====================>........] - ETA: 37s - loss: 0.41") == []
+
+
+GARBAGE = [
+    "",
+    " ",
+    "|",
+    "||[",
+    " 30%|███▍      | 258/",
+    " 30%|███▍      | 258/873 [22:15<43:27,",
+    "{'loss': ",
+    "{'loss': 'abc', 'epoch': }",
+    "Epoch 3/",
+    "Epoch(train) [",
+    "Epoch: [x]  [1/",
+    "Train: 0 [  50/",
+    "iter: time:",
+    "iter: x time: y",
+    "train_cfg = dict(",
+    "\x00\x01\x02\x7f\ufffd\ufffd",
+    "Saving model checkpoint to",
+    "Total optimization steps = ",
+    "Epoch 0 ━━━━ • ",
+    "MAX_ITER: 0",
+]
+
+
+@pytest.mark.parametrize("parser_type", ALL_PARSERS, ids=lambda p: p.name)
+def test_garbage_never_raises_and_yields_nothing(parser_type: type[Parser]) -> None:
+    rng = random.Random(7)
+    parser = parser_type()
+    for text in GARBAGE:
+        assert parser.parse(text) == [], text
+    for _ in range(300):
+        text = bytes(rng.randrange(256) for _ in range(rng.randrange(200))).decode("utf-8", "replace")
+        assert parser.parse(text) == [], text
+
+
+@pytest.mark.parametrize("parser_type", ALL_PARSERS, ids=lambda p: p.name)
+def test_huge_lines_are_fast(parser_type: type[Parser]) -> None:
+    parser = parser_type()
+    for filler in ("|[", "a", "Epoch 1 [", "{'loss': 1, "):
+        text = filler * (10_000_000 // len(filler))
+        start = time.perf_counter()
+        assert parser.parse(text) == []
+        assert time.perf_counter() - start < 2.0, filler
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list(" 0123456789/|[]<>:,.%?=itsEpochTrainIter{}'━•\t-")), max_size=80)))
+def test_any_text_sequence_never_raises(lines: list[str]) -> None:
+    for parser_type in ALL_PARSERS:
+        parser = parser_type()
+        for line in lines:
+            assert isinstance(parser.parse(line), list)
