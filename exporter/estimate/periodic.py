@@ -82,10 +82,14 @@ class PeriodicOverhead:
         phase must be a minority of the samples they span (a slow phase makes every line a spike, which is a
         change of pace, not an eval).
         """
+        if self.configured_interval or self._tagged:
+            return False  # the trainer states its schedule: a spike off it is a hang or a new pace
         self._spikes.append((iteration, sample_index))
-        if self._detected and _near_multiple(iteration - self._detected[1], self._detected[0], step):
-            self._detected = (self._detected[0], iteration)
-            return True
+        if self._detected:
+            period, last = self._detected
+            if iteration - last > period - step and _near_multiple(iteration - last, period, step):
+                self._detected = (period, iteration)
+                return True
         earlier = list(self._spikes)[:-1]
         for period in sorted({iteration - it for it, _ in earlier if iteration - it >= 3 * max(step, 1)}):
             phase = [(it, idx) for it, idx in earlier if _near_multiple(iteration - it, period, step)]
@@ -98,6 +102,8 @@ class PeriodicOverhead:
         return False
 
 
-def _near_multiple(offset: int, period: int, tolerance: int) -> bool:
+def _near_multiple(offset: int, period: int, step: int) -> bool:
+    """Whether ``offset`` is a whole number of periods, give or take less than one logging step (the line that
+    shows an occurrence may be the first one logged after it)."""
     rest = offset % period
-    return rest <= tolerance or period - rest <= tolerance
+    return rest < step or period - rest < step
