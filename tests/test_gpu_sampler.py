@@ -491,6 +491,23 @@ def test_select_by_pid_and_its_descendants(clock: Clock) -> None:
     assert sampler.snapshots() == [] and sampler.up
 
 
+def test_pid_selection_warns_once_when_processes_cannot_be_listed(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    layer = FakeDeviceLayer(2, clock=clock)
+    layer.gpus[0].pids = (500,)
+    layer.gpus[0].fail("compute_pids", nvml_error("NoPermission"))
+    layer.gpus[1].pids = (500,)
+    sampler = GpuSampler(layer=layer, clock=clock, select="pid:500", parent_pid=lambda pid: None)
+    for _ in range(3):
+        sampler.poll_once()
+        clock.tick()
+    assert [s.index for s in sampler.snapshots()] == [1]
+    assert [w for w in warnings(caplog) if "cannot list its processes" in w] == [
+        "GPU 0 cannot list its processes; it is left out of the selection pid:500"
+    ]
+
+
 def test_pid_selection_reads_real_proc_for_this_process(clock: Clock) -> None:
     import os
 

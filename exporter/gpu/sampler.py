@@ -57,7 +57,7 @@ UNEXPECTED_KIND = "Unexpected"
 
 
 def error_kind(exc: BaseException) -> str:
-    """Bounded label for an exception: ``NVMLError_GpuIsLost`` → ``GpuIsLost``; no ``pynvml`` → ``LibraryNotFound``."""
+    """Bounded label for an exception: ``NVMLError_GpuIsLost`` → ``GpuIsLost``, no ``pynvml`` → ``LibraryNotFound``."""
     if isinstance(exc, ImportError):
         return "LibraryNotFound"
     if isinstance(exc, AttributeError):
@@ -291,7 +291,7 @@ class GpuSampler:
             if dev.failures:
                 logger.info("GPU %d (%s) readable again after %d failed polls", dev.index, dev.uuid, dev.failures)
                 dev.failures = 0
-            if self._wanted_by_pid(snap):
+            if self._wanted_by_pid(dev, snap):
                 snapshots.append(snap)
         self._publish(snapshots, up=healthy, now=now, reason=None if healthy else "some GPUs are failing")
 
@@ -403,10 +403,15 @@ class GpuSampler:
                 logger.warning("selected GPU %s not found (have %d GPU(s)); ignoring it", item, len(devices))
         return sorted(chosen, key=lambda d: d.index)
 
-    def _wanted_by_pid(self, snap: GpuSnapshot) -> bool:
+    def _wanted_by_pid(self, dev: _Device, snap: GpuSnapshot) -> bool:
         target = self.selection.pid
         if target is None:
             return True
+        if "compute_pids" in dev.unsupported and f"pids:{dev.uuid}" not in self._warned_selection:
+            self._warned_selection.add(f"pids:{dev.uuid}")
+            logger.warning(
+                "GPU %d cannot list its processes; it is left out of the selection %s", dev.index, self.selection
+            )
         for pid in snap.pids:
             # Walk up from each GPU process: torchrun/accelerate launchers own the GPU processes as children.
             seen = 0
@@ -428,7 +433,6 @@ class GpuSampler:
     def _device_failed(self, dev: _Device, now: float, kind: str, exc: BaseException) -> None:
         dev.failures += 1
         dev.retry_at = now + _backoff(dev.failures, DEVICE_RETRY_INITIAL_SECONDS, DEVICE_RETRY_MAX_SECONDS)
-        dev.window.clear()
         if dev.failures == 1:
             logger.warning(
                 "GPU %d (%s): %s (%s); its metrics are dropped and it is retried with backoff",
