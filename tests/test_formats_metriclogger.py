@@ -1,0 +1,70 @@
+"""torchvision-style MetricLogger lines (shapes from torchvision references, DeiT, MAE, DETR logs)."""
+
+from __future__ import annotations
+
+import math
+
+from exporter.events import Config, Eval, Progress
+from exporter.formats.metriclogger import PARSERS, MetricLoggerParser
+
+LINE = (
+    "Epoch: [2]  [1480/1504]  eta: 0:01:39  lr: 0.000100  loss: 0.8662 (0.8558)  time: 4.3713  data: 0.0001  "
+    "max mem: 51710"
+)
+
+
+def test_module_exports_its_parser() -> None:
+    assert PARSERS == (MetricLoggerParser,)
+
+
+def test_training_line() -> None:
+    [event] = MetricLoggerParser().parse(LINE)
+    assert isinstance(event, Progress)
+    assert (event.epoch, event.iteration, event.total_iterations, event.batches_per_epoch) == (2, 1480, 1504, 1504)
+    assert (event.loss, event.iteration_seconds, event.data_seconds) == (0.8662, 4.3713, 0.0001)
+    assert event.global_iteration == 2 * 1504 + 1480
+
+
+def test_padded_counter_value_pairs_and_non_finite_loss() -> None:
+    [event] = MetricLoggerParser().parse(
+        "Epoch: [0]  [   0/5005]  eta: 1 day, 2:03:04  lr: 0.1  img/s: 12.3  loss: nan (nan)  acc1: 0.0 (0.0)  "
+        "time: 18.7000 (18.7000)  data: 17.9000 (17.9000)  max mem: 9000"
+    )
+    assert (event.iteration, event.iteration_seconds, event.data_seconds) == (0, 18.7, 17.9)
+    assert math.isnan(event.loss)
+
+
+def test_test_lines_are_evals() -> None:
+    parser = MetricLoggerParser()
+    parser.parse(LINE)
+    events = [
+        e
+        for line in [
+            "Test:  [  0/100]  eta: 0:00:40  loss: 0.5 (0.5)  acc1: 90.0 (90.0)  time: 0.4000  data: 0.3000",
+            "Test: EMA  [ 10/100]  eta: 0:00:12  loss: 0.5 (0.6)  time: 0.1  data: 0.01",
+            "Test: Total time: 0:00:16 (0.1600 s / it)",
+        ]
+        for e in parser.parse(line)
+    ]
+    assert [(type(e), e.done, e.iteration) for e in events] == [
+        (Eval, False, 4488),
+        (Eval, False, 4488),
+        (Eval, True, 4488),
+    ]
+
+
+def test_training_line_closes_an_eval_without_summary() -> None:
+    parser = MetricLoggerParser()
+    parser.parse("Test:  [ 10/100]  eta: 0:00:12  loss: 0.5 (0.6)  time: 0.1  data: 0.01")
+    closed, progress = parser.parse(LINE)
+    assert isinstance(closed, Eval) and closed.done and isinstance(progress, Progress)
+
+
+def test_namespace_echo_gives_epochs() -> None:
+    [config] = MetricLoggerParser().parse("Namespace(batch_size=32, epochs=90, lr=0.1, output_dir='.')")
+    assert isinstance(config, Config) and config.total_epochs == 90
+    assert MetricLoggerParser().parse("Namespace(batch_size=32, warmup_epochs=5)") == []
+
+
+def test_epoch_total_time_line_is_ignored() -> None:
+    assert MetricLoggerParser().parse("Epoch: [2] Total time: 1:50:03 (4.3892 s / it)") == []
