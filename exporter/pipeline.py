@@ -85,18 +85,31 @@ class Pipeline:
         events: list[Event] = []
         for part in stripped.parts:
             events.extend(parser.parse(part, time=time, record=record.index))
+        self._count(record.source, events)
+        return events
+
+    def finish(self) -> list[Event]:
+        """End of input: the events of sources still deciding between a generic and a more specific family."""
+        events: list[Event] = []
+        for source, parser in self._parsers.items():
+            released = parser.finish()
+            self._count(source, released)
+            events.extend(released)
+        return events
+
+    def _count(self, source: str, events: list[Event]) -> None:
+        # Released events belong to earlier records; each record counts once, when its first event appears.
         for event in events:
-            # Released events belong to earlier records; each record counts once, when its first event appears.
-            key = (record.source, event.record)
+            key = (source, event.record)
             if key != self._last_counted:
                 self._last_counted = key
                 self.parsed += 1
-        return events
 
     def read(self, path: str | Path) -> Iterator[Event]:
         """Feed every record of a file (``-``: stdin), from its start to its current end, and yield the events."""
         for record in _read_records(path):
             yield from self.feed(record)
+        yield from self.finish()
 
 
 def read_events(path: str | Path, *, format: str | None = None) -> list[Event]:

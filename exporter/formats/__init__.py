@@ -4,7 +4,8 @@
 appears inside Lightning and HF Trainer logs, so ``tqdm`` comes last). ``AutoParser`` feeds each record to every
 candidate family, each with its own state, until one produces a Progress event; it then locks to that family
 and releases the events that family produced while undecided, so a config echoed before the first progress line
-(nanoGPT's ``max_iters``) is not lost.
+(nanoGPT's ``max_iters``) is not lost; a generic family that yields progress first is confirmed only after a
+short window in which the more specific families had their chance.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ FAMILIES: tuple[type[Parser], ...] = tuple(cls for module in _MODULES for cls in
 BUFFER_LIMIT = 1000
 """Events kept per candidate family while undecided; the oldest are dropped beyond it."""
 
+DECISION_WINDOW = 64
+"""Records during which a more specific family may still take a file over from a generic one."""
+
+GENERIC_FAMILIES = frozenset({"hf_trainer", "tqdm_bars"})
+"""Families that also understand plain tqdm bars, which other trainers print too (sanity checks, downloads)."""
+
 
 def family_names() -> list[str]:
     """The built-in family names, in autodetection order."""
@@ -73,9 +80,13 @@ def get_parser(name: str) -> type[Parser]:
 class AutoParser:
     """Per-file family detection: every candidate parses until one yields a Progress event, then only it does.
 
-    Events are stamped here (record time, record index, family name) so that those released on locking keep
-    the time and index of the record they came from. A parser may set ``time`` (a timestamp inside its line) or
-    ``format`` itself; only unset values are filled in.
+    The first family (in ``FAMILIES`` order) to yield a Progress event wins at once, unless it is one of the
+    ``GENERIC_FAMILIES`` whose bars also appear in other trainers' logs (a bare ``Training: 0/?`` bar before
+    Lightning's ``Epoch 0:`` bars): then the families before it keep parsing for ``window`` more records, and
+    the first of them to yield progress in that time wins instead; else the generic one does. Events are stamped here (record time, record index, family name) and
+    buffered while undecided, so those released on deciding keep the time and index of their own record. A parser
+    may set ``time`` (a timestamp inside its line) or ``format`` itself; only unset values are filled in.
+    Call :meth:`finish` at the end of an input to decide on what was seen.
     """
 
     def __init__(
@@ -83,10 +94,14 @@ class AutoParser:
         factories: Sequence[Callable[[], Parser]] = FAMILIES,
         *,
         buffer_limit: int = BUFFER_LIMIT,
+        window: int = DECISION_WINDOW,
     ) -> None:
         self._candidates = [factory() for factory in factories]
         self._buffers: list[deque[Event]] = [deque(maxlen=buffer_limit) for _ in self._candidates]
         self._chosen: Parser | None = self._candidates[0] if len(self._candidates) == 1 else None
+        self._window = window
+        self._tentative: int | None = None
+        self._window_left = 0
         self.errors = 0
         """Records on which a parser raised (a bug: parsers must return [] for text they do not understand)."""
 
@@ -99,16 +114,37 @@ class AutoParser:
         """Events for one record's text, stamped; on the record that decides the family, the buffered ones first."""
         if self._chosen is not None:
             return self._run(self._chosen, text, time, record)
-        for index, candidate in enumerate(self._candidates):
+        limit = len(self._candidates) if self._tentative is None else self._tentative + 1
+        for index in range(limit):
+            candidate = self._candidates[index]
             events = self._run(candidate, text, time, record)
-            if any(isinstance(event, Progress) for event in events):
-                released = list(self._buffers[index])
-                self._chosen = candidate
-                self._candidates = [candidate]
-                self._buffers = []
-                return released + events
+            progress = index != self._tentative and any(isinstance(event, Progress) for event in events)
+            if progress and (index == 0 or candidate.name not in GENERIC_FAMILIES):
+                return self._decide(index, events)
             self._buffers[index].extend(events)
+            if progress:
+                # Families after it are more generic still and can no longer win; their work stops here.
+                self._tentative, self._window_left = index, self._window
+                break
+        if self._tentative is not None:
+            self._window_left -= 1
+            if self._window_left < 0:
+                return self._decide(self._tentative)
         return []
+
+    def finish(self) -> list[Event]:
+        """End of input: decide on a family that yielded progress but was still in its window, release its events."""
+        if self._chosen is None and self._tentative is not None:
+            return self._decide(self._tentative)
+        return []
+
+    def _decide(self, index: int, current: Sequence[Event] = ()) -> list[Event]:
+        released = [*self._buffers[index], *current]
+        self._chosen = self._candidates[index]
+        self._candidates = [self._chosen]
+        self._buffers = []
+        self._tentative = None
+        return released
 
     def _run(self, parser: Parser, text: str, time: float | None, record: int) -> list[Event]:
         try:

@@ -16,11 +16,11 @@ from exporter.formats.base import Parser
 from exporter.formats.numbers import percent_to_ratio, to_float
 
 _NEW = re.compile(
-    r"step\s+(\d+)/(\d+) \| (?:train )?loss (\S+)[^|]*\|.*?\|\s*([\d.]+) ms\s*\|"
+    r"step\s+(\d+)/(\d+) \| (?:train )?loss (\S+)[^|]*\|.*?\|\s*([\d.,]+) ms\s*\|"
     r"(?:\s*(-?[\d.]+)%[^|]*MFU\s*\|)?(?:\s*([\d.,]+) tok/s)?"
 )
 _OLD = re.compile(
-    r"step\s+(\d+)(?:/(\d+))?: train loss (\S+)(?: norm \S+)?(?: lr \S+)? \((?:took )?([\d.]+) ms(?:, ([\d.,]+) tok/s)?\)"
+    r"step\s+(\d+)(?:/(\d+))?: train loss (\S+)(?: norm \S+)?(?: lr \S+)? \((?:took )?([\d.,]+) ms(?:, ([\d.,]+) tok/s)?\)"
 )
 _VAL = re.compile(r"val loss (\S+)\s*$")
 
