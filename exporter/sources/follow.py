@@ -291,7 +291,7 @@ class FileFollower:
         budget = self._max_bytes
         decoder = self._decoder
         while budget > 0:
-            size = BLOCK_SIZE
+            size = min(BLOCK_SIZE, budget)
             history_end = self._history_end
             if history_end is not None:
                 if self._offset >= history_end:
