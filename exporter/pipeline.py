@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 from exporter.events import Event
 from exporter.formats import FAMILIES, AutoParser, family_names, get_parser
 from exporter.formats.base import Parser
 from exporter.formats.custom import CustomParser, load_custom_formats
 from exporter.formats.prefixes import strip_prefixes
-from exporter.sources.decoder import RecordDecoder
-from exporter.sources.record import Record, SourceStats
+from exporter.sources import Record, SourceStats, read_records
 
 
 def resolve_format(format: str | None) -> Sequence[Callable[[], Parser]]:
@@ -105,9 +102,13 @@ class Pipeline:
                 self._last_counted = key
                 self.parsed += 1
 
-    def read(self, path: str | Path) -> Iterator[Event]:
-        """Feed every record of a file (``-``: stdin), from its start to its current end, and yield the events."""
-        for record in _read_records(path):
+    def read(self, path: str | Path, *, stats: SourceStats | None = None) -> Iterator[Event]:
+        """Feed every record of a file (``-``: stdin), from its start to its current end, and yield the events.
+
+        Records are framed exactly as the follower frames them (``exporter.sources.read_records``); reading
+        counters go to ``stats`` if given. Raises OSError for a file that cannot be opened or read.
+        """
+        for record in read_records(str(path), stats=stats):
             yield from self.feed(record)
         yield from self.finish()
 
@@ -116,22 +117,3 @@ def read_events(path: str | Path, *, format: str | None = None) -> list[Event]:
     """All events of a log file read from its start; raises OSError for an unreadable file, ValueError for a bad
     format."""
     return list(Pipeline(format=format).read(path))
-
-
-_CHUNK = 1 << 20
-
-
-def _read_records(path: str | Path) -> Iterator[Record]:
-    """The file's records (``-``: stdin) as the follower frames them: envelopes, terminators, ANSI, timestamps."""
-    decoder = RecordDecoder(source=str(path), stats=SourceStats())
-    if str(path) == "-":
-        yield from _decode(decoder, sys.stdin.buffer)
-        return
-    with open(path, "rb") as handle:
-        yield from _decode(decoder, handle)
-
-
-def _decode(decoder: RecordDecoder, handle: BinaryIO) -> Iterator[Record]:
-    while chunk := handle.read(_CHUNK):
-        yield from decoder.feed(chunk, None)
-    yield from decoder.flush(None)

@@ -95,7 +95,7 @@ def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], mon
         raise PermissionError(13, "Permission denied")
 
     # Simulated: the suite runs as root, for whom file modes do not deny reading.
-    monkeypatch.setattr("exporter.pipeline.open", denied, raising=False)
+    monkeypatch.setattr("exporter.pipeline.read_records", denied)
     code = main(["parse", str(log)])
     assert code == 2 and "Permission denied" in capsys.readouterr().err
 
