@@ -137,6 +137,12 @@ def test_saving_line_and_shard_bar_are_one_checkpoint() -> None:
     [event] = parser.parse("Saving model checkpoint to /tmp/hf_out/checkpoint-400")
     assert isinstance(event, Checkpoint) and (event.iteration, event.path) == (400, "/tmp/hf_out/checkpoint-400")
     assert parser.parse("Writing model shards:   0%|          | 0/1 [00:00<?, ?it/s]") == []
+    assert parser.parse("Writing model shards: 100%|██████████| 1/1 [00:00<00:00, 363.62it/s]") == []
+    # The bar's latest redraw may lag the saved step: the announced save is still counted once.
+    parser.parse(" 58%|█████▊    | 698/1200 [00:14<00:09, 52.04it/s]")
+    [event] = parser.parse("Saving model checkpoint to /tmp/hf_out/checkpoint-700")
+    assert event.iteration == 700
+    assert parser.parse("Writing model shards:   0%|          | 0/1 [00:00<?, ?it/s]") == []
 
 
 def test_running_evaluation_header_opens_an_eval() -> None:

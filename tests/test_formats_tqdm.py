@@ -154,6 +154,34 @@ def test_short_bar_before_training_gives_way_to_larger_training_bar() -> None:
     assert [(p.iteration, p.total_iterations) for p in progress][-2:] == [(0, 500), (5, 500)]
 
 
+def test_placeholder_bar_without_total_gives_way_to_the_real_bar() -> None:
+    events = feed(
+        TqdmBarsParser(),
+        [
+            "Training: |          | 0/? [00:00<?, ?it/s]",
+            "Epoch 0:   0%|          | 0/1000 [00:00<?, ?it/s]",
+            "Epoch 0:   0%|          | 1/1000 [00:00<00:20, 48.27it/s]",
+        ],
+    )
+    assert [(type(e), e.iteration, e.total_iterations) for e in events] == [
+        (Progress, 0, None),
+        (Progress, 0, 1000),
+        (Progress, 1, 1000),
+    ]
+
+
+def test_eval_at_step_zero_is_nested_even_before_training_moves() -> None:
+    events = feed(
+        TqdmBarsParser(),
+        [
+            "  0%|          | 0/1200 [00:00<?, ?it/s]",
+            "  0%|          | 0/63 [00:00<?, ?it/s]",
+            " 51%|█████     | 32/63 [00:00<00:00, 157.35it/s]",
+        ],
+    )
+    assert [type(e) for e in events] == [Progress, Eval, Eval]
+
+
 def test_tool_bars_and_non_iteration_units_are_ignored() -> None:
     parser = TqdmBarsParser()
     assert parser.parse("Loading checkpoint shards: 100%|██████████| 2/2 [00:03<00:00,  1.50s/it]") == []

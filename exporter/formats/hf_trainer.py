@@ -52,6 +52,7 @@ class HfTrainerParser(Parser):
         elif "Saving model checkpoint to" in rest:
             m = _SAVING.search(rest)
             if m:
+                self.bars.checkpoints_announced = True
                 path = m.group(1)
                 step = _CHECKPOINT_STEP.search(path)
                 out.extend(self.bars.checkpoint(int(step.group(1)) if step else None, path))

@@ -12,10 +12,11 @@ bar, checkpoint-writing bars. ``BarTracker`` decides which bar is the training (
 - bars described as evaluation (``eval``, ``valid``, ``test``, ``predict``) are evaluations;
 - bars described as writing/saving shards are checkpoints;
 - when the run's total is known from a config line, the bar with that total is the main bar;
-- otherwise the first bar is the main bar; a bar with another total is nested (an evaluation) while the main bar
-  is still open, and after the main bar completed it replaces it only if its total is larger (a real training
-  bar after a short loading or evaluation bar), else it is the final evaluation that trainers run after the
-  last step. A second training run with a smaller total in the same file is therefore read as evaluation.
+- otherwise the first bar is the main bar. A bar with another total replaces it only if its total is larger
+  and the main bar either completed (a real training bar after a short loading or evaluation bar) or never
+  moved past 0 (a placeholder such as ``Training: 0/?``); any other bar is nested: an evaluation while training
+  runs (even at step 0), or the final evaluation that trainers run after the last step. A second training run
+  with a smaller total in the same file is therefore read as evaluation.
 
 tqdm's rate is an exponential moving average (smoothing 0.3), still reported as ``iteration_seconds``.
 """
@@ -124,6 +125,8 @@ class BarTracker:
     def __init__(self) -> None:
         self.expected_total: int | None = None
         """The run's total from a config line; when set, only a bar with this total is the main bar."""
+        self.checkpoints_announced = False
+        """A log line announces each save (with its step): shard-writing bars then add nothing."""
         self.main_n: int | None = None
         self.main_total: int | None = None
         self._has_main = False
@@ -160,7 +163,7 @@ class BarTracker:
         if role == "checkpoint":
             started = not self._save_bar_open
             self._save_bar_open = bar.total is None or bar.n < bar.total
-            return self.checkpoint(None, None) if started else []
+            return self.checkpoint(None, None) if started and not self.checkpoints_announced else []
         if role != "main":
             return []
         out: list[Event] = []
@@ -200,10 +203,10 @@ class BarTracker:
             return "main" if bar.total == self.expected_total else "eval"
         if not self._has_main or bar.total == self.main_total:
             return "main"
-        main_open = self.main_total is None or self.main_n is None or self.main_n < self.main_total
-        if main_open or bar.total is None or bar.total <= self.main_total:  # type: ignore[operator]
-            return "eval"
-        return "main"
+        main_started = bool(self.main_n)
+        main_done = self.main_total is not None and self.main_n is not None and self.main_n >= self.main_total
+        larger = bar.total is not None and (self.main_total is None or bar.total > self.main_total)
+        return "main" if larger and (main_done or not main_started) else "eval"
 
 
 class TqdmBarsParser(Parser):
