@@ -6,6 +6,10 @@ import math
 import re
 from collections.abc import Iterable
 
+SCAN_LIMIT = 16384
+"""Characters of a record searched for fields: real progress lines are far shorter, and capping keeps
+pathological records (megabytes of repeated field names) cheap."""
+
 _STEP_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ns": 1e-9}
 
 

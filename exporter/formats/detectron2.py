@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from exporter.events import Checkpoint, Config, Eval, Event, Progress
-from exporter.formats._values import finite, number
+from exporter.formats._values import SCAN_LIMIT, finite, number
 from exporter.formats.base import Parser
 
 _FIELD = re.compile(r"(?:^|\s)(iter|total_loss|loss|time|data_time):\s*([^\s,]+)")
@@ -68,7 +68,7 @@ class Detectron2Parser(Parser):
         return []
 
     def _train(self, text: str) -> list[Event]:
-        fields = dict(_FIELD.findall(text))
+        fields = dict(_FIELD.findall(text, 0, SCAN_LIMIT))
         iteration = fields.get("iter")
         if iteration is None or not iteration.isdigit():
             return []

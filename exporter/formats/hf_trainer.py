@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from exporter.events import Config, Eval, Event, Progress
-from exporter.formats._values import integer, number
+from exporter.formats._values import SCAN_LIMIT, integer, number
 from exporter.formats.base import Parser
 from exporter.formats.tqdm_bars import BarTracker, match_bar
 
@@ -61,7 +61,7 @@ class HfTrainerParser(Parser):
         return out
 
     def _dict(self, text: str, so_far: list[Event]) -> list[Event]:
-        pairs = dict(_DICT_PAIR.findall(text))
+        pairs = dict(_DICT_PAIR.findall(text, 0, SCAN_LIMIT))
         if "eval_loss" in pairs or any(key.startswith("eval_") for key in pairs):
             return self.bars.eval_result(number(pairs.get("eval_loss")))
         if "loss" in pairs:

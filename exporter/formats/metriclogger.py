@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from exporter.events import Config, Eval, Event, Progress
-from exporter.formats._values import finite, number
+from exporter.formats._values import SCAN_LIMIT, finite, number
 from exporter.formats.base import Parser
 
 _LINE = re.compile(
@@ -44,7 +44,7 @@ class MetricLoggerParser(Parser):
             if "Total time:" in text and _TOTAL_TIME.match(text.lstrip()):
                 return self._eval(done=True)
             return []
-        m = _LINE.search(text)
+        m = _LINE.search(text[:SCAN_LIMIT])
         if m is None:
             return []
         n, total = int(m.group("n")), int(m.group("total"))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from exporter.events import Config, Eval, Event, Progress
-from exporter.formats._values import finite, number
+from exporter.formats._values import SCAN_LIMIT, finite, number
 from exporter.formats.base import Parser
 
 _LINE = re.compile(
@@ -53,7 +53,7 @@ class MmengineParser(Parser):
             return self._mmcv_progress(text)
         if "[" not in text or ("Epoch" not in text and "Iter" not in text):
             return []
-        m = _LINE.search(text)
+        m = _LINE.search(text[:SCAN_LIMIT])
         if m is None:
             return []
         mode = m.group("mode") or "train"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from exporter.events import Config, Eval, Event, Progress
-from exporter.formats._values import finite, number
+from exporter.formats._values import SCAN_LIMIT, finite, number
 from exporter.formats.base import Parser
 
 _LINE = re.compile(
@@ -44,7 +44,7 @@ class TimmParser(Parser):
             return []
         if "Train:" not in text and "Test" not in text:
             return []
-        m = _LINE.search(text)
+        m = _LINE.search(text[:SCAN_LIMIT])
         if m is None:
             return []
         n, total = int(m.group("n")), int(m.group("total"))
