@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from exporter import __version__
@@ -25,6 +25,8 @@ from exporter.runtime import GpuState, RunState
 log = logging.getLogger("exporter.http")
 
 REFRESH_SECONDS = 5
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""``generate_latest`` writes the classic text format; say so, for Prometheus servers of every age."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -91,7 +93,7 @@ class ExporterServer:
             server_class = _dual_stack_class()
         self._server = server_class((self.host, self.requested_port), handler)
         self._server.ssl_context = self.ssl_context
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -151,7 +153,7 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._send(200, CONTENT_TYPE_LATEST, generate_latest(server.registry))
+                self._send(200, METRICS_CONTENT_TYPE, generate_latest(server.registry))
             elif path == "/healthz":
                 if server.healthy():
                     self._send(200, "text/plain; charset=utf-8", b"ok\n")

@@ -18,6 +18,7 @@ import bisect
 import math
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -232,15 +233,17 @@ def add_arguments(parser: argparse.ArgumentParser, *, log_flag: str = "--log", l
     parser.add_argument(log_flag, dest="log_file", required=log_required, metavar="PATH",
                         help="file the simulated trainer appends its log to")
     parser.add_argument("--speed", type=float, default=None, metavar="FACTOR",
-                        help="simulated seconds per wall second")
-    parser.add_argument("--max-iters", type=int, default=Schedule.max_iters, metavar="N",
-                        help=f"iterations of one simulated run (default {Schedule.max_iters})")
+                        help="simulated seconds per wall second (default 1: real time, a run takes ~20 minutes)")
+    default = Schedule().max_iters
+    parser.add_argument("--max-iters", type=int, default=default, metavar="N",
+                        help=f"iterations of one simulated run (default {default}); evals every max-iters/12")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the iteration-time jitter")
 
 
 def schedule_from(args: argparse.Namespace) -> Schedule:
+    """The schedule the command-line options ask for; ValueError names the bad option."""
     if args.max_iters < 100:
-        raise SystemExit("--max-iters must be at least 100")
+        raise ValueError(f"--max-iters must be at least 100, got {args.max_iters}")
     return Schedule(max_iters=args.max_iters, eval_interval=max(10, args.max_iters // 12))
 
 
@@ -256,17 +259,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     speed = 1.0 if args.speed is None else args.speed
     if not speed > 0:
         parser.error("--speed must be > 0")
-    simulator = Simulator(args.log_file, schedule=schedule_from(args), clock=SimulatedClock(speed),
+    try:
+        schedule = schedule_from(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    simulator = Simulator(args.log_file, schedule=schedule, clock=SimulatedClock(speed),
                           seed=args.seed, loop=args.loop)
     print(f"simulated trainer writing {os.path.abspath(args.log_file)} at {speed:g}x speed", flush=True)
     stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        import signal
-
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         simulator.run(stop)
     except KeyboardInterrupt:
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

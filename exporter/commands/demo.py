@@ -62,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("speed", f"{args.speed!r} must be > 0")
         if not 0 <= args.gpus <= 64:
             raise ConfigError("gpus", f"{args.gpus!r} must be between 0 and 64")
-        schedule = schedule_from(args)
+        try:
+            schedule = schedule_from(args)
+        except ValueError as exc:
+            raise ConfigError("max-iters", str(exc)) from None
     except ConfigError as exc:
         print(f"training-eta-exporter: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,162 @@
+"""The HTTP server on a free port: /metrics, /healthz, the status page, 404, and TLS with a self-signed cert."""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from exporter.diagnosis import Diagnosis
+from exporter.estimate.model import Estimate
+from exporter.gpu.snapshot import GpuSnapshot
+from exporter.http import ExporterServer, format_duration, render_page
+from exporter.metrics import make_registry
+from exporter.runtime import GpuState, RunState
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+class View:
+    def __init__(self) -> None:
+        self.healthy = True
+        self.run = RunState(
+            run="gpt<1>", source="/logs/train.log", format="nanogpt",
+            estimate=Estimate(state="regressed", iteration=1200, total_iterations=3000, progress_ratio=0.4,
+                              seconds_per_iteration=0.25, pace_ratio=2.5, eta_seconds=3725.0,
+                              eta_lower_seconds=3000.0, eta_upper_seconds=4500.0,
+                              completion_timestamp_seconds=1_700_000_000.0, trend="slowing"),
+            diagnosis=Diagnosis("input_bound", "GPU idle while iterations are slow"),
+            up=True, last_success_timestamp_seconds=1.0,
+        )
+        self.gpu_state = GpuState(
+            up=True, last_success_timestamp_seconds=1.0, errors={},
+            snapshots=(GpuSnapshot(index=0, uuid="GPU-1", name="NVIDIA H100", utilization_ratio=0.3,
+                                   utilization_min_ratio=0.02, memory_used_bytes=2**30,
+                                   memory_total_bytes=80 * 2**30, power_watts=150.0,
+                                   clocks_event_reasons={"gpu_idle": True, "hw_slowdown": False}),),
+        )
+
+    def runs(self) -> list[RunState]:
+        return [self.run]
+
+    def gpu(self) -> GpuState:
+        return self.gpu_state
+
+
+def make_server(view: View, context: ssl.SSLContext | None = None) -> ExporterServer:
+    return ExporterServer(registry=make_registry(view), runs=view.runs, gpu=view.gpu,
+                          healthy=lambda: view.healthy, host="127.0.0.1", port=0, ssl_context=context)
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[View, ExporterServer]]:
+    view = View()
+    server = make_server(view)
+    server.start()
+    try:
+        yield view, server
+    finally:
+        server.stop()
+
+
+def get(server: ExporterServer, path: str, method: str = "GET",
+        context: ssl.SSLContext | None = None) -> tuple[int, str, str]:
+    if context is None:
+        conn: http.client.HTTPConnection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    else:
+        conn = http.client.HTTPSConnection("127.0.0.1", server.port, timeout=10, context=context)
+    try:
+        conn.request(method, path)
+        response = conn.getresponse()
+        return response.status, response.getheader("Content-Type") or "", response.read().decode()
+    finally:
+        conn.close()
+
+
+def test_metrics_endpoint(served: tuple[View, ExporterServer]) -> None:
+    view, server = served
+    status, ctype, body = get(server, "/metrics")
+    assert status == 200 and ctype.startswith("text/plain; version=0.0.4")
+    assert 'training_iteration{run="gpt<1>"} 1200.0' in body
+    view.run = RunState(run="other", source="x")
+    assert 'training_state{run="other",state="unknown_total"} 1.0' in get(server, "/metrics")[2]
+
+
+def test_healthz(served: tuple[View, ExporterServer]) -> None:
+    view, server = served
+    assert get(server, "/healthz") == (200, "text/plain; charset=utf-8", "ok\n")
+    view.healthy = False
+    assert get(server, "/healthz")[0] == 503
+
+
+def test_status_page(served: tuple[View, ExporterServer]) -> None:
+    _, server = served
+    status, ctype, body = get(server, "/")
+    assert status == 200 and ctype == "text/html; charset=utf-8"
+    assert '<meta http-equiv="refresh"' in body and "<script" not in body
+    assert "gpt&lt;1&gt;" in body and "gpt<1>" not in body  # escaped
+    for expected in ("1h 02m", "50m 00s", "1h 15m", "2023-11-14 22:13:20 UTC", "40.0%", "2.50× baseline",
+                     "slowing", "regressed", "input_bound", "GPU idle while iterations are slow", "NVIDIA H100",
+                     "30%", "2%", "gpu_idle", "1.0 / 80.0 GiB"):
+        assert expected in body, expected
+    assert "hw_slowdown" not in body
+
+
+def test_unknown_path_is_404_and_head_has_no_body(served: tuple[View, ExporterServer]) -> None:
+    _, server = served
+    assert get(server, "/metricsx")[0] == 404
+    assert get(server, "/favicon.ico")[0] == 404
+    assert get(server, "/metrics", method="HEAD")[::2] == (200, "")
+
+
+def test_page_when_gpu_is_down_or_off() -> None:
+    run = RunState(run="r", source="s", error="PermissionError: denied")
+    down = GpuState(up=False, last_success_timestamp_seconds=None, snapshots=(), errors={},
+                    down_reason="NVML library not found")
+    page = render_page([run], down)
+    assert "GPU collector is down: NVML library not found" in page
+    assert "PermissionError: denied" in page and "unknown" in page
+    assert "GPU reporting is off" in render_page([run], None)
+
+
+def test_format_duration() -> None:
+    assert [format_duration(s) for s in (None, -5, 42, 125, 3725, 200000)] == [
+        "unknown", "0s", "42s", "2m 05s", "1h 02m", "2d 07h"]
+
+
+def test_tls(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    view = View()
+    server = make_server(view, server_context)
+    server.start()
+    try:
+        client = ssl.create_default_context(cafile=str(cert))
+        status, _, body = get(server, "/metrics", context=client)
+        assert status == 200 and "training_iteration" in body
+        assert server.url.startswith("https://")
+        # A plain-HTTP client gets no metrics, and the server keeps serving TLS clients afterwards.
+        with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
+            get(server, "/metrics")
+        assert get(server, "/healthz", context=client)[0] == 200
+    finally:
+        server.stop()
+
+
+def test_bind_conflict_raises_oserror(served: tuple[View, ExporterServer]) -> None:
+    _, server = served
+    other = ExporterServer(registry=make_registry(View()), runs=list, gpu=lambda: None, healthy=lambda: True,
+                           host="127.0.0.1", port=server.port)
+    with pytest.raises(OSError):
+        other.start()
