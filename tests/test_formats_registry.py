@@ -193,3 +193,12 @@ def test_specific_family_later_in_order_decides_at_once() -> None:
     auto = AutoParser([_fake("nanogpt", "iter "), SPECIFIC, GENERIC], window=100)
     assert [e.iteration for e in auto.parse("Epoch 2", record=1)] == [2]
     assert auto.name == "lightning"
+
+
+def test_window_also_ends_by_record_time() -> None:
+    auto = AutoParser([SPECIFIC, GENERIC], window=100, window_seconds=10.0)
+    assert auto.parse("bar 1", time=1000.0, record=1) == []
+    assert auto.parse("bar 2", time=1005.0, record=2) == []
+    assert auto.parse("noise", record=3) == []  # no time: counts as a record only
+    assert [e.iteration for e in auto.parse("bar 3", time=1010.0, record=4)] == [1, 2, 3]
+    assert auto.name == "tqdm_bars"

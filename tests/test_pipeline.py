@@ -12,6 +12,8 @@ from exporter.formats.custom import CustomFormatError
 from exporter.pipeline import Pipeline, read_events
 from exporter.sources.record import Record
 
+DATA = Path(__file__).parent / "data"
+
 
 def rec(text: str, index: int, *, time: float | None = None, source: str = "a.log") -> Record:
     return Record(text=text, time=time, index=index, source=source)
@@ -117,3 +119,38 @@ def test_read_events_frames_like_the_follower(tmp_path: Path) -> None:
 def test_read_events_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         read_events(tmp_path / "missing.log")
+
+
+@pytest.mark.parametrize(
+    ("name", "family", "final", "total"),
+    [
+        ("formats_megatron_sample.log", "megatron", 100, 100),
+        ("formats_megatron_old_sample.log", "megatron", 200, 500000),
+        ("formats_deepspeed_sample.log", "deepspeed", 20, None),
+        ("formats_llmc_sample.log", "llmc", 18865, 18865),
+        ("formats_modded_nanogpt_sample.log", "modded_nanogpt", 1390, 1390),
+        ("formats_nanochat_sample.log", "nanochat", 21399, 21400),
+        ("formats_torchtitan_sample.log", "torchtitan", 100, 100),
+    ],
+)
+def test_sample_files_detect_their_family(name: str, family: str, final: int, total: int | None) -> None:
+    pipe = Pipeline()
+    events = list(pipe.read(DATA / name))
+    assert pipe.format == family
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert progress[-1].iteration == final
+    configured = [e.total_iterations for e in events if isinstance(e, Config) and e.total_iterations]
+    assert (progress[-1].total_iterations or (configured[-1] if configured else None)) == total
+    # Times come from the log itself (leading timestamps, titan's own after a rank tag) or are unknown.
+    timed = name in ("formats_megatron_sample.log", "formats_deepspeed_sample.log", "formats_torchtitan_sample.log")
+    assert all((e.time is not None) == timed for e in progress)
+
+
+def test_megatron_sample_times_intervals_and_data() -> None:
+    events = list(Pipeline().read(DATA / "formats_megatron_sample.log"))
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert [e.averaged_over for e in progress] == [1, 1, 1]  # from the echoed log_interval
+    assert progress[0].time == pytest.approx(time.mktime((2024, 4, 6, 2, 55, 51, 0, 0, -1)))
+    assert progress[-1].time == pytest.approx(time.mktime((2024, 4, 6, 3, 0, 1, 0, 0, -1)))
+    old = [e for e in Pipeline().read(DATA / "formats_megatron_old_sample.log") if isinstance(e, Progress)]
+    assert [(e.time, e.averaged_over, e.data_seconds) for e in old] == [(None, None, None), (None, 100, 0.01234)]

@@ -60,6 +60,9 @@ BUFFER_LIMIT = 1000
 DECISION_WINDOW = 64
 """Records during which a more specific family may still take a file over from a generic one."""
 
+DECISION_SECONDS = 10.0
+"""Record time after which the window ends anyway (live following of a slow bar: a few records a minute)."""
+
 GENERIC_FAMILIES = frozenset({"hf_trainer", "tqdm_bars"})
 """Families that also understand plain tqdm bars, which other trainers print too (sanity checks, downloads)."""
 
@@ -82,7 +85,8 @@ class AutoParser:
 
     The first family (in ``FAMILIES`` order) to yield a Progress event wins at once, unless it is one of the
     ``GENERIC_FAMILIES`` whose bars also appear in other trainers' logs (a bare ``Training: 0/?`` bar before
-    Lightning's ``Epoch 0:`` bars): then the families before it keep parsing for ``window`` more records, and
+    Lightning's ``Epoch 0:`` bars): then the families before it keep parsing for ``window`` more records (or
+    ``window_seconds`` of record time, when records have times), and
     the first of them to yield progress in that time wins instead; else the generic one does. Events are stamped here (record time, record index, family name) and
     buffered while undecided, so those released on deciding keep the time and index of their own record. A parser
     may set ``time`` (a timestamp inside its line) or ``format`` itself; only unset values are filled in.
@@ -95,6 +99,7 @@ class AutoParser:
         *,
         buffer_limit: int = BUFFER_LIMIT,
         window: int = DECISION_WINDOW,
+        window_seconds: float = DECISION_SECONDS,
     ) -> None:
         self._candidates = [factory() for factory in factories]
         self._buffers: list[deque[Event]] = [deque(maxlen=buffer_limit) for _ in self._candidates]
@@ -102,6 +107,8 @@ class AutoParser:
         self._window = window
         self._tentative: int | None = None
         self._window_left = 0
+        self._window_seconds = window_seconds
+        self._window_start: float | None = None
         self.errors = 0
         """Records on which a parser raised (a bug: parsers must return [] for text they do not understand)."""
 
@@ -124,11 +131,13 @@ class AutoParser:
             self._buffers[index].extend(events)
             if progress:
                 # Families after it are more generic still and can no longer win; their work stops here.
-                self._tentative, self._window_left = index, self._window
+                self._tentative, self._window_left, self._window_start = index, self._window, time
                 break
         if self._tentative is not None:
             self._window_left -= 1
-            if self._window_left < 0:
+            started = self._window_start
+            late = time is not None and started is not None and time - started >= self._window_seconds
+            if self._window_left < 0 or late:
                 return self._decide(self._tentative)
         return []
 
