@@ -86,10 +86,11 @@ class AutoParser:
     The first family (in ``FAMILIES`` order) to yield a Progress event wins at once, unless it is one of the
     ``GENERIC_FAMILIES`` whose bars also appear in other trainers' logs (a bare ``Training: 0/?`` bar before
     Lightning's ``Epoch 0:`` bars): then the families before it keep parsing for ``window`` more records (or
-    ``window_seconds`` of record time, when records have times), and
-    the first of them to yield progress in that time wins instead; else the generic one does. Events are stamped here (record time, record index, family name) and
-    buffered while undecided, so those released on deciding keep the time and index of their own record. A parser
-    may set ``time`` (a timestamp inside its line) or ``format`` itself; only unset values are filled in.
+    ``window_seconds`` of record time, when records have times), and the first of them to yield progress in that
+    time wins instead; else the generic one does. Events are stamped here (record time, record index, family
+    name) and buffered while undecided, so those released on deciding keep the time and index of their own
+    record. A parser may set ``time`` (a timestamp inside its line) or ``format`` itself; only unset values are
+    filled in.
     Call :meth:`finish` at the end of an input to decide on what was seen.
     """
 
