@@ -109,6 +109,7 @@ def golden_scrape() -> str:
 
 
 def test_golden_metrics_for_a_real_log_and_fake_gpus() -> None:
+    """Any change of a name, label or value fails; after an intended change: UPDATE_GOLDEN=1 pytest this test."""
     text = golden_scrape()
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.write_text(text)
@@ -134,6 +135,10 @@ def test_golden_values_make_sense() -> None:
     assert got[("training_deadline_timestamp_seconds", run)] == 1795830000.0
     assert got[("training_loss", run)] == 1.2735
     assert sum(v for (name, _), v in got.items() if name == "training_state") == 1
+    # ~75 ms -> ~2.5 s per iteration for a minute: regressed, and with the GPUs 35 % busy the cause is the input.
+    assert got[("training_pace_ratio", run)] > 1.5
+    assert got[("training_state", (("run", "gpt"), ("state", "regressed")))] == 1
+    assert got[("training_diagnosis", (("cause", "input_bound"), ("run", "gpt")))] == 1
     assert got[("training_eta_lower_seconds", run)] <= got[("training_eta_seconds", run)] <= got[
         ("training_eta_upper_seconds", run)]
     assert got[("training_run_info", (("format", "nanogpt"), ("run", "gpt"), ("source", "/logs/train.log")))] == 1
@@ -270,3 +275,84 @@ def test_runtime_threads_start_poll_and_stop() -> None:
     finally:
         runtime.stop()
     assert not runtime.alive()
+
+
+def _wait_for(predicate: Callable[[], bool], seconds: float = 20.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_build_sidecar_follows_a_real_log_file_end_to_end(tmp_path: Path) -> None:
+    import urllib.request
+
+    from exporter.commands.serve import build_sidecar
+    from exporter.config import Config, ListenAddress
+
+    log = tmp_path / "train.log"
+    data = (DATA / "sidecar_ng_perturbed.log").read_bytes()
+    half = data.index(b"iter 1500:")
+    log.write_bytes(data[:half])
+    config = Config(runs=(RunConfig("gpt", str(log)),), listen=ListenAddress("127.0.0.1", 0), log_poll_seconds=0.05,
+                    gpu_poll_seconds=0.05)
+    sidecar = build_sidecar(config, gpu_layer=FakeDeviceLayer(1))
+    sidecar.start()
+    url = sidecar.server.url + "metrics"
+
+    def scrape() -> dict:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return values(response.read().decode())
+
+    try:
+        run = (("run", "gpt"),)
+        assert _wait_for(lambda: scrape().get(("training_iteration", run)) == 1490)
+        got = scrape()
+        assert got[("training_total_iterations", run)] == 3000
+        assert got[("training_exporter_log_files", run)] == 1
+        # History has no arrival times: no invented last-progress timestamp.
+        assert ("training_last_progress_timestamp_seconds", run) not in got
+        assert _wait_for(lambda: scrape().get(("training_exporter_collector_up", (("collector", "gpu"),))) == 1)
+        with log.open("ab") as handle:
+            handle.write(data[half:])
+        assert _wait_for(lambda: scrape().get(("training_iteration", run)) == 3000)
+        got = scrape()
+        assert got[("training_state", (("run", "gpt"), ("state", "finished")))] == 1
+        assert got[("training_last_progress_timestamp_seconds", run)] > 1.7e9  # live records carry arrival time
+        assert got[("training_exporter_records_read_total", run)] == got[
+            ("training_exporter_records_parsed_total", run)] + got[("training_exporter_records_unparsed_total", run)]
+    finally:
+        sidecar.stop()
+
+
+def test_serve_command_logs_its_url_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    log = tmp_path / "train.log"
+    log.write_bytes((DATA / "sidecar_ng_perturbed.log").read_bytes())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exporter", "--log", f"gpt={log}", "--web.listen-address", "127.0.0.1:0",
+         "--gpu.devices", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = process.stderr.readline()
+        match = re.search(r"serving (http://127\.0\.0\.1:\d+/)metrics", line)
+        assert match, line
+        with urllib.request.urlopen(match.group(1) + "healthz", timeout=5) as response:
+            assert response.read() == b"ok\n"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=15)
+        rest = process.stderr.read()
+        process.stdout.close()
+        process.stderr.close()
+    assert code == 0, rest
+    assert "received SIGTERM, stopping" in rest and "Traceback" not in rest
