@@ -120,6 +120,23 @@ def rename_then_create_later(h: Harness) -> None:
     assert h.follower.files == 1 and h.stats.rotations == 1
 
 
+def write_between_eof_and_rotation_check(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    h.write(b"a\n")
+    assert h.poll() == ["a"]
+    os.rename(h.path, h.dir / "train.log.1")
+    h.write(b"b\n")
+    real_stat = os.stat
+
+    def racing_stat(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        # The writer appends to the old file after the follower read it to its end, then the path is checked.
+        monkeypatch.setattr(os, "stat", real_stat)
+        h.write(b"late\n", h.dir / "train.log.1")
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", racing_stat)
+    assert h.poll() == ["late", "b"]
+
+
 def copytruncate(h: Harness) -> None:
     h.write(b"a\nb\nc\n")
     assert h.poll() == ["a", "b", "c"]
@@ -295,6 +312,7 @@ SCENARIOS: list[Callable[..., None]] = [
     oversized,
     rename_create_with_unread_tail,
     rename_then_create_later,
+    write_between_eof_and_rotation_check,
     copytruncate,
     copytruncate_with_partial,
     truncate_then_regrow,

@@ -147,7 +147,6 @@ class FileFollower:
         self._history_end: int | None = None
         self._fingerprint = b""
         self._tail = b""
-        self._signature: tuple[int, int] | None = None
         self._present = False
         self._error_key: tuple[type, int | None] | None = None
 
@@ -245,7 +244,6 @@ class FileFollower:
         self._offset = start
         self._fingerprint = b""
         self._tail = b""
-        self._signature = None
         self._present = True
         self._history_end = st.st_size if first and self._history else None
         self._decoder.restart()
@@ -264,20 +262,18 @@ class FileFollower:
     def _check_truncation(self, out: list[Record], now: float) -> None:
         """Notice an in-place truncation (copytruncate, ``>`` redirect) before reading past it."""
         assert self._fd is not None
-        st = os.fstat(self._fd)
-        signature = (st.st_size, st.st_mtime_ns)
-        truncated = st.st_size < self._offset
-        if not truncated and signature != self._signature and self._offset:
-            fd = self._fd
+        fd = self._fd
+        truncated = os.fstat(fd).st_size < self._offset
+        if not truncated and self._offset:
+            # Two small preads per poll; a size/mtime shortcut would miss a same-size rewrite within one tick.
             truncated = os.pread(fd, len(self._fingerprint), 0) != self._fingerprint or (
                 os.pread(fd, len(self._tail), self._offset - len(self._tail)) != self._tail
             )
-        self._signature = signature
         if not truncated:
             return
         out += self._decoder.flush(self._default_time(now))
         self._decoder.restart()
-        os.lseek(self._fd, 0, os.SEEK_SET)
+        os.lseek(fd, 0, os.SEEK_SET)
         self._offset = 0
         self._fingerprint = b""
         self._tail = b""
