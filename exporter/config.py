@@ -39,7 +39,9 @@ _SCALAR_KEYS = {
     "gpu.pid": "gpu_pid",
     "gpu.poll-interval": "gpu_poll_interval",
     "log.poll-interval": "log_poll_interval",
+    "log.level": "log_level",
 }
+LOG_LEVELS = ("debug", "info", "warning", "error")
 _RUN_KEYS = ("run", "log", "format", "total_iterations", "deadline")
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -95,6 +97,7 @@ class Config:
     """GPUs to report; None when GPU reporting is off (``--gpu.devices=none``)."""
     gpu_poll_seconds: float = DEFAULT_GPU_POLL_SECONDS
     log_poll_seconds: float = DEFAULT_LOG_POLL_SECONDS
+    log_level: str = "info"
 
     @property
     def url(self) -> str:
@@ -174,6 +177,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log.poll-interval", dest="log_poll_interval", metavar="DURATION",
         help="how often logs are read, at most 1s (default 250ms)" + env("log.poll-interval"),
+    )
+    add_log_level(parser)
+
+
+def add_log_level(parser: argparse.ArgumentParser) -> None:
+    """``--log.level``; shared with ``demo``."""
+    parser.add_argument(
+        "--log.level", dest="log_level", metavar="LEVEL",
+        help=f"exporter log verbosity on stderr: {', '.join(LOG_LEVELS)} (default info; env {env_name('log.level')})",
     )
 
 
@@ -495,7 +507,11 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
     log_poll = parse_duration("log.poll-interval", log_poll_raw) if log_poll_raw is not None else DEFAULT_LOG_POLL_SECONDS
     if log_poll > MAX_LOG_POLL_SECONDS:
         raise ConfigError("log.poll-interval", f"{log_poll_raw!r} is longer than 1s (stalls would be seen late)")
+    level = str(value("log.level") or "info").lower()
+    if level not in LOG_LEVELS:
+        raise ConfigError("log.level", f"{level!r} is not one of {', '.join(LOG_LEVELS)}")
     return Config(
+        log_level=level,
         runs=tuple(runs),
         listen=listen,
         tls=tls,

@@ -39,12 +39,14 @@ def test_defaults_and_run_names() -> None:
 
 def test_flag_beats_env_beats_file(tmp_path: Path) -> None:
     file = tmp_path / "c.yml"
-    file.write_text("web:\n  listen-address: ':9001'\nformat: nanogpt\ngpu.poll-interval: 2s\nlog: a.log\n")
+    file.write_text(
+        "web:\n  listen-address: ':9001'\nformat: nanogpt\ngpu.poll-interval: 2s\nlog: a.log\nlog.level: debug\n"
+    )
     env = {"TRAINING_ETA_EXPORTER_WEB_LISTEN_ADDRESS": "127.0.0.1:9002", "TRAINING_ETA_EXPORTER_FORMAT": "timm"}
     config = parse(["--config.file", str(file)], env)
     assert config.listen == cfg.ListenAddress("127.0.0.1", 9002)
     assert config.runs[0].format == "timm" and config.runs[0].log == "a.log"
-    assert config.gpu_poll_seconds == 2.0
+    assert config.gpu_poll_seconds == 2.0 and config.log_level == "debug"
     config = parse(["--config.file", str(file), "--web.listen-address", "[::1]:9003", "--log", "b.log"], env)
     assert config.listen == cfg.ListenAddress("::1", 9003)
     assert [r.log for r in config.runs] == ["b.log"]
@@ -93,6 +95,7 @@ def test_env_logs_and_gpu_selection() -> None:
         (["--gpu.devices", "0", "--gpu.pid", "5"], "gpu.pid", "not both"),
         (["--gpu.pid", "abc"], "gpu.pid", "not a positive whole number"),
         (["--format", "nanogpt2"], "format", "unknown format 'nanogpt2'"),
+        (["--log.level", "loud"], "log.level", "is not one of debug, info, warning, error"),
     ],
 )
 def test_invalid_flags(argv: list[str], key: str, problem: str) -> None:

@@ -17,7 +17,7 @@ import tempfile
 import threading
 
 from exporter import config as config_mod
-from exporter.commands.serve import add_log_level, build_sidecar, setup_logging, wait_for_signal
+from exporter.commands.serve import build_sidecar, setup_logging, wait_for_signal
 from exporter.config import Config, ConfigError, RunConfig
 from exporter.gpu.fake import FakeDeviceLayer, FakeGpu
 from exporter.gpu.sampler import GpuSelection
@@ -42,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="[HOST]:PORT", help=f"address to serve on (default {config_mod.DEFAULT_LISTEN_ADDRESS}; port 0 picks a free one)",
     )
     parser.add_argument("--gpus", type=int, default=2, metavar="N", help="number of fake GPUs (default 2)")
-    add_log_level(parser)
+    config_mod.add_log_level(parser)
 
 
 def fake_gpus(simulator: Simulator, count: int, clock: SimulatedClock) -> FakeDeviceLayer:
@@ -55,9 +55,11 @@ def fake_gpus(simulator: Simulator, count: int, clock: SimulatedClock) -> FakeDe
 
 
 def run(args: argparse.Namespace) -> int:
-    setup_logging(args)
     try:
         listen = config_mod.parse_listen_address(args.web_listen_address)
+        level = (args.log_level or os.environ.get(config_mod.env_name("log.level")) or "info").lower()
+        if level not in config_mod.LOG_LEVELS:
+            raise ConfigError("log.level", f"{level!r} is not one of {', '.join(config_mod.LOG_LEVELS)}")
         if not args.speed > 0:
             raise ConfigError("speed", f"{args.speed!r} must be > 0")
         if not 0 <= args.gpus <= 64:
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"training-eta-exporter: {exc}", file=sys.stderr)
         return 2
+    setup_logging(level)
     path = args.log_file
     if path is None:
         handle, path = tempfile.mkstemp(prefix="training-eta-demo-", suffix=".log")

@@ -25,27 +25,15 @@ from exporter.metrics import make_registry
 from exporter.runtime import RunWorker, Runtime
 
 log = logging.getLogger("exporter.serve")
-LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     config_mod.add_arguments(parser)
-    add_log_level(parser)
 
 
-def add_log_level(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--log.level", dest="log_level", choices=LOG_LEVELS, default=None,
-        help="exporter log verbosity on stderr (default info; env " + config_mod.env_name("log.level") + ")",
-    )
-
-
-def setup_logging(args: argparse.Namespace, environ: dict[str, str] | None = None) -> None:
-    import os
-
-    environ = dict(os.environ) if environ is None else environ
-    level = getattr(args, "log_level", None) or environ.get(config_mod.env_name("log.level"), "info").lower()
+def setup_logging(level: str) -> None:
+    """Exporter messages go to stderr with a timestamp; stdout stays free for the demo's URLs."""
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -140,12 +128,12 @@ def wait_for_signal(stop: threading.Event | None = None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    setup_logging(args)
     try:
         config = config_mod.load(args)
     except ConfigError as exc:
         print(f"training-eta-exporter: {exc}", file=sys.stderr)
         return 2
+    setup_logging(config.log_level)
     sidecar = build_sidecar(config)
     try:
         sidecar.server.start()
