@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from exporter.sources import FileFollower, GlobFollower, StdinSource, open_source, read_records
-from exporter.sources.framing import MAX_RECORD_BYTES
+from exporter.sources.framing import MAX_RECORD_BYTES, strip_ansi
 
 UTC = calendar.timegm((2026, 11, 28, 0, 33, 0, 0, 0, 0))
 
@@ -458,3 +458,23 @@ def test_follower_survives_garbage(tmp_path: Path) -> None:
     records += follower.poll()
     assert follower.stats.read_errors == 0
     assert follower.stats.bytes > 10_000_000 and records
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_real_tqdm_log_frames_like_its_arrival_record(tmp_path: Path) -> None:
+    """hf_trainer (tqdm \\r updates, cursor-up escapes, dict lines glued to bars) against its per-record capture."""
+    raw = (DATA / "sources_hf_trainer_head.log").read_bytes()
+    lines = (DATA / "sources_hf_trainer_head.tslog").read_bytes().split(b"\n")[:-1]
+    expected = [strip_ansi(line.split(b"\t", 1)[1]).decode("utf-8", "replace") for line in lines]
+    assert [r.text for r in read_records(str(DATA / "sources_hf_trainer_head.log"))] == expected
+    path = tmp_path / "hf.log"
+    path.write_bytes(b"")
+    follower = FileFollower(str(path))
+    texts: list[str] = []
+    for start in range(0, len(raw), 997):  # arrives in pieces that split records, escapes and characters
+        with open(path, "ab") as f:
+            f.write(raw[start : start + 997])
+        texts += [r.text for r in follower.poll()]
+    assert texts == expected

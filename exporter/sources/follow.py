@@ -49,7 +49,7 @@ __all__ = [
 
 BLOCK_SIZE = 256 * 1024
 """Bytes per read call."""
-MAX_BYTES_PER_POLL = 64 * 1024 * 1024
+MAX_BYTES_PER_POLL = 16 * 1024 * 1024
 """Bytes one poll reads from one file at most, so a huge history does not stall the caller's loop."""
 FINGERPRINT_BYTES = 1024
 """First bytes of a file compared at each change to notice a truncate-then-regrow."""
