@@ -19,7 +19,8 @@ from typing import Any
 
 from exporter.estimate import Estimate, Estimator
 from exporter.events import Event, Progress
-from exporter.pipeline import Pipeline, _read_records
+from exporter.pipeline import Pipeline
+from exporter.sources import read_records as read_plain_records
 from exporter.sources.decoder import RecordDecoder
 from exporter.sources.record import Record, SourceStats
 
@@ -98,7 +99,7 @@ def read_records(path: str, *, with_times: bool = True) -> Iterator[Record]:
         with open(path, encoding="utf-8", errors="surrogateescape", newline="\n") as handle:
             yield from timed_records(handle, source=path, with_times=with_times)
     else:
-        yield from _read_records(path)
+        yield from read_plain_records(path)
 
 
 def estimates(
@@ -113,8 +114,10 @@ def estimates(
 
 
 def replay_events(records: Iterable[Record], pipeline: Pipeline) -> Iterator[Event]:
+    """The events of ``records`` in order, then those the pipeline still holds at the end of input."""
     for record in records:
         yield from pipeline.feed(record)
+    yield from pipeline.finish()
 
 
 def json_ready(value: Any) -> Any:

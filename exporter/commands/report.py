@@ -1,11 +1,165 @@
-"""PLACEHOLDER: report (being written)."""
+"""Answer "when will it finish, and is it healthy?" for one training log, on one screen (or as JSON).
+
+Reads the whole log, then reports where the run is, its pace (and what was left out of it: warm-up,
+eval/checkpoint cost), the ETA with its range, the completion time, the trend and the likely cause.
+
+``now``: a log that carries record times (timestamp prefixes, container envelopes, ``.tslog``) is judged
+as of its last record by default, so a log read after the fact reads as it was when it ended (a finished
+run is "finished", not "stalled" forever). ``--live`` judges it as of the wall clock instead: use it on a log
+that is still being written, to see a stall since its last line. A log without times has no position in
+time: its pace comes from printed iteration times and stalls cannot be told. Exit status 2 with a one-line
+error for a missing or unreadable file or a bad ``--format``.
+"""
+
+from __future__ import annotations
 
 import argparse
+import datetime as _dt
+import json
+import math
+import sys
+import time
+from typing import Any
+
+from exporter.commands.replay import add_log_options, json_ready, open_error, read_records, replay_events
+from exporter.diagnosis import diagnose
+from exporter.estimate import Estimate, Estimator
+from exporter.pipeline import Pipeline
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
+    add_log_options(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument(
+        "--live", action="store_true", help="judge the log as of the wall clock (a log still being written)"
+    )
+
+
+def summarize(path: str, *, total_iterations: int | None, format: str | None, live: bool = False) -> dict[str, Any]:
+    """Read the log and return the report as a dict (the ``--json`` object). Raises OSError / ValueError."""
+    pipeline = Pipeline(format=format)
+    estimator = Estimator(total_iterations=total_iterations, clock=time.time)
+    for event in replay_events(read_records(path), pipeline):
+        estimator.observe(event)
+    end = estimator.last_event_time
+    now = None if live or end is None else end
+    estimate = estimator.estimate(now=now)
+    diagnosis = diagnose(estimate, [])
+    out: dict[str, Any] = {
+        "log": path,
+        "format": pipeline.format,
+        "now": now if now is not None else time.time(),
+        "now_is_log_end": now is not None,
+        "has_record_times": end is not None,
+    }
+    out.update({name: json_ready(value) for name, value in estimate.to_dict().items()})
+    if end is None:
+        out["completion_timestamp_seconds"] = None  # no clock to anchor it: the log has no times
+    out["cause"] = diagnosis.cause
+    out["hint"] = diagnosis.hint
+    return out
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "unknown"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s"
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None or not math.isfinite(timestamp):
+        return "unknown"
+    return _dt.datetime.fromtimestamp(timestamp, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _pace(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    return f"{seconds * 1000:.1f} ms/it" if seconds < 1 else f"{seconds:.2f} s/it"
+
+
+def render(report: dict[str, Any]) -> str:
+    """The one-screen text form of a report dict."""
+    e = Estimate(**{k: report[k] for k in Estimate.__dataclass_fields__})
+    lines = [f"{report['log']}  (format: {report['format'] or 'not recognised'}, runs seen: {e.runs})"]
+    where = "no progress line yet"
+    if e.iteration is not None:
+        where = f"iteration {e.iteration}"
+        if e.total_iterations is not None:
+            where += f" of {e.total_iterations}"
+            if e.progress_ratio is not None:
+                where += f" ({100 * e.progress_ratio:.1f}%)"
+        else:
+            where += " of an unknown total (pass --total-iterations N for an ETA)"
+        if e.epoch is not None:
+            where += f", epoch {e.epoch}"
+    lines.append(f"State     {e.state}: {where}")
+    pace = _pace(e.seconds_per_iteration)
+    if e.baseline_seconds_per_iteration is not None and e.pace_ratio is not None:
+        pace += f" (baseline {_pace(e.baseline_seconds_per_iteration)}, x{e.pace_ratio:.2f})"
+    excluded = []
+    if e.warmup_seconds:
+        excluded.append(f"warm-up {_duration(e.warmup_seconds)} over {e.warmup_iterations} it")
+    if e.periodic_interval_iterations:
+        cost = _duration(e.periodic_overhead_seconds) if e.periodic_overhead_seconds is not None else "cost unknown"
+        excluded.append(f"eval/checkpoint {cost} every {e.periodic_interval_iterations} it")
+    lines.append(f"Pace      {pace}" + (f"; excluded: {', '.join(excluded)}" if excluded else ""))
+    if e.eta_seconds is not None:
+        eta = f"{_duration(e.eta_seconds)} (80% range {_duration(e.eta_lower_seconds)} to {_duration(e.eta_upper_seconds)})"
+        if e.periodic_events_remaining:
+            eta += f", incl. {e.periodic_events_remaining} evals/checkpoints to come"
+        lines.append(f"ETA       {eta}")
+        if report["completion_timestamp_seconds"] is not None:
+            lines.append(f"Completes {_when(report['completion_timestamp_seconds'])}")
+    else:
+        lines.append("ETA       unknown" + (" (total iterations unknown)" if e.total_iterations is None else ""))
+    trend = e.trend
+    if e.shift_ratio is not None and trend in ("slowing", "speeding_up"):
+        since = f"iteration {e.shift_since_iteration}"
+        if e.shift_since_timestamp_seconds is not None:
+            since += f" ({_when(e.shift_since_timestamp_seconds)})"
+        trend += f" since {since}, pace x{e.shift_ratio:.2f}"
+    lines.append(f"Trend     {trend}")
+    if e.loss is not None or e.nonfinite_loss_events:
+        loss = "unknown" if e.loss is None else str(e.loss)
+        if e.nonfinite_loss_events:
+            loss += f" ({e.nonfinite_loss_events} non-finite loss values seen)"
+        lines.append(f"Loss      {loss}")
+    if e.data_loading_ratio is not None:
+        lines.append(f"Data      waiting for data {100 * e.data_loading_ratio:.0f}% of iteration time")
+    lines.append(f"Cause     {report['cause']}" + (f": {report['hint']}" if report["hint"] else ""))
+    if not report["has_record_times"]:
+        lines.append("Note      the log has no record times: pace from printed times, stalls cannot be seen")
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("report: not written yet")
+    """Print the report."""
+    error = open_error("report", args.log)
+    if error:
+        print(error, file=sys.stderr)
+        return 2
+    try:
+        report = summarize(args.log, total_iterations=args.total_iterations, format=args.format, live=args.live)
+    except ValueError as exc:
+        print(f"training-eta-exporter report: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"training-eta-exporter report: cannot read {args.log}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(render(report))
+    return 0

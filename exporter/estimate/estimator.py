@@ -227,11 +227,11 @@ class Estimator:
             if reference is not None:
                 run.periodic.add_cost(sample.seconds - sample.iterations * reference)
             return
-        if reference is not None and sample.pace > SPIKE_FACTOR * reference:
-            step = round(median(run.steps)) if run.steps else 1
-            if run.periodic.spike(sample.end_iteration, step=step, sample_index=run.samples):
-                run.periodic.add_cost(sample.seconds - sample.iterations * reference)
-                return
+        spike = reference is not None and sample.pace > SPIKE_FACTOR * reference
+        step = round(median(run.steps)) if run.steps else 1
+        if run.periodic.sample(sample.end_iteration, spike=spike, step=step) and reference is not None:
+            run.periodic.add_cost(sample.seconds - sample.iterations * reference)
+            return
         change = run.window.add(sample)
         if change is not None:
             run.change = change

@@ -110,39 +110,47 @@ class PaceWindow:
         self._limit = clip_limit(paces) if len(paces) >= 3 else None
 
     def _detect_change(self) -> ChangePoint | None:
-        """Test the most recent m samples (m = k, 2k, 4k, 8k) against the samples before them.
+        """Test the most recent m samples (m = k, 2k, 4k, ...) against the samples before them.
 
         Short tests catch large shifts within a few lines, long ones catch modest shifts that sample noise
         hides: the threshold is ``change_sigmas`` standard errors of the log-pace difference, and never
         below ``change_factor`` for the shortest test (which also needs every sample on the same side) or
-        ``min_factor`` for the longer ones.
+        ``min_factor`` for the longer ones. All means clip at one level computed once, with prefix sums, so a
+        sample costs O(window).
         """
         samples = list(self._samples)
         k = self._change_samples
-        if len(samples) < 2 * k:
+        n = len(samples)
+        if n < 2 * k or any(s.pace <= 0 for s in samples):
             return None
-        logs = [math.log(s.pace) for s in samples if s.pace > 0]
-        if len(logs) < len(samples):
-            return None
-        sigma = robust_sigma(logs, floor_ratio=0.0)
+        paces = [s.pace for s in samples]
+        limit = clip_limit(paces)
+        sigma = robust_sigma([math.log(p) for p in paces], floor_ratio=0.0)
+        seconds = [0.0]
+        iterations = [0.0]
+        for s in samples:
+            seconds.append(seconds[-1] + min(s.pace, limit) * s.iterations)
+            iterations.append(iterations[-1] + s.iterations)
         m = k
-        while 2 * m <= len(samples):
-            before, recent = samples[:-m], samples[-m:]
-            old = clipped_mean([s.pace for s in before], [s.iterations for s in before])
-            new = clipped_mean([s.pace for s in recent], [s.iterations for s in recent])
-            if old > 0 and new > 0:
-                shift = math.log(new / old)
-                if m == k:
-                    ratios = [s.pace / old for s in recent]
-                    found = all(r > self._change_factor for r in ratios) or all(
-                        r < 1 / self._change_factor for r in ratios
-                    )
-                else:
-                    error = sigma * math.sqrt(1 / m + 1 / len(before))
-                    found = abs(shift) > max(math.log(self._min_factor), self._change_sigmas * error)
-                if found:
-                    self._samples = deque(recent, maxlen=self._samples.maxlen)
-                    first = recent[0]
-                    return ChangePoint(new / old, first.end_iteration, first.end_time, old, new)
+        while 2 * m <= n:
+            split = n - m
+            old = seconds[split] / iterations[split]
+            new = (seconds[n] - seconds[split]) / (iterations[n] - iterations[split])
+            shift = math.log(new / old)
+            if m == k:
+                ratios = [p / old for p in paces[split:]]
+                found = all(r > self._change_factor for r in ratios) or all(
+                    r < 1 / self._change_factor for r in ratios
+                )
+            else:
+                error = sigma * math.sqrt(1 / m + 1 / split)
+                found = abs(shift) > max(math.log(self._min_factor), self._change_sigmas * error)
+            if found:
+                recent = samples[split:]
+                self._samples = deque(recent, maxlen=self._samples.maxlen)
+                first = recent[0]
+                # Report the new pace unclipped: the clipping level belonged to the old pace.
+                new = sum(s.seconds for s in recent) / sum(s.iterations for s in recent)
+                return ChangePoint(new / old, first.end_iteration, first.end_time, old, new)
             m *= 2
         return None

@@ -15,12 +15,12 @@ from exporter.estimate.robust import clipped_mean, median
 class PeriodicOverhead:
     """Schedule and per-occurrence cost of recurring eval/checkpoint work within one run."""
 
-    def __init__(self, *, min_detected: int = 3, max_spikes: int = 64, max_costs: int = 32) -> None:
+    def __init__(self, *, min_detected: int = 3, max_recent: int = 512, max_costs: int = 32) -> None:
         self._min_detected = min_detected
         self.configured_interval: int | None = None
         """``eval_interval`` echoed by the trainer's config, when known."""
         self._tagged: list[int] = []
-        self._spikes: deque[tuple[int, int]] = deque(maxlen=max_spikes)
+        self._recent: deque[tuple[int, bool]] = deque(maxlen=max_recent)
         self._detected: tuple[int, int] | None = None
         self._costs: deque[float] = deque(maxlen=max_costs)
 
@@ -74,29 +74,43 @@ class PeriodicOverhead:
         anchor = self.anchor
         return (total - anchor) // period - (iteration - anchor) // period
 
-    def spike(self, iteration: int, *, step: int, sample_index: int) -> bool:
-        """Record an untagged spike ending at ``iteration``; True when it recurs at a fixed period.
+    def sample(self, iteration: int, *, spike: bool, step: int) -> bool:
+        """Record a sample ending at ``iteration`` (``spike``: much slower than the pace); True when it is a
+        spike on a detected schedule (its cost then belongs to the schedule, not to the pace).
 
-        ``step`` is the usual logging gap: a spike may show one logged line after the occurrence it stands
-        for, and the period must span several lines. ``sample_index`` counts samples so far: the spikes in
-        phase must be a minority of the samples they span (a slow phase makes every line a spike, which is a
-        change of pace, not an eval).
+        Only used when the trainer states no schedule. A period is accepted when, over the last
+        ``min_detected`` periods, at least that many lines on its phase are spikes, at least 3 in 4 of the lines
+        on its phase are spikes, and at most 1 in 10 of the other lines are: random jitter hits every phase
+        alike, a slow phase makes every line a spike (a change of pace), an eval hits one phase only. ``step``
+        is the usual logging gap: the line showing an occurrence may come up to one gap after it.
         """
-        if self.configured_interval or self._tagged:
-            return False  # the trainer states its schedule: a spike off it is a hang or a new pace
-        self._spikes.append((iteration, sample_index))
+        self._recent.append((iteration, spike))
+        if not spike or self.configured_interval or self._tagged:
+            return False
         if self._detected:
             period, last = self._detected
             if iteration - last > period - step and _near_multiple(iteration - last, period, step):
                 self._detected = (period, iteration)
                 return True
-        earlier = list(self._spikes)[:-1]
-        for period in sorted({iteration - it for it, _ in earlier if iteration - it >= 3 * max(step, 1)}):
-            phase = [(it, idx) for it, idx in earlier if _near_multiple(iteration - it, period, step)]
-            if len(phase) + 1 < self._min_detected:
-                continue
-            span = sample_index - phase[0][1]
-            if 2 * (len(phase) + 1) <= span:
+        spikes = [it for it, flag in self._recent if flag and it < iteration][-8:]
+        for period in sorted({iteration - it for it in spikes if iteration - it >= 3 * max(step, 1)}):
+            since = iteration - self._min_detected * period
+            on_total = on_spikes = off_total = off_spikes = 0
+            for it, flag in self._recent:
+                if it <= since:
+                    continue
+                if _near_multiple(iteration - it, period, step):
+                    on_total += 1
+                    on_spikes += flag
+                else:
+                    off_total += 1
+                    off_spikes += flag
+            if (
+                on_spikes >= self._min_detected
+                and 4 * on_spikes >= 3 * on_total
+                and 10 * off_spikes <= off_total
+                and off_total >= on_total
+            ):
                 self._detected = (period, iteration)
                 return True
         return False

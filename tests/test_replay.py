@@ -1,0 +1,85 @@
+"""``replay`` on real logs: one line per progress event, no look-ahead, null where unknown, linear time."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from exporter.cli import main
+from exporter.estimate import STATES
+
+DATA = Path(__file__).parent / "data"
+KEYS = {
+    "record", "time", "iteration", "total_iterations", "seconds_per_iteration", "remaining_iterations",
+    "eta_seconds", "eta_lower_seconds", "eta_upper_seconds", "state",
+}
+
+
+def replay(capsys, *args: str) -> list[dict]:
+    assert main(["replay", *args]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_replay_timed_log(capsys):
+    rows = replay(capsys, str(DATA / "estimate_ng_perturbed.tslog"))
+    assert len(rows) == 301  # iterations 0..3000 every 10
+    assert all(KEYS <= row.keys() for row in rows)
+    assert all(row["time"] is not None and row["state"] in STATES for row in rows)
+    assert [r["record"] for r in rows] == sorted(r["record"] for r in rows)
+    assert rows[0]["state"] == "warmup" and rows[0]["eta_seconds"] is None
+    assert rows[-1]["state"] == "finished" and rows[-1]["iteration"] == 3000
+    middle = [r for r in rows if r["iteration"] == 2500][0]
+    assert middle["total_iterations"] == 3000 and middle["remaining_iterations"] == 500
+    assert middle["eta_lower_seconds"] <= middle["eta_seconds"] <= middle["eta_upper_seconds"]
+    # Steady at ~80 ms/it plus evals at 2750 and 3000: the true remaining time is about 41 s.
+    assert 30 < middle["eta_seconds"] < 55
+
+
+def test_replay_has_no_look_ahead(capsys, tmp_path):
+    lines = (DATA / "estimate_ng_perturbed.tslog").read_text().splitlines(keepends=True)
+    cut = tmp_path / "cut.tslog"
+    cut.write_text("".join(lines[:200]))
+    partial = replay(capsys, str(cut))
+    full = replay(capsys, str(DATA / "estimate_ng_perturbed.tslog"))
+    assert partial and partial == full[: len(partial)]
+
+
+def test_replay_without_times_uses_printed_times(capsys):
+    rows = replay(capsys, str(DATA / "estimate_ng_perturbed.log"))
+    assert all(row["time"] is None for row in rows)
+    late = [r for r in rows if r["iteration"] == 2500][0]
+    assert late["seconds_per_iteration"] == pytest.approx(0.08, rel=0.2)
+    assert late["periodic_interval_iterations"] == 250
+
+
+def test_replay_total_flag(capsys):
+    rows = replay(capsys, "--total-iterations", "6000", str(DATA / "estimate_ng_perturbed.tslog"))
+    assert rows[-1]["total_iterations"] == 6000 and rows[-1]["remaining_iterations"] == 3000
+    assert rows[-1]["state"] != "finished"
+
+
+def test_replay_missing_file_exits_2(capsys, tmp_path):
+    assert main(["replay", str(tmp_path / "absent.log")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "cannot read" in err
+
+
+def test_replay_bad_format_exits_2(capsys):
+    assert main(["replay", "--format", "no-such-family", str(DATA / "estimate_ng_perturbed.log")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_replay_is_linear(capsys, tmp_path):
+    log = tmp_path / "long.log"
+    lines = ["Overriding: max_iters = 6000\n"]
+    for i in range(6000):
+        ms = 2500.0 if i % 250 == 0 else 75 + (i * 7919 % 13)
+        lines.append(f"iter {i}: loss 1.0, time {ms:.2f}ms, mfu 10.00%\n")
+    log.write_text("".join(lines))
+    start = time.perf_counter()
+    rows = replay(capsys, str(log))
+    assert len(rows) == 6000
+    assert time.perf_counter() - start < 15  # generous: the machine is shared; O(n²) would take minutes

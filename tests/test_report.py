@@ -1,0 +1,65 @@
+"""``report`` on real logs: the one-screen answer and its JSON form."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from exporter.cli import main
+
+DATA = Path(__file__).parent / "data"
+
+
+def report(capsys, *args: str) -> str:
+    assert main(["report", *args]) == 0
+    return capsys.readouterr().out
+
+
+def test_report_finished_timed_log(capsys):
+    text = report(capsys, str(DATA / "estimate_ng_perturbed.tslog"))
+    assert "finished: iteration 3000 of 3000" in text
+    assert "excluded: warm-up" in text and "every 250 it" in text
+    assert "Cause" in text
+
+
+def test_report_json_is_one_object_with_the_estimate(capsys):
+    out = report(capsys, "--json", str(DATA / "estimate_ng_perturbed.tslog"))
+    data = json.loads(out)
+    assert data["state"] == "finished" and data["iteration"] == 3000
+    assert data["now_is_log_end"] is True
+    assert data["format"] == "nanogpt"
+    assert {"cause", "hint", "eta_seconds", "periodic_interval_iterations"} <= data.keys()
+
+
+def test_report_unfinished_log_as_of_its_end_and_live(capsys):
+    path = str(DATA / "estimate_ng_noisy_partial.tslog")
+    at_end = json.loads(report(capsys, "--json", path))
+    assert at_end["state"] not in ("finished", "stalled")
+    assert at_end["eta_seconds"] is not None and at_end["eta_seconds"] > 0
+    # Judged by the wall clock, a run whose last line is long past has stalled.
+    live = json.loads(report(capsys, "--json", "--live", path))
+    assert live["state"] == "stalled"
+
+
+def test_report_log_without_times(capsys):
+    text = report(capsys, str(DATA / "estimate_ng_perturbed.log"))
+    assert "no record times" in text
+    data = json.loads(report(capsys, "--json", str(DATA / "estimate_ng_perturbed.log")))
+    assert data["completion_timestamp_seconds"] is None and data["has_record_times"] is False
+
+
+def test_report_tqdm_log_with_total_flag(capsys):
+    data = json.loads(report(capsys, "--json", "--total-iterations", "2400", str(DATA / "estimate_hf_trainer.tslog")))
+    assert data["total_iterations"] == 2400 and data["remaining_iterations"] == 1200
+    assert data["eta_seconds"] > 0
+
+
+def test_report_missing_file_exits_2(capsys, tmp_path):
+    assert main(["report", str(tmp_path / "absent.log")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "cannot read" in err
+
+
+def test_report_directory_exits_2(capsys, tmp_path):
+    assert main(["report", str(tmp_path)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
