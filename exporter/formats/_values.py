@@ -1,4 +1,4 @@
-"""Small value parsers shared by the format families (numbers as trainers print them, loss picking)."""
+"""Value parsers shared by every format family: numbers as trainers print them, unit scaling, loss picking."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ _STEP_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ns":
 
 
 def number(text: str | None) -> float | None:
-    """A float from printed text: quotes and thousands separators removed; ``nan``/``inf`` kept; else None."""
+    """A float from printed text, else None.
+
+    Tolerates surrounding quotes (transformers 5.x prints ``'1.178'``) and thousands separators (``7,084``,
+    ``1_000``); keeps ``nan``/``inf`` as such, since a non-finite loss is itself news.
+    """
     if text is None:
         return None
-    cleaned = text.strip().strip("'\"").replace(",", "")
+    cleaned = text.strip().strip("'\"").replace(",", "").replace("_", "")
     if not cleaned:
         return None
     try:
@@ -27,11 +31,11 @@ def number(text: str | None) -> float | None:
 
 
 def integer(text: str | None) -> int | None:
-    """A non-negative integer from printed text (thousands separators allowed), else None."""
-    if text is None:
+    """An integer counter (``"00123"``, ``"7,084"``, ``"1e3"``); None for anything else, non-finite included."""
+    value = number(text)
+    if value is None or not math.isfinite(value) or value != int(value):
         return None
-    cleaned = text.strip().replace(",", "")
-    return int(cleaned) if cleaned.isdigit() else None
+    return int(value)
 
 
 def finite(value: float | None) -> float | None:
@@ -46,6 +50,14 @@ def step_seconds(value: str, unit: str) -> float | None:
     if scale is None or amount is None:
         return None
     return amount * scale
+
+
+def percent_to_ratio(text: str | None) -> float | None:
+    """An MFU-style percentage as a 0-1 ratio; negative values are the trainers' "unknown" marker -> None."""
+    value = number(text)
+    if value is None or not math.isfinite(value) or value < 0:
+        return None
+    return value / 100.0
 
 
 _EVAL_KEY = re.compile(r"^(?:val|valid|validation|eval|test)[_/]", re.IGNORECASE)

@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 
 from exporter.events import Event, Progress
+from exporter.formats._values import integer, number
 from exporter.formats.base import Parser
-from exporter.formats.numbers import to_float, to_int
 
 _INT_GROUPS = ("iteration", "total", "epoch", "total_epochs", "batches_per_epoch")
 _FLOAT_GROUPS = ("seconds", "data_seconds", "loss", "tokens_per_second", "mfu")
@@ -63,11 +63,11 @@ class CustomFormat:
         if match is None:
             return None
         groups = match.groupdict()
-        iteration = to_int(groups.get("iteration"))
+        iteration = integer(groups.get("iteration"))
         if iteration is None:
             return None
-        ints = {name: to_int(groups.get(name)) for name in _INT_GROUPS[1:]}
-        floats = {name: self._scaled(name, to_float(groups.get(name))) for name in _FLOAT_GROUPS}
+        ints = {name: integer(groups.get(name)) for name in _INT_GROUPS[1:]}
+        floats = {name: self._scaled(name, number(groups.get(name))) for name in _FLOAT_GROUPS}
         epoch = ints["epoch"]
         if epoch is not None:
             epoch -= int(self.scale.get("epoch") or 0)

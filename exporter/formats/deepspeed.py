@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 
 from exporter.events import Event, Progress
+from exporter.formats._values import integer, number
 from exporter.formats.base import Parser
 from exporter.formats.megatron import MegatronParser
-from exporter.formats.numbers import to_float, to_int
 
 _STEP = re.compile(r"\[Rank \d+\] step=(\d+), skipped=(\d+)")
 _THROUGHPUT = re.compile(
@@ -52,14 +52,14 @@ class DeepSpeedParser(Parser):
             return [
                 Progress(
                     iteration=int(match.group(1)),
-                    loss=to_float(match.group(2)),
-                    iteration_seconds=to_float(match.group(3)),
+                    loss=number(match.group(2)),
+                    iteration_seconds=number(match.group(3)),
                 )
             ]
         if "train_batch_size" in text:
             match = _BATCH.search(text)
             if match is not None:
-                self._train_batch_size = to_int(match.group(1))
+                self._train_batch_size = integer(match.group(1))
             return []
         return self._megatron.parse(text)
 
@@ -67,7 +67,7 @@ class DeepSpeedParser(Parser):
         match = _THROUGHPUT.search(text)
         if match is None:
             return []
-        rate = to_float(match.group(2))
+        rate = number(match.group(2))
         seconds = None
         if self._train_batch_size and rate is not None and rate > 0:
             seconds = self._train_batch_size / rate

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from exporter.events import Eval, Event, Progress
+from exporter.formats._values import number, percent_to_ratio
 from exporter.formats.base import Parser
-from exporter.formats.numbers import percent_to_ratio, to_float
 
 _NEW = re.compile(
     r"step\s+(\d+)/(\d+) \| (?:train )?loss (\S+)[^|]*\|.*?\|\s*([\d.,]+) ms\s*\|"
@@ -45,22 +45,22 @@ class LlmcParser(Parser):
                 return []
             self._last_step = int(match.group(1))
             total = match.group(2)
-            millis = to_float(match.group(4))
+            millis = number(match.group(4))
             return [
                 Progress(
                     iteration=self._last_step,
                     total_iterations=int(total) if total else None,
-                    loss=to_float(match.group(3)),
+                    loss=number(match.group(3)),
                     iteration_seconds=None if millis is None else millis / 1000.0,
                     mfu=percent_to_ratio(mfu),
-                    tokens_per_second=to_float(match.group(6) if match.re is _NEW else match.group(5)),
+                    tokens_per_second=number(match.group(6) if match.re is _NEW else match.group(5)),
                 )
             ]
         if text.startswith("val loss "):
             match = _VAL.match(text)
             if match is None:
                 return []
-            return [Eval(iteration=self._last_step, loss=to_float(match.group(1)))]
+            return [Eval(iteration=self._last_step, loss=number(match.group(1)))]
         return []
 
 

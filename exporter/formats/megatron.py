@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 
 from exporter.events import Checkpoint, Config, Eval, Event, Progress
+from exporter.formats._values import integer, number
 from exporter.formats.base import Parser
-from exporter.formats.numbers import to_float, to_int
 
 _ITERATION = re.compile(r"iteration\s+(\d+)/\s*(\d+) \|")
 _ARGUMENT = re.compile(r"\s+(\w+) \.{3,} (\S+)\s*$")
@@ -62,7 +62,7 @@ class MegatronParser(Parser):
         if "batch-generator" in text:
             match = _BATCH_GENERATOR.search(text)
             if match is not None:
-                millis = to_float(match.group(1) or match.group(2))
+                millis = number(match.group(1) or match.group(2))
                 self._pending_data_seconds = None if millis is None else millis / 1000.0
             return []
         if " arguments " in text and text.lstrip().startswith("---") and "end of" not in text:
@@ -83,7 +83,7 @@ class MegatronParser(Parser):
         interval = self._log_interval
         if interval is None and previous is not None and iteration > previous:
             interval = iteration - previous
-        millis = to_float(fields.get("elapsed time per iteration (ms)"))
+        millis = number(fields.get("elapsed time per iteration (ms)"))
         loss = fields.get("lm loss", fields.get("loss"))
         data_seconds, self._pending_data_seconds = self._pending_data_seconds, None
         return [
@@ -91,8 +91,8 @@ class MegatronParser(Parser):
                 iteration=iteration,
                 total_iterations=int(match.group(2)),
                 iteration_seconds=None if millis is None else millis / 1000.0,
-                loss=to_float(loss),
-                tokens_per_second=to_float(fields.get("tokens per gpu per second (tgs)")),
+                loss=number(loss),
+                tokens_per_second=number(fields.get("tokens per gpu per second (tgs)")),
                 data_seconds=data_seconds,
                 averaged_over=interval,
             )
@@ -103,13 +103,13 @@ class MegatronParser(Parser):
         if match is None:
             return []
         fields = _fields(match.group(2).split("|"))
-        return [Eval(iteration=int(match.group(1)), loss=to_float(fields.get("lm loss value")))]
+        return [Eval(iteration=int(match.group(1)), loss=number(fields.get("lm loss value")))]
 
     def _argument(self, text: str) -> list[Event]:
         match = _ARGUMENT.match(text)
         if match is None or match.group(1) not in _ARGUMENT_KEYS:
             return []
-        key, value = match.group(1), to_int(match.group(2))
+        key, value = match.group(1), integer(match.group(2))
         if value is None:
             return []
         if key == "global_batch_size":

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from exporter.events import Eval, Event, Progress
+from exporter.formats._values import number
 from exporter.formats.base import Parser
-from exporter.formats.numbers import to_float
 
 _LINE = re.compile(
     r"step:(\d+)/(\d+)(?: val_loss:(\S+))?(?: train_loss:(\S+))? train_time:([\d.,]+)ms(?: step_avg:(\S+?)ms)?"
@@ -34,19 +34,19 @@ class ModdedNanoGptParser(Parser):
         if match is None:
             return []
         step, total = int(match.group(1)), int(match.group(2))
-        train_ms = to_float(match.group(5))
+        train_ms = number(match.group(5))
         previous, self._last = self._last, (step, train_ms) if train_ms is not None else None
         if match.group(3) is not None:
-            return [Eval(iteration=step, loss=to_float(match.group(3)))]
+            return [Eval(iteration=step, loss=number(match.group(3)))]
         seconds: float | None = None
         if previous is not None and train_ms is not None and step > previous[0] and train_ms >= previous[1]:
             seconds = (train_ms - previous[1]) / (step - previous[0]) / 1000.0
         else:
-            average = to_float(match.group(6))
+            average = number(match.group(6))
             if average is not None and average == average:
                 seconds = average / 1000.0
         return [
-            Progress(iteration=step, total_iterations=total, iteration_seconds=seconds, loss=to_float(match.group(4)))
+            Progress(iteration=step, total_iterations=total, iteration_seconds=seconds, loss=number(match.group(4)))
         ]
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from exporter.events import Eval, Event, Progress
+from exporter.formats._values import number, percent_to_ratio
 from exporter.formats.base import Parser
-from exporter.formats.numbers import percent_to_ratio, to_float
 
 _STEP = re.compile(r"step (\d+)/(\d+)(?: \([\d.]+%\))? \|(.*)$")
 _FIELD = re.compile(r"\s*([A-Za-z0-9_/ ]+?):\s*(\S+)")
@@ -35,21 +35,21 @@ class NanochatParser(Parser):
                     fields[field.group(1).strip().lower()] = field.group(2)
             if "loss" not in fields and "dt" not in fields:
                 return []
-            millis = to_float(fields.get("dt", "").removesuffix("ms")) if "dt" in fields else None
+            millis = number(fields.get("dt", "").removesuffix("ms")) if "dt" in fields else None
             return [
                 Progress(
                     iteration=int(match.group(1)),
                     total_iterations=int(match.group(2)),
-                    loss=to_float(fields.get("loss")),
+                    loss=number(fields.get("loss")),
                     iteration_seconds=None if millis is None else millis / 1000.0,
-                    tokens_per_second=to_float(fields.get("tok/sec")),
+                    tokens_per_second=number(fields.get("tok/sec")),
                     mfu=percent_to_ratio(fields.get("bf16_mfu", fields.get("mfu"))),
                 )
             ]
         if text.startswith("Step ") and "Validation" in text:
             match = _VAL.match(text)
             if match is not None:
-                return [Eval(iteration=int(match.group(1)), loss=to_float(match.group(2)))]
+                return [Eval(iteration=int(match.group(1)), loss=number(match.group(2)))]
         return []
 
 

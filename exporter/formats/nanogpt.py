@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from exporter.events import Checkpoint, Config, Eval, Event, Progress
+from exporter.formats._values import integer, number, percent_to_ratio
 from exporter.formats.base import Parser
-from exporter.formats.numbers import percent_to_ratio, to_float, to_int
 
 _ITER = re.compile(r"iter (\d+): loss (\S+?), time ([\d.,]+)ms(?:, mfu (-?[\d.]+)%)?")
 _EVAL = re.compile(r"step (\d+): train loss (\S+?), val loss (\S+)")
@@ -41,7 +41,7 @@ class NanoGptParser(Parser):
                 return []
             self._in_config = False
             self._last_step = int(match.group(1))
-            return [Eval(iteration=self._last_step, loss=to_float(match.group(3)))]
+            return [Eval(iteration=self._last_step, loss=number(match.group(3)))]
         if text.startswith("saving checkpoint to "):
             return [Checkpoint(iteration=self._last_step, path=text[len("saving checkpoint to ") :].strip() or None)]
         if self._in_config and ("max_iters" in text or "_interval" in text):
@@ -54,11 +54,11 @@ class NanoGptParser(Parser):
             return []
         self._in_config = False
         self._last_step = int(match.group(1))
-        seconds = to_float(match.group(3))
+        seconds = number(match.group(3))
         return [
             Progress(
                 iteration=self._last_step,
-                loss=to_float(match.group(2)),
+                loss=number(match.group(2)),
                 iteration_seconds=None if seconds is None else seconds / 1000.0,
                 mfu=percent_to_ratio(match.group(4)),
             )
@@ -79,7 +79,7 @@ class NanoGptParser(Parser):
         match = _ASSIGN.match(text.strip())
         if match is None:
             return []
-        value = to_int(match.group(2))
+        value = integer(match.group(2))
         if value is None:
             return []
         config = Config()

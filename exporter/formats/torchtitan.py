@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from exporter.events import Checkpoint, Config, Eval, Event, Progress
+from exporter.formats._values import number, percent_to_ratio
 from exporter.formats.base import Parser
-from exporter.formats.numbers import percent_to_ratio, to_float
 from exporter.formats.prefixes import split_timestamp
 
 _STEP = re.compile(r"(?:^|\s)step:\s*(\d+)\s+loss:\s*(\S+)(.*)$")
@@ -49,7 +49,7 @@ class TorchtitanParser(Parser):
         if "loss:" in text and "step:" in text:
             if "validate step:" in text:
                 match = _VALIDATE.search(text)
-                return [] if match is None else [Eval(iteration=int(match.group(1)), loss=to_float(match.group(2)))]
+                return [] if match is None else [Eval(iteration=int(match.group(1)), loss=number(match.group(2)))]
             match = _STEP.search(text)
             if match is None:
                 return []
@@ -58,8 +58,8 @@ class TorchtitanParser(Parser):
             return [
                 Progress(
                     iteration=self._last_step,
-                    loss=to_float(match.group(2)),
-                    tokens_per_second=to_float(metrics.get("tps", metrics.get("wps"))),
+                    loss=number(match.group(2)),
+                    tokens_per_second=number(metrics.get("tps", metrics.get("wps"))),
                     mfu=percent_to_ratio(metrics.get("mfu")),
                 )
             ]
