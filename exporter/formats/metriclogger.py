@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
-from exporter.events import Config, Eval, Event, Progress
-from exporter.formats._values import SCAN_LIMIT, finite, number
+from exporter.events import Config, Event
+from exporter.formats._epochs import EpochTracker
+from exporter.formats._values import SCAN_LIMIT
 from exporter.formats.base import Parser
 
 _LINE = re.compile(
@@ -32,9 +33,7 @@ class MetricLoggerParser(Parser):
     name = "metriclogger"
 
     def __init__(self) -> None:
-        self._last: tuple[int, int, int] | None = None
-        """(epoch, batch index, batches per epoch) of the last training line."""
-        self._eval_open = False
+        self.epochs = EpochTracker()
 
     def parse(self, text: str) -> list[Event]:
         if "Namespace(" in text:
@@ -42,43 +41,23 @@ class MetricLoggerParser(Parser):
             return [Config(total_epochs=int(m.group(1)))] if m and int(m.group(1)) > 0 else []
         if "[" not in text:
             if "Total time:" in text and _TOTAL_TIME.match(text.lstrip()):
-                return self._eval(done=True)
+                return self.epochs.eval(done=True)
             return []
         m = _LINE.search(text[:SCAN_LIMIT])
         if m is None:
             return []
         n, total = int(m.group("n")), int(m.group("total"))
         if m.group("test"):
-            return self._eval(done=False)
+            return self.epochs.eval(done=False)
         fields = dict(_FIELD.findall(m.group("rest")))
-        epoch = int(m.group("epoch"))
-        out: list[Event] = []
-        if self._eval_open:
-            self._eval_open = False
-            out.append(Eval(iteration=self._global(), done=True))
-        self._last = (epoch, n, total)
-        out.append(
-            Progress(
-                iteration=n,
-                total_iterations=total,
-                iteration_seconds=finite(number(fields.get("time"))),
-                data_seconds=finite(number(fields.get("data"))),
-                loss=number(fields.get("loss")),
-                epoch=epoch,
-                batches_per_epoch=total,
-            )
+        return self.epochs.train(
+            epoch=int(m.group("epoch")),
+            n=n,
+            total=total,
+            seconds=fields.get("time"),
+            data_seconds=fields.get("data"),
+            loss=fields.get("loss"),
         )
-        return out
-
-    def _eval(self, *, done: bool) -> list[Event]:
-        self._eval_open = not done
-        return [Eval(iteration=self._global(), done=done)]
-
-    def _global(self) -> int | None:
-        if self._last is None:
-            return None
-        epoch, n, per_epoch = self._last
-        return epoch * per_epoch + n
 
 
 PARSERS: tuple[type[Parser], ...] = (MetricLoggerParser,)

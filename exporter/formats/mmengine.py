@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 
-from exporter.events import Config, Eval, Event, Progress
-from exporter.formats._values import SCAN_LIMIT, finite, number
+from exporter.events import Config, Event
+from exporter.formats._epochs import EpochTracker
+from exporter.formats._values import SCAN_LIMIT
 from exporter.formats.base import Parser
 
 _LINE = re.compile(
@@ -42,9 +43,7 @@ class MmengineParser(Parser):
         self._train_cfg_records = 0
         self._train_cfg_depth = 0
         """Open parentheses of a ``train_cfg = dict(`` block still being read (0 when outside one)."""
-        self._last: tuple[int | None, int, int | None] | None = None
-        """(0-based epoch, batch, batches per epoch) of the last training line."""
-        self._eval_open = False
+        self.epochs = EpochTracker()
 
     def parse(self, text: str) -> list[Event]:
         if self._train_cfg_depth or "train_cfg" in text:
@@ -62,7 +61,7 @@ class MmengineParser(Parser):
         total = int(m.group("total")) if m.group("total") else None
         if mode == "val":
             # mmcv prints one summary line without a total (``Epoch(val) [12][625]``): a finished validation.
-            return self._eval(done=total is None or n >= total)
+            return self.epochs.eval(done=total is None or n >= total)
         if kind == "Epoch" and m.group("epoch") is None:
             return []  # a lone bracket after ``Epoch`` cannot tell the epoch from the batch
         if mode != "train":
@@ -71,42 +70,20 @@ class MmengineParser(Parser):
         epoch = int(m.group("epoch")) - 1 if m.group("epoch") else None
         if epoch is not None and epoch < 0:
             return []
-        out: list[Event] = []
-        if self._eval_open:
-            self._eval_open = False
-            out.append(Eval(iteration=self._global(), done=True))
-        self._last = (epoch, n, total)
-        out.append(
-            Progress(
-                iteration=n,
-                total_iterations=total,
-                iteration_seconds=finite(number(fields.get("time"))),
-                data_seconds=finite(number(fields.get("data_time"))),
-                loss=number(fields.get("loss")),
-                epoch=epoch,
-                batches_per_epoch=total if epoch is not None else None,
-            )
+        return self.epochs.train(
+            epoch=epoch,
+            n=n,
+            total=total,
+            seconds=fields.get("time"),
+            data_seconds=fields.get("data_time"),
+            loss=fields.get("loss"),
         )
-        return out
-
-    def _eval(self, *, done: bool) -> list[Event]:
-        if done:
-            self._eval_open = False
-        else:
-            self._eval_open = True
-        return [Eval(iteration=self._global(), done=done)]
-
-    def _global(self) -> int | None:
-        if self._last is None:
-            return None
-        epoch, n, per_epoch = self._last
-        return epoch * per_epoch + n if epoch is not None and per_epoch else n
 
     def _mmcv_progress(self, text: str) -> list[Event]:
         m = _MMCV_BAR.match(text)
         if m is None:
             return []
-        return self._eval(done=int(m.group(1)) >= int(m.group(2)))
+        return self.epochs.eval(done=int(m.group(1)) >= int(m.group(2)))
 
     def _train_cfg(self, text: str) -> list[Event]:
         if self._train_cfg_depth:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 
-from exporter.events import Config, Eval, Event, Progress
-from exporter.formats._values import SCAN_LIMIT, finite, number
+from exporter.events import Config, Event
+from exporter.formats._epochs import EpochTracker
+from exporter.formats._values import SCAN_LIMIT
 from exporter.formats.base import Parser
 
 _LINE = re.compile(
@@ -32,9 +33,7 @@ class TimmParser(Parser):
     name = "timm"
 
     def __init__(self) -> None:
-        self._last: tuple[int, int, int] | None = None
-        """(epoch, update index, updates per epoch) of the last training line."""
-        self._eval_open = False
+        self.epochs = EpochTracker()
 
     def parse(self, text: str) -> list[Event]:
         if "[" not in text:
@@ -50,34 +49,16 @@ class TimmParser(Parser):
         n, total = int(m.group("n")), int(m.group("total"))
         if m.group("test"):
             # The validation loop prints its last batch index as the total: ``[  97/97]`` is the final line.
-            done = n >= total
-            self._eval_open = not done
-            return [Eval(iteration=self._global(), done=done)]
+            return self.epochs.eval(done=n >= total)
         fields = dict(_FIELD.findall(m.group("rest")))
-        epoch = int(m.group("epoch"))
-        out: list[Event] = []
-        if self._eval_open:
-            self._eval_open = False
-            out.append(Eval(iteration=self._global(), done=True))
-        self._last = (epoch, n, total)
-        out.append(
-            Progress(
-                iteration=n,
-                total_iterations=total,
-                iteration_seconds=finite(number(fields.get("Time"))),
-                data_seconds=finite(number(fields.get("Data"))),
-                loss=number(fields.get("Loss")),
-                epoch=epoch,
-                batches_per_epoch=total,
-            )
+        return self.epochs.train(
+            epoch=int(m.group("epoch")),
+            n=n,
+            total=total,
+            seconds=fields.get("Time"),
+            data_seconds=fields.get("Data"),
+            loss=fields.get("Loss"),
         )
-        return out
-
-    def _global(self) -> int | None:
-        if self._last is None:
-            return None
-        epoch, n, per_epoch = self._last
-        return epoch * per_epoch + n
 
 
 PARSERS: tuple[type[Parser], ...] = (TimmParser,)
