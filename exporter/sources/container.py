@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 
 from exporter.sources.framing import MAX_RECORD_BYTES, Framer
 from exporter.sources.record import SourceStats
@@ -38,12 +39,12 @@ def detect(head: bytes) -> str:
     return PLAIN
 
 
-class DockerReader:
-    """Unwraps docker ``json-file`` lines: ``{"log":"…\\n","stream":"stdout","time":"2026-…Z"}``."""
+class _EnvelopeReader(ABC):
+    """Splits a container log into envelope lines and feeds each line's chunk of output to an inner framer."""
 
-    def __init__(self, *, stats: SourceStats) -> None:
+    def __init__(self, *, stats: SourceStats, line_bytes: int) -> None:
         self._stats = stats
-        self._lines = Framer(stats=stats, decode=False, split_cr=False, max_bytes=4 * MAX_RECORD_BYTES)
+        self._lines = Framer(stats=stats, decode=False, split_cr=False, max_bytes=line_bytes)
         self._inner = Framer(stats=stats)
         self._time: float | None = None
 
@@ -55,7 +56,7 @@ class DockerReader:
         return out
 
     def flush(self) -> list[tuple[float | None, str]]:
-        """Records still held: an unterminated last line, then the program's unterminated output."""
+        """Records still held: an unterminated last line, then the program's output that no line completed."""
         out: list[tuple[float | None, str]] = []
         line = self._lines.flush()
         if line is not None:
@@ -66,8 +67,29 @@ class DockerReader:
         return out
 
     def _line(self, line: bytes, out: list[tuple[float | None, str]]) -> None:
-        if not line.strip():
+        unwrapped = self._unwrap(line)
+        if unwrapped is None:
             return
+        when, chunk = unwrapped
+        if when is not None:
+            self._time = when
+        for text in self._inner.feed(chunk):
+            out.append((when, text))
+
+    @abstractmethod
+    def _unwrap(self, line: bytes) -> tuple[float | None, bytes] | None:
+        """The envelope time and the output chunk of ``line``; None (counted if malformed) to skip it."""
+
+
+class DockerReader(_EnvelopeReader):
+    """Unwraps docker ``json-file`` lines: ``{"log":"…\\n","stream":"stdout","time":"2026-…Z"}``."""
+
+    def __init__(self, *, stats: SourceStats) -> None:
+        super().__init__(stats=stats, line_bytes=4 * MAX_RECORD_BYTES)
+
+    def _unwrap(self, line: bytes) -> tuple[float | None, bytes] | None:
+        if not line.strip():
+            return None
         try:
             obj = json.loads(line)
             log = obj["log"]
@@ -76,52 +98,26 @@ class DockerReader:
                 raise TypeError("log is not a string")
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             self._stats.read_errors += 1
-            return
+            return None
         when = parse_rfc3339(stamp) if isinstance(stamp, str) else None
-        if when is not None:
-            self._time = when
-        for text in self._inner.feed(log.encode("utf-8", "surrogatepass")):
-            out.append((when, text))
+        return when, log.encode("utf-8", "surrogatepass")
 
 
-class CriReader:
+class CriReader(_EnvelopeReader):
     """Unwraps CRI lines: ``2026-11-28T00:33:00.123456789Z stdout F message`` (``P`` = continued next line)."""
 
     def __init__(self, *, stats: SourceStats) -> None:
-        self._stats = stats
-        self._lines = Framer(stats=stats, decode=False, split_cr=False, max_bytes=MAX_RECORD_BYTES + 128)
-        self._inner = Framer(stats=stats)
-        self._time: float | None = None
+        super().__init__(stats=stats, line_bytes=MAX_RECORD_BYTES + 128)
 
-    def feed(self, data: bytes) -> list[tuple[float | None, str]]:
-        """``(container_time, text)`` of the records ``data`` completed."""
-        out: list[tuple[float | None, str]] = []
-        for line in self._lines.feed(data):
-            self._line(line, out)
-        return out
-
-    def flush(self) -> list[tuple[float | None, str]]:
-        """Records still held: an unterminated last line, then a message whose ``F`` chunk never came."""
-        out: list[tuple[float | None, str]] = []
-        line = self._lines.flush()
-        if line is not None:
-            self._line(line, out)
-        text = self._inner.flush()
-        if text is not None:
-            out.append((self._time, text))
-        return out
-
-    def _line(self, line: bytes, out: list[tuple[float | None, str]]) -> None:
+    def _unwrap(self, line: bytes) -> tuple[float | None, bytes] | None:
         if not line:
-            return
+            return None
         m = _CRI_LINE.match(line)
         when = parse_rfc3339(m.group(1).decode("ascii")) if m is not None else None
         if when is None:
             self._stats.read_errors += 1
-            return
-        self._time = when
+            return None
         message = line[m.end():]
         if m.group(3)[:1] != b"P":
             message += b"\n"
-        for text in self._inner.feed(message):
-            out.append((when, text))
+        return when, message
