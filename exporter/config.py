@@ -27,20 +27,20 @@ DEFAULT_GPU_POLL_SECONDS = 1.0
 DEFAULT_LOG_POLL_SECONDS = 0.25
 MAX_LOG_POLL_SECONDS = 1.0
 
-# Flag name (without "--") -> argparse dest. The config file and the environment use the flag names.
-_SCALAR_KEYS = {
-    "web.listen-address": "web_listen_address",
-    "web.tls-cert-file": "web_tls_cert_file",
-    "web.tls-key-file": "web_tls_key_file",
-    "web.config.file": "web_config_file",
-    "format": "format",
-    "total-iterations": "total_iterations",
-    "gpu.devices": "gpu_devices",
-    "gpu.pid": "gpu_pid",
-    "gpu.poll-interval": "gpu_poll_interval",
-    "log.poll-interval": "log_poll_interval",
-    "log.level": "log_level",
-}
+# Flag names (without "--") of the single-valued settings; the config file and the environment use them too.
+_SCALAR_FLAGS = (
+    "web.listen-address",
+    "web.tls-cert-file",
+    "web.tls-key-file",
+    "web.config.file",
+    "format",
+    "total-iterations",
+    "gpu.devices",
+    "gpu.pid",
+    "gpu.poll-interval",
+    "log.poll-interval",
+    "log.level",
+)
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _RUN_KEYS = ("run", "log", "format", "total_iterations", "deadline")
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -111,22 +111,27 @@ class Config:
         return f"{scheme}://{host}:{self.listen.port}/"
 
 
+def dest_name(flag: str) -> str:
+    """``web.listen-address`` -> ``web_listen_address``, the flag's argparse dest."""
+    return re.sub(r"[.-]", "_", flag)
+
+
 def env_name(flag: str) -> str:
     """``web.listen-address`` -> ``TRAINING_ETA_EXPORTER_WEB_LISTEN_ADDRESS``."""
-    return ENV_PREFIX + re.sub(r"[.-]", "_", flag).upper()
+    return ENV_PREFIX + dest_name(flag).upper()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``serve`` flags. Defaults are None here so the environment and config file can fill them in."""
     parser.allow_abbrev = False
 
-    def env(flag: str) -> str:
-        return f" (env {env_name(flag)})"
+    def option(flag: str, metavar: str, help: str) -> None:
+        parser.add_argument(f"--{flag}", dest=dest_name(flag), metavar=metavar, help=f"{help} (env {env_name(flag)})")
 
-    parser.add_argument(
-        "--config.file", dest="config_file", metavar="FILE",
-        help="YAML file with any of these settings (flag names as keys) and a 'runs:' list, each entry with "
-        "run, log, and optional format, total_iterations, deadline (RFC 3339)" + env("config.file"),
+    option(
+        "config.file", "FILE",
+        "YAML file with any of these settings (flag names as keys) and a 'runs:' list, each entry with "
+        "run, log, and optional format, total_iterations, deadline (RFC 3339)",
     )
     parser.add_argument(
         "--log", dest="log", action="append", metavar="[RUN=]PATH",
@@ -134,50 +139,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "RUN is the 'run' label (default: the file name without extension)"
         + " (env " + env_name("log") + ", comma-separated)",
     )
-    parser.add_argument(
-        "--format", dest="format", metavar="NAME",
-        help="log format of the --log runs (default: detected from the first lines)" + env("format"),
+    option("format", "NAME", "log format of the --log runs (default: detected from the first lines)")
+    option("total-iterations", "N", "total iterations of the --log runs when the log does not print them")
+    option(
+        "web.listen-address", "[HOST]:PORT",
+        f"address to serve /metrics, /healthz and / on (default {DEFAULT_LISTEN_ADDRESS})",
     )
-    parser.add_argument(
-        "--total-iterations", dest="total_iterations", metavar="N",
-        help="total iterations of the --log runs when the log does not print them" + env("total-iterations"),
+    option("web.tls-cert-file", "FILE", "serve HTTPS with this certificate (PEM); needs --web.tls-key-file")
+    option("web.tls-key-file", "FILE", "private key (PEM) of --web.tls-cert-file")
+    option(
+        "web.config.file", "FILE",
+        "Prometheus exporter-toolkit web config (tls_server_config: cert_file, key_file)",
     )
-    parser.add_argument(
-        "--web.listen-address", dest="web_listen_address", metavar="[HOST]:PORT",
-        help=f"address to serve /metrics, /healthz and / on (default {DEFAULT_LISTEN_ADDRESS})"
-        + env("web.listen-address"),
+    option(
+        "gpu.devices", "all|none|LIST",
+        "GPUs to report: all (default), none, or comma-separated indices and/or UUIDs (GPU-..., MIG-...)",
     )
-    parser.add_argument(
-        "--web.tls-cert-file", dest="web_tls_cert_file", metavar="FILE",
-        help="serve HTTPS with this certificate (PEM); needs --web.tls-key-file" + env("web.tls-cert-file"),
+    option(
+        "gpu.pid", "PID",
+        "report only the GPUs this process (the trainer) uses; needs a shared PID namespace",
     )
-    parser.add_argument(
-        "--web.tls-key-file", dest="web_tls_key_file", metavar="FILE",
-        help="private key (PEM) of --web.tls-cert-file" + env("web.tls-key-file"),
-    )
-    parser.add_argument(
-        "--web.config.file", dest="web_config_file", metavar="FILE",
-        help="Prometheus exporter-toolkit web config (tls_server_config: cert_file, key_file)"
-        + env("web.config.file"),
-    )
-    parser.add_argument(
-        "--gpu.devices", dest="gpu_devices", metavar="all|none|LIST",
-        help="GPUs to report: all (default), none, or comma-separated indices and/or UUIDs (GPU-..., MIG-...)"
-        + env("gpu.devices"),
-    )
-    parser.add_argument(
-        "--gpu.pid", dest="gpu_pid", metavar="PID",
-        help="report only the GPUs this process (the trainer) uses; needs a shared PID namespace"
-        + env("gpu.pid"),
-    )
-    parser.add_argument(
-        "--gpu.poll-interval", dest="gpu_poll_interval", metavar="DURATION",
-        help="NVML sampling interval, e.g. 1s, 500ms (default 1s)" + env("gpu.poll-interval"),
-    )
-    parser.add_argument(
-        "--log.poll-interval", dest="log_poll_interval", metavar="DURATION",
-        help="how often logs are read, at most 1s (default 250ms)" + env("log.poll-interval"),
-    )
+    option("gpu.poll-interval", "DURATION", "NVML sampling interval, e.g. 1s, 500ms (default 1s)")
+    option("log.poll-interval", "DURATION", "how often logs are read, at most 1s (default 250ms)")
     add_log_level(parser)
 
 
@@ -421,7 +404,7 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
             raise ConfigError("config.file", f"{config_file!r} must hold a mapping of settings")
         _flatten("", data or {}, file_values)
         for key in file_values:
-            if key not in _SCALAR_KEYS and key not in ("runs", "log"):
+            if key not in _SCALAR_FLAGS and key not in ("runs", "log"):
                 raise ConfigError(key, f"unknown key in {config_file}")
         if "runs" in file_values:
             file_runs = _runs_from_file(file_values.pop("runs"), os.path.dirname(os.path.abspath(config_file)))
@@ -430,7 +413,7 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
             file_values["log"] = logs if isinstance(logs, list) else [logs]
 
     def value(flag: str) -> Any:
-        cli = getattr(args, _SCALAR_KEYS[flag], None)
+        cli = getattr(args, dest_name(flag), None)
         if cli is not None:
             return cli
         if env_name(flag) in environ and environ[env_name(flag)] != "":
