@@ -210,6 +210,14 @@ def parse_positive_int(key: str, value: Any) -> int:
     return number
 
 
+def parse_log_level(value: Any) -> str:
+    """One of :data:`LOG_LEVELS`, any case; ``info`` when not given."""
+    level = str(value or "info").lower()
+    if level not in LOG_LEVELS:
+        raise ConfigError("log.level", f"{level!r} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
 def parse_listen_address(value: str, key: str = "web.listen-address") -> ListenAddress:
     """``[HOST]:PORT``; HOST may be an IPv6 literal in brackets; an empty HOST binds all interfaces."""
     text = str(value).strip()
@@ -490,11 +498,8 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
     log_poll = parse_duration("log.poll-interval", log_poll_raw) if log_poll_raw is not None else DEFAULT_LOG_POLL_SECONDS
     if log_poll > MAX_LOG_POLL_SECONDS:
         raise ConfigError("log.poll-interval", f"{log_poll_raw!r} is longer than 1s (stalls would be seen late)")
-    level = str(value("log.level") or "info").lower()
-    if level not in LOG_LEVELS:
-        raise ConfigError("log.level", f"{level!r} is not one of {', '.join(LOG_LEVELS)}")
     return Config(
-        log_level=level,
+        log_level=parse_log_level(value("log.level")),
         runs=tuple(runs),
         listen=listen,
         tls=tls,

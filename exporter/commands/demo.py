@@ -57,9 +57,7 @@ def fake_gpus(simulator: Simulator, count: int, clock: SimulatedClock) -> FakeDe
 def run(args: argparse.Namespace) -> int:
     try:
         listen = config_mod.parse_listen_address(args.web_listen_address)
-        level = (args.log_level or os.environ.get(config_mod.env_name("log.level")) or "info").lower()
-        if level not in config_mod.LOG_LEVELS:
-            raise ConfigError("log.level", f"{level!r} is not one of {', '.join(config_mod.LOG_LEVELS)}")
+        level = config_mod.parse_log_level(args.log_level or os.environ.get(config_mod.env_name("log.level")))
         if not args.speed > 0:
             raise ConfigError("speed", f"{args.speed!r} must be > 0")
         if not 0 <= args.gpus <= 64:
