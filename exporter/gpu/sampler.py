@@ -379,11 +379,16 @@ class GpuSampler:
         try:
             return get()
         except Exception as exc:
-            kind = error_kind(exc)
-            if kind not in FIELD_ERROR_KINDS:
-                raise
-            self._count(kind)
+            self._field_error(exc)
             return default
+
+    def _field_error(self, exc: Exception) -> str:
+        """Counts ``exc`` and returns its kind if it only means "this value is unavailable"; re-raises the rest."""
+        kind = error_kind(exc)
+        if kind not in FIELD_ERROR_KINDS:
+            raise exc
+        self._count(kind)
+        return kind
 
     def _select(self, devices: list[_Device]) -> list[_Device]:
         wanted = self.selection.devices
@@ -450,10 +455,7 @@ class GpuSampler:
         try:
             return get()
         except Exception as exc:
-            kind = error_kind(exc)
-            if kind not in FIELD_ERROR_KINDS:
-                raise
-            self._count(kind)
+            kind = self._field_error(exc)
             dev.unsupported.add(name)
             logger.debug("GPU %d: %s unavailable (%s); series omitted", dev.index, name, kind)
             return None
@@ -492,16 +494,11 @@ class GpuSampler:
             try:
                 samples = layer.utilization_samples(h, dev.last_seen_us)
             except Exception as exc:
-                kind = error_kind(exc)
-                if kind == "NotFound":
-                    # No sample newer than the last one seen: not an error, use the instantaneous rate.
-                    samples = ()
-                elif kind in FIELD_ERROR_KINDS:
-                    self._count(kind)
+                # NotFound: no sample newer than the last one seen; not an error, use the instantaneous rate.
+                if error_kind(exc) != "NotFound":
+                    self._field_error(exc)
                     dev.unsupported.add("utilization_samples")
-                    samples = ()
-                else:
-                    raise
+                samples = ()
             newer = [(ts, value) for ts, value in samples if ts > dev.last_seen_us]
             if newer:
                 dev.last_seen_us = max(ts for ts, _ in newer)
@@ -538,9 +535,7 @@ class GpuSampler:
                 self._count(kind)
                 dev.clocks_method = "clocks_throttle_reasons"
                 return self._clocks(dev)
-            if kind not in FIELD_ERROR_KINDS:
-                raise
-            self._count(kind)
+            self._field_error(exc)
             dev.unsupported.add("clocks_reasons")
             return None
         return {name: bool(mask & bit) for bit, name in CLOCKS_EVENT_REASONS.items()}
