@@ -71,6 +71,9 @@ _GPU_GAUGES = (
     ("sm_clock_hertz", "training_gpu_sm_clock_hertz", "GPU SM clock."),
 )
 
+# Clocks-event reasons in NVML's bit order; reasons a layer reports beyond these sort after them by name.
+_REASON_ORDER = {name: i for i, name in enumerate(CLOCKS_EVENT_REASONS.values())}
+
 # RunState attribute -> (counter name without _total, help)
 _SELF_COUNTERS = (
     ("records_read", "training_exporter_records_read", "Log records read."),
@@ -165,8 +168,10 @@ class ExporterCollector(Collector):
                 if value is not None and _finite(value):
                     family.add_metric(key, float(value))
             if snap.clocks_event_reasons is not None:
-                order = {name: i for i, name in enumerate(CLOCKS_EVENT_REASONS.values())}
-                for reason in sorted(snap.clocks_event_reasons, key=lambda r: (order.get(r, len(order)), r)):
+                reasons_in_order = sorted(
+                    snap.clocks_event_reasons, key=lambda r: (_REASON_ORDER.get(r, len(_REASON_ORDER)), r)
+                )
+                for reason in reasons_in_order:
                     reasons.add_metric(key + [reason], 1.0 if snap.clocks_event_reasons[reason] else 0.0)
         yield info
         yield from families.values()
