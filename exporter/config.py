@@ -102,13 +102,16 @@ class Config:
     @property
     def url(self) -> str:
         """The base URL a person can open (``localhost`` for a wildcard bind)."""
-        host = self.listen.host or "localhost"
-        if host in ("0.0.0.0", "::"):
-            host = "localhost"
-        if ":" in host:
-            host = f"[{host}]"
-        scheme = "https" if self.tls else "http"
-        return f"{scheme}://{host}:{self.listen.port}/"
+        return base_url(self.listen.host, self.listen.port, tls=self.tls is not None)
+
+
+def base_url(host: str, port: int, *, tls: bool) -> str:
+    """The URL a person can open for a server bound to ``host:port``: ``localhost`` for a wildcard bind."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "localhost"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{'https' if tls else 'http'}://{host}:{port}/"
 
 
 def dest_name(flag: str) -> str:

@@ -20,6 +20,7 @@ from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from exporter import __version__
+from exporter.config import base_url
 from exporter.runtime import GpuState, RunState
 
 log = logging.getLogger("exporter.http")
@@ -78,10 +79,8 @@ class ExporterServer:
 
     @property
     def url(self) -> str:
-        host = self.host if self.host not in ("", "0.0.0.0", "::") else "localhost"
-        if ":" in host:
-            host = f"[{host}]"
-        return f"{'https' if self.ssl_context else 'http'}://{host}:{self.port}/"
+        """The base URL of the bound server."""
+        return base_url(self.host, self.port, tls=self.ssl_context is not None)
 
     def start(self) -> None:
         """Bind the address and serve in a background thread. Raises OSError when the address is taken."""
