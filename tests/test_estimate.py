@@ -336,3 +336,170 @@ def test_range_contains_truth_about_80_percent_on_noisy_runs():
                 inside += e.eta_lower_seconds <= truth <= e.eta_upper_seconds
     coverage = inside / total
     assert 0.65 <= coverage <= 0.97, coverage
+
+
+def bar_run(*, total: int, log: int = 10, per_epoch: int | None = None, evals: int = 0, eval_cost: float = 0.0,
+            saves: int = 0, save_cost: float = 0.0, seed: int = 0):
+    """A tqdm-bar run (HF Trainer, Lightning): the bar reaches N, then eval/save run before N+1. With
+    ``per_epoch`` the counter restarts every epoch and evals come at epoch ends. Returns (events, time of each
+    logged iteration)."""
+    rnd = random.Random(seed)
+    t = 1000.0
+    events: list = [Progress(0, time=t)]
+    at = {0: t}
+    for i in range(1, total + 1):
+        t += rnd.lognormvariate(0, 0.02)
+        if i % log == 0:
+            if per_epoch:
+                epoch, batch = divmod(i - 1, per_epoch)
+                events.append(Progress(batch + 1, epoch=epoch, batches_per_epoch=per_epoch,
+                                       total_iterations=per_epoch, time=t))
+            else:
+                events.append(Progress(i, total_iterations=total, time=t))
+            at[i] = t
+        if evals and i % evals == 0:
+            events.append(Eval(iteration=i, time=t + 0.1))
+            t += eval_cost
+        if saves and i % saves == 0:
+            events.append(Checkpoint(iteration=i, time=t + 0.1))
+            t += save_cost
+    return events, at
+
+
+def test_eval_at_epoch_end_schedules_one_per_remaining_epoch():
+    events, at = bar_run(total=3000, per_epoch=1000, evals=1000, eval_cost=200.0)
+    est = Estimator(clock=lambda: 0.0, total_iterations=3000)
+    for ev in events:
+        est.observe(ev)
+        if isinstance(ev, Progress) and ev.global_iteration == 1500:
+            break
+    e = est.estimate(now=ev.time)
+    assert e.periodic_interval_iterations == 1000
+    # The eval at 2000 is ahead; the one after the final iteration is not part of the training time.
+    assert e.periodic_events_remaining == 1
+    assert e.eta_seconds == pytest.approx(at[3000] - at[1500], rel=0.03)
+
+
+def test_eval_and_checkpoint_schedules_are_kept_apart():
+    events, at = bar_run(total=1200, evals=300, eval_cost=20.0, saves=400, save_cost=10.0)
+    _, e = run_until(events, 700)
+    # One merged list of tagged iterations (300, 400, 600) would read as a period of 100 or 150.
+    assert e.periodic_interval_iterations == 300
+    assert e.periodic_events_remaining == 2  # eval at 900, save at 800
+    assert e.eta_seconds == pytest.approx(at[1200] - at[700], rel=0.02)
+
+
+def test_baseline_forms_from_printed_times_without_record_times():
+    # mmengine-style: every 50th iteration printed with its time, no timestamps; slower after 2000.
+    est = Estimator(clock=lambda: 0.0)
+    est.observe(Config(total_iterations=6000))
+    rnd = random.Random(3)
+    for i in range(0, 3001, 50):
+        pace = 2.0 if i > 2000 else 1.0
+        est.observe(Progress(i, iteration_seconds=pace * rnd.lognormvariate(0, 0.03)))
+    e = est.estimate()
+    assert e.baseline_seconds_per_iteration == pytest.approx(1.0, rel=0.05)
+    assert e.pace_ratio == pytest.approx(2.0, rel=0.1)
+    assert e.state == "regressed"
+
+
+def test_data_loading_ratio_follows_the_current_pace_window():
+    est = Estimator(clock=lambda: 0.0)
+    t = 0.0
+    for i in range(0, 400, 10):
+        stalled = i >= 300
+        pace = 2.5 if stalled else 1.0
+        t += 10 * pace
+        est.observe(Progress(i, iteration_seconds=pace, data_seconds=pace * (0.64 if stalled else 0.1), time=t))
+    e = est.estimate(now=t)
+    assert e.shift_since_iteration is not None and e.shift_since_iteration >= 300
+    # The last 32 lines would mix 22 lines at 0.1 with 10 at 0.64 (0.27).
+    assert e.data_loading_ratio == pytest.approx(0.64, abs=0.05)
+
+
+def test_warmup_speed_up_is_warmup_not_a_trend():
+    # Slow first ~100 iterations (past the first few samples held back for warm-up), then the normal pace.
+    events, _ = trainer(eval_every=None, compile_s=5.0, pace_at=lambda i: 1.6 if i <= 100 else 1.0)
+    _, e = run_until(events, 600)
+    assert e.trend == "steady"
+    assert e.shift_ratio is None
+    assert e.warmup_iterations > 50
+    _, later = run_until(events, 1500)
+    assert later.baseline_seconds_per_iteration == pytest.approx(1.0, rel=0.05)
+    assert later.trend == "steady"
+
+
+def test_recurring_hangs_are_counted_in_the_eta():
+    rnd = random.Random(5)
+    # Short hangs (5 s in a 10 s logging step): clipped from the pace, but not spikes of a schedule.
+    hangs = {i + rnd.randrange(-20, 20): 5.0 for i in range(125, 3000, 50)}
+    events, at = trainer(eval_every=None, hangs=hangs, noise=0.05)
+    _, e = run_until(events, 1500)
+    assert e.seconds_per_iteration == pytest.approx(1.0, rel=0.05)  # the pace itself stays clipped
+    # About 30 hangs of 5 s remain (~10% of the remaining time): the ETA must carry them.
+    assert e.eta_seconds == pytest.approx(true_remaining(at, 1500, 3000), rel=0.04)
+
+
+def regime_pace(seed: int, *, total: int = 3000, mean_segment: int = 300):
+    """A pace that switches at Poisson-random points between 1.0 and slow phases (2-5x)."""
+    rnd = random.Random(seed)
+    switches, at, slow = [], 0, False
+    while True:
+        at += max(1, round(rnd.expovariate(1 / mean_segment)))
+        if at >= total:
+            break
+        slow = not slow
+        switches.append((at, rnd.uniform(2.0, 5.0) if slow else rnd.uniform(0.9, 1.1)))
+
+    def pace_at(i: int) -> float:
+        level = 1.0
+        for start, value in switches:
+            if i >= start:
+                level = value
+        return level
+
+    return pace_at, switches
+
+
+def score_regime_runs(seeds):
+    """(our abs errors, current-pace-only abs errors, inside-range flags) at every 100 iterations after the run
+    has shown two switches."""
+    ours, current, inside = [], [], []
+    for seed in seeds:
+        pace_at, switches = regime_pace(seed)
+        if len(switches) < 4:
+            continue
+        events, at = trainer(eval_every=None, noise=0.05, seed=seed, pace_at=pace_at)
+        est = Estimator(clock=lambda: 0.0)
+        for ev in events:
+            est.observe(ev)
+            if isinstance(ev, Progress) and ev.iteration % 100 == 0 and switches[1][0] + 50 < ev.iteration <= 2700:
+                e = est.estimate(now=ev.time)
+                truth = true_remaining(at, ev.iteration, 3000)
+                ours.append(abs(e.eta_seconds - truth) / truth)
+                current.append(abs(e.seconds_per_iteration * e.remaining_iterations - truth) / truth)
+                inside.append(e.eta_lower_seconds <= truth <= e.eta_upper_seconds)
+    return ours, current, inside
+
+
+def test_regime_switching_runs_blend_towards_the_long_run_pace():
+    ours, current, _ = score_regime_runs(range(10))
+    assert len(ours) > 50
+    assert sum(ours) / len(ours) < 0.8 * sum(current) / len(current)
+
+
+def test_range_learns_from_past_switches_but_stays_narrow_on_steady_runs():
+    _, _, inside = score_regime_runs(range(10))
+    assert sum(inside) / len(inside) >= 0.7
+    steady_inside = []
+    for seed in range(4):
+        events, at = trainer(noise=0.05, seed=seed)
+        est = Estimator(clock=lambda: 0.0)
+        for ev in events:
+            est.observe(ev)
+            if isinstance(ev, Progress) and ev.iteration % 100 == 0 and 300 <= ev.iteration <= 2700:
+                e = est.estimate(now=ev.time)
+                truth = true_remaining(at, ev.iteration, 3000)
+                steady_inside.append(e.eta_lower_seconds <= truth <= e.eta_upper_seconds)
+                assert e.eta_upper_seconds < 1.3 * truth  # a range that is always huge says nothing
+    assert 0.6 <= sum(steady_inside) / len(steady_inside) <= 0.95

@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 import time as _time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from exporter.estimate.baseline import Baseline, Regression
 from exporter.estimate.model import Estimate
 from exporter.estimate.pace import ChangePoint, PaceWindow, Sample
-from exporter.estimate.periodic import PeriodicOverhead
-from exporter.estimate.range import BlockSpread, eta_range
+from exporter.estimate.periodic import DETECTED, PeriodicOverhead
+from exporter.estimate.range import BlockSpread, Calibration, eta_range
 from exporter.estimate.robust import median
 from exporter.events import Checkpoint, Config, Eval, Event, Progress
 
@@ -56,6 +56,7 @@ class _Run:
     baseline: Baseline = field(default_factory=Baseline)
     regression: Regression = field(default_factory=Regression)
     blocks: BlockSpread = field(default_factory=BlockSpread)
+    calibration: Calibration = field(default_factory=Calibration)
     started: bool = False
     first_time: float | None = None
     first_progress_time: float | None = None
@@ -71,12 +72,23 @@ class _Run:
     warmup_iterations: int = 0
     samples: int = 0
     normal_iterations: float = 0.0
+    normal_seconds: float = 0.0
+    """Unclipped seconds of the normal iterations (warm-up and periodic work excluded): the long-run pace."""
+    changes: int = 0
+    """Change points after warm-up: how often this run's pace has switched."""
+    clock: float = 0.0
+    """Seconds elapsed as the samples tell it, for logs without record times."""
+    overhead_seconds: float = 0.0
+    """Extra seconds measured in eval/checkpoint samples so far (kept out of the pace's calibration)."""
+    origin: int = 0
+    """The run's first iteration."""
     steps: deque[int] = field(default_factory=lambda: deque(maxlen=32))
     step_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=32))
-    data_ratios: deque[float] = field(default_factory=lambda: deque(maxlen=32))
+    data_ratios: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=64))
     change: ChangePoint | None = None
     eval_open: bool = False
-    tagged_since_last: bool = False
+    tagged_kinds: set[str] = field(default_factory=set)
+    tagged_at: int | None = None
 
 
 class Estimator:
@@ -113,9 +125,9 @@ class Estimator:
             self._config(event)
         elif isinstance(event, Eval):
             run.eval_open = not event.done
-            self._tag(event.iteration)
+            self._tag(event.iteration, "eval")
         elif isinstance(event, Checkpoint):
-            self._tag(event.iteration)
+            self._tag(event.iteration, "checkpoint")
         elif isinstance(event, Progress):
             self._progress(event)
 
@@ -126,12 +138,23 @@ class Estimator:
         if self._run.config.eval_interval:
             self._run.periodic.configured_interval = self._run.config.eval_interval
 
-    def _tag(self, iteration: int | None) -> None:
+    def _tag(self, iteration: int | None, kind: str) -> None:
+        """An eval/checkpoint line: its cost belongs to the sample that contains it, not to the pace."""
         run = self._run
         at = iteration if iteration is not None else run.last_iteration
+        if run.tagged_kinds and at == run.tagged_at and kind not in run.tagged_kinds:
+            # A second kind at the same iteration (nanoGPT saves right after its eval): one block of work.
+            return
         if at is not None:
-            run.periodic.tag(at)
-        run.tagged_since_last = True
+            run.periodic.tag(
+                at,
+                kind=kind,
+                after_progress=at == run.last_iteration,
+                origin=run.origin,
+                epoch_length=run.config.batches_per_epoch,
+            )
+        run.tagged_kinds.add(kind)
+        run.tagged_at = at
 
     def _progress(self, event: Progress) -> None:
         run = self._run
@@ -151,7 +174,7 @@ class Estimator:
         if event.loss is not None and not math.isfinite(event.loss):
             self._nonfinite += 1
         if event.data_seconds is not None and event.iteration_seconds:
-            run.data_ratios.append(event.data_seconds / event.iteration_seconds)
+            run.data_ratios.append((iteration, event.data_seconds / event.iteration_seconds))
 
         if run.last is None:
             self._first_progress(run, event)
@@ -173,7 +196,8 @@ class Estimator:
         run.warmup_iterations = 1
         run.anchor_iteration = event.global_iteration
         run.anchor_time = event.time
-        run.tagged_since_last = False
+        run.origin = event.global_iteration
+        run.tagged_kinds = set()
 
     def _step(self, run: _Run, event: Progress, iteration: int) -> None:
         gap = iteration - (run.last_iteration or 0)
@@ -190,15 +214,15 @@ class Estimator:
             sample = Sample(count, event.iteration_seconds * count, iteration, event.time)
         run.anchor_iteration = iteration
         run.anchor_time = event.time
-        tagged = run.tagged_since_last or (
-            run.periodic.configured_interval is not None
-            and run.periodic.due_between(iteration - gap, iteration)
-        )
-        run.tagged_since_last = False
+        kinds = frozenset(run.tagged_kinds | set(run.periodic.due_kinds(iteration - gap, iteration)))
+        run.tagged_kinds = set()
         if sample is not None and sample.seconds >= 0:
-            self._ingest(run, sample, tagged)
+            # Printed times cover only the printed iterations: the unprinted ones in the gap ran at the pace.
+            unprinted = max(0.0, gap - sample.iterations)
+            run.clock += sample.seconds + unprinted * (run.window.pace or sample.pace)
+            self._ingest(run, sample, kinds)
 
-    def _ingest(self, run: _Run, sample: Sample, tagged: bool) -> None:
+    def _ingest(self, run: _Run, sample: Sample, tagged: frozenset[str]) -> None:
         if not run.warmup_done:
             run.warmup_pending.append((sample, tagged))
             if sum(1 for _, t in run.warmup_pending if not t) >= WARMUP_SAMPLES:
@@ -220,29 +244,87 @@ class Estimator:
         for sample, tagged in pending[leading:]:
             self._classify(run, sample, tagged)
 
-    def _classify(self, run: _Run, sample: Sample, tagged: bool) -> None:
+    def _classify(self, run: _Run, sample: Sample, tagged: frozenset[str]) -> None:
         run.samples += 1
         reference = run.window.pace
         if tagged:
             if reference is not None:
-                run.periodic.add_cost(sample.seconds - sample.iterations * reference)
+                self._overhead(run, sample.seconds - sample.iterations * reference, tagged)
             return
         spike = reference is not None and sample.pace > SPIKE_FACTOR * reference
         step = round(median(run.steps)) if run.steps else 1
         if run.periodic.sample(sample.end_iteration, spike=spike, step=step) and reference is not None:
-            run.periodic.add_cost(sample.seconds - sample.iterations * reference)
+            self._overhead(run, sample.seconds - sample.iterations * reference, [DETECTED])
             return
         change = run.window.add(sample)
-        if change is not None:
-            run.change = change
         run.normal_iterations += sample.iterations
+        run.normal_seconds += sample.seconds
+        if change is not None:
+            self._change(run, change)
         run.blocks.add(sample.iterations, sample.seconds)
         run.step_seconds.append(sample.seconds)
         pace = run.window.pace
+        clock = sample.end_time if sample.end_time is not None else run.clock
         if pace is not None:
-            run.baseline.add(pace, sample.end_time)
+            run.baseline.add(pace, clock)
             baseline = run.baseline.value
             run.regression.update(pace / baseline if baseline else None, sample.end_time)
+        total = self._total(run)
+        if total is not None and total > sample.end_iteration:
+            # Calibrate the pace part only: eval/checkpoint work has its own schedule and measured cost, and a
+            # schedule learnt late must not read as the pace having been wrong.
+            remaining = total - sample.end_iteration
+            future = self._future_seconds(run, sample.end_iteration, total, periodic=False)
+            if future is not None:
+                run.calibration.record(sample.end_iteration, clock - run.overhead_seconds, future / remaining)
+
+    def _overhead(self, run: _Run, seconds: float, kinds: Iterable[str]) -> None:
+        run.periodic.add_cost(seconds, kinds)
+        run.overhead_seconds += max(0.0, seconds)
+
+    def _change(self, run: _Run, change: ChangePoint) -> None:
+        """A speed-up that ends the first segment after warm-up, before the baseline froze, is the tail of
+        warm-up (caches, allocator, a slow first epoch settling): it moves to warm-up and the baseline starts
+        over, instead of reading as a trend or as a regime switch."""
+        if change.ratio < 1 and run.baseline.value is None and run.changes == 0:
+            moved = min(change.old_iterations, run.normal_iterations)
+            run.warmup_iterations += round(moved)
+            run.warmup_seconds += change.old_seconds
+            run.normal_iterations -= moved
+            run.normal_seconds = max(0.0, run.normal_seconds - change.old_seconds)
+            run.baseline = Baseline()
+            run.calibration.clear()
+            return
+        run.change = change
+        run.changes += 1
+
+    def _future_seconds(self, run: _Run, iteration: int, total: int, *, periodic: bool = True) -> float | None:
+        """Expected seconds from ``iteration`` to ``total``: pace x remaining + periodic work ahead.
+
+        The pace ahead mixes the current segment's pace and the run's long-run mean (normal iterations, warm-up
+        excluded), weighted by the chance that the current segment lasts: if the pace switches as a Poisson
+        process with mean segment length L iterations (estimated from this run's change points), the expected
+        share of the R remaining iterations still in the current segment is (L/R)(1 - exp(-R/L)). A run with
+        at most one change point (a step) trusts its current pace. Hangs clipped from the pace come back at
+        their observed rate once they recur (a single one may be one-off).
+        """
+        pace = run.window.pace
+        if pace is None:
+            return None
+        remaining = max(0, total - iteration)
+        current = pace
+        clipped = run.window.clipped_samples
+        if clipped > 1 and run.normal_iterations > 0:
+            current += run.window.clipped_seconds / run.normal_iterations * (clipped - 1) / clipped
+        weight = 1.0
+        if run.changes > 1 and run.normal_iterations > 0 and remaining > 0:
+            length = run.normal_iterations / (run.changes - 1)
+            ratio = remaining / length
+            weight = (1 - math.exp(-ratio)) / ratio
+        future = current
+        if weight < 1:
+            future = weight * current + (1 - weight) * run.normal_seconds / run.normal_iterations
+        return future * remaining + (run.periodic.seconds_remaining(iteration, total) if periodic else 0.0)
 
     def estimate(self, *, now: float | None = None) -> Estimate:
         """The current picture; ``now`` (Unix seconds) defaults to the injected clock."""
@@ -267,7 +349,10 @@ class Estimator:
         out.warmup_seconds = run.warmup_seconds
         out.warmup_iterations = run.warmup_iterations
         if run.data_ratios:
-            out.data_loading_ratio = min(1.0, max(0.0, sum(run.data_ratios) / len(run.data_ratios)))
+            # The same stretch as the pace: lines since the latest change point, not a mix across it.
+            start = run.window.start_iteration()
+            recent = [r for it, r in run.data_ratios if start is None or it > start] or [run.data_ratios[-1][1]]
+            out.data_loading_ratio = min(1.0, max(0.0, sum(recent) / len(recent)))
 
         pace = run.window.pace
         if pace is None and run.warmup_pending:
@@ -304,10 +389,12 @@ class Estimator:
             remaining = max(0, total - iteration)
             out.remaining_iterations = remaining
             out.progress_ratio = min(1.0, iteration / total) if total > 0 else None
-            if pace is not None:
-                events_left = periodic.remaining(iteration, total)
-                out.periodic_events_remaining = events_left
-                eta = pace * remaining + events_left * cost
+            future = self._future_seconds(run, iteration, total) if run.window.pace is not None else None
+            if future is None and pace is not None:
+                future = pace * remaining + periodic.seconds_remaining(iteration, total)
+            if future is not None:
+                out.periodic_events_remaining = periodic.remaining(iteration, total)
+                eta = future
                 if gap is not None and expected is not None and gap > 0:
                     # Time passes between log lines: count it down, but not past what the next line should take.
                     eta = max(0.0, eta - min(gap, expected))
@@ -324,7 +411,14 @@ class Estimator:
         window_sigma = run.window.relative_sigma()
         samples = max(len(run.window), 1)
         stat = (window_sigma or 0.0) / math.sqrt(samples)
-        drift = run.blocks.sigma()
+        clock = (run.last_time if run.last_time is not None else run.clock) - run.overhead_seconds
+        calibration = run.calibration.bounds(out.iteration or 0, clock, horizon=remaining)
+        # The run's own errors cover horizons as long as the stretch it has run; beyond that (remaining work
+        # longer than the work seen) only the prior speaks for what it has not shown yet.
+        prior_share = 1.0
+        if calibration is not None and remaining > 0:
+            prior_share = max(0.0, 1.0 - run.normal_iterations / remaining)
+        drift = run.blocks.sigma(sample_sigma=window_sigma or 0.0, prior_share=prior_share)
         elapsed = None
         if run.last_time is not None and run.first_progress_time is not None:
             elapsed = run.last_time - run.first_progress_time
@@ -333,8 +427,15 @@ class Estimator:
         else:
             fraction = remaining / total if total else 1.0
         hang_rate = run.window.clipped_seconds / run.normal_iterations if run.normal_iterations else 0.0
+        # The point estimate already carries recurring hangs ((n-1)/n of their rate): the upper end adds the rest.
+        hang_rate /= max(1, run.window.clipped_samples)
         lower, upper = eta_range(
-            eta, remaining_fraction=fraction, stat_sigma=stat, drift_sigma=drift, hang_seconds=hang_rate * remaining
+            eta,
+            remaining_fraction=fraction,
+            stat_sigma=stat,
+            drift_sigma=drift,
+            hang_seconds=hang_rate * remaining,
+            calibration=calibration,
         )
         out.eta_lower_seconds = lower
         out.eta_upper_seconds = upper

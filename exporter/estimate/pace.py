@@ -36,6 +36,9 @@ class ChangePoint:
     time: float | None
     old_pace: float
     new_pace: float
+    old_iterations: float = 0.0
+    """Iterations in the window before the change (the segment it ended, as far as the window reaches)."""
+    old_seconds: float = 0.0
 
 
 class PaceWindow:
@@ -64,6 +67,8 @@ class PaceWindow:
         self._limit: float | None = None
         self.clipped_seconds = 0.0
         """Seconds above the clipping level seen in samples as they arrived (one-off hangs)."""
+        self.clipped_samples = 0
+        """How many samples were clipped: one may be a one-off, several are a recurring cost."""
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -93,10 +98,18 @@ class PaceWindow:
         """Add a sample; returns the change point when the window restarted at a new pace."""
         if self._limit is not None and sample.pace > self._limit:
             self.clipped_seconds += (sample.pace - self._limit) * sample.iterations
+            self.clipped_samples += 1
         self._samples.append(sample)
         change = self._detect_change()
         self._refresh()
         return change
+
+    def start_iteration(self) -> float | None:
+        """Iteration at which the window's first sample began (the current segment's start)."""
+        if not self._samples:
+            return None
+        first = self._samples[0]
+        return first.end_iteration - first.iterations
 
     def reset(self) -> None:
         self._samples.clear()
@@ -147,10 +160,19 @@ class PaceWindow:
                 found = abs(shift) > max(math.log(self._min_factor), self._change_sigmas * error)
             if found:
                 recent = samples[split:]
+                dropped = samples[:split]
                 self._samples = deque(recent, maxlen=self._samples.maxlen)
                 first = recent[0]
                 # Report the new pace unclipped: the clipping level belonged to the old pace.
                 new = sum(s.seconds for s in recent) / sum(s.iterations for s in recent)
-                return ChangePoint(new / old, first.end_iteration, first.end_time, old, new)
+                return ChangePoint(
+                    new / old,
+                    first.end_iteration,
+                    first.end_time,
+                    old,
+                    new,
+                    sum(s.iterations for s in dropped),
+                    sum(s.seconds for s in dropped),
+                )
             m *= 2
         return None

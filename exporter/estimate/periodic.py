@@ -1,78 +1,192 @@
 """Periodic overhead (eval, checkpoint): where it recurs, what one occurrence costs, how many remain.
 
-The schedule comes from the trainer's own lines (Eval/Checkpoint events), an echoed ``eval_interval``, or
-spikes that recur at a fixed iteration period. Its cost is measured per occurrence and added back for each
-remaining occurrence instead of being smeared into the pace (or, worse, counted once per logged iteration).
+Each kind of recurring work (``eval``, ``checkpoint``, or spikes found without any tag) has its own schedule:
+trainers often evaluate and save on different periods (evaluate every 300, save every 400), and one merged
+list of tagged iterations would read as a period of 100. A schedule comes from the trainer's echoed
+``eval_interval``, from its tagged lines, or from spikes that recur at a fixed iteration period. Its cost is
+measured per occurrence and added back for each remaining occurrence instead of being smeared into the pace
+(or, worse, counted once per logged iteration).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 from exporter.estimate.robust import clipped_mean, median
 
+DETECTED = "detected"
+"""The schedule of untagged spikes found at a recurring period."""
 
-class PeriodicOverhead:
-    """Schedule and per-occurrence cost of recurring eval/checkpoint work within one run."""
 
-    def __init__(self, *, min_detected: int = 3, max_recent: int = 512, max_costs: int = 32) -> None:
-        self._min_detected = min_detected
+class Schedule:
+    """One kind of recurring work: its period, phase and cost per occurrence."""
+
+    def __init__(self, *, max_costs: int = 32) -> None:
         self.configured_interval: int | None = None
-        """``eval_interval`` echoed by the trainer's config, when known."""
-        self._tagged: list[int] = []
-        self._recent: deque[tuple[int, bool]] = deque(maxlen=max_recent)
-        self._detected: tuple[int, int] | None = None
+        """Period stated by the trainer's config (``eval_interval``), when known."""
+        self.tagged: list[int] = []
+        self.guess: tuple[int, int] | None = None
+        """(period, anchor) inferred from a single tag: see ``PeriodicOverhead.tag``."""
+        self.detected: tuple[int, int] | None = None
+        self.after_progress = False
+        """True when the work runs after the progress line of its iteration (tqdm bars: the bar reaches N, then
+        evaluation starts), so it belongs to the next sample and an occurrence at the final iteration lies
+        beyond the last training iteration. False when it runs before it (nanoGPT evaluates, then prints)."""
         self._costs: deque[float] = deque(maxlen=max_costs)
+        self._cost: float | None = None
 
     @property
     def interval(self) -> int | None:
-        """Iterations between occurrences: configured, else inferred from tagged lines, else detected spikes."""
+        """Configured, else inferred from tagged lines, else guessed from one tag, else detected."""
         if self.configured_interval:
             return self.configured_interval
-        if len(self._tagged) >= 2:
-            diffs = [b - a for a, b in zip(self._tagged, self._tagged[1:]) if b > a]
+        if len(self.tagged) >= 2:
+            diffs = [b - a for a, b in zip(self.tagged, self.tagged[1:]) if b > a]
             if diffs:
                 return max(1, round(median(diffs)))
-        return self._detected[0] if self._detected else None
+        if self.guess:
+            return self.guess[0]
+        return self.detected[0] if self.detected else None
 
     @property
     def anchor(self) -> int:
         """An iteration at which an occurrence happened (the schedule's phase)."""
         if self.configured_interval:
             return 0
-        if self._tagged:
-            return self._tagged[-1]
-        return self._detected[1] if self._detected else 0
+        if len(self.tagged) >= 2:
+            return self.tagged[-1]
+        if self.guess:
+            return self.guess[1]
+        return self.detected[1] if self.detected else 0
 
     @property
     def cost(self) -> float | None:
         """Mean extra seconds of one occurrence beyond normal iterations (clipped against one-off hangs)."""
-        return clipped_mean(list(self._costs)) if self._costs else None
-
-    @property
-    def occurrences(self) -> int:
-        return len(self._costs)
-
-    def tag(self, iteration: int) -> None:
-        """The trainer said an eval/checkpoint happens at ``iteration`` (several lines may name the same one)."""
-        if not self._tagged or self._tagged[-1] != iteration:
-            self._tagged.append(iteration)
-            del self._tagged[:-16]
+        return self._cost
 
     def add_cost(self, seconds: float) -> None:
         self._costs.append(max(0.0, seconds))
+        self._cost = clipped_mean(list(self._costs))
 
-    def due_between(self, start: int, end: int, *, tolerance: int = 0) -> bool:
-        """Whether an occurrence falls in (start - tolerance, end]."""
-        return self.remaining(start - tolerance, end) > 0
+    def count(self, start: int, end: int) -> int:
+        """Occurrences whose cost falls in the samples ending in (start, end]."""
+        period = self.interval
+        if not period or end <= start:
+            return 0
+        shift = 1 if self.after_progress else 0
+        anchor = self.anchor + shift
+        return (end - anchor) // period - (start - anchor) // period
 
     def remaining(self, iteration: int, total: int) -> int:
-        """Occurrences in (iteration, total] on the known schedule; 0 when none is known."""
-        period = self.interval
-        if not period or total <= iteration:
+        """Occurrences still ahead before the last training iteration ends."""
+        ahead = self.count(iteration, total)
+        if self.after_progress and self.tagged and self.tagged[-1] == iteration and ahead:
+            ahead -= 1  # the occurrence at this iteration already started (its line came in)
+        return ahead
+
+
+class PeriodicOverhead:
+    """The recurring schedules of one run, by kind, and their combined cost ahead."""
+
+    def __init__(self, *, min_detected: int = 3, max_recent: int = 512) -> None:
+        self._min_detected = min_detected
+        self._schedules: dict[str, Schedule] = {}
+        self._recent: deque[tuple[int, bool]] = deque(maxlen=max_recent)
+
+    def schedule(self, kind: str) -> Schedule:
+        if kind not in self._schedules:
+            self._schedules[kind] = Schedule()
+        return self._schedules[kind]
+
+    @property
+    def configured_interval(self) -> int | None:
+        schedule = self._schedules.get("eval")
+        return schedule.configured_interval if schedule else None
+
+    @configured_interval.setter
+    def configured_interval(self, value: int | None) -> None:
+        self.schedule("eval").configured_interval = value
+
+    def _known(self) -> list[Schedule]:
+        return [s for s in self._schedules.values() if s.interval]
+
+    def _primary(self) -> Schedule | None:
+        """The schedule reported as "the" periodic overhead: the most frequent one."""
+        known = self._known()
+        return min(known, key=lambda s: s.interval or 0) if known else None
+
+    @property
+    def interval(self) -> int | None:
+        primary = self._primary()
+        return primary.interval if primary else None
+
+    @property
+    def cost(self) -> float | None:
+        primary = self._primary()
+        if primary is not None and primary.cost is not None:
+            return primary.cost
+        costs = [s.cost for s in self._schedules.values() if s.cost is not None]
+        return costs[0] if costs else None
+
+    def tag(self, iteration: int, *, kind: str, after_progress: bool, origin: int, epoch_length: int | None) -> None:
+        """The trainer said work of ``kind`` happens at ``iteration`` (several lines may name the same one).
+
+        ``after_progress``: the progress line of ``iteration`` was already seen. Until a second tag gives the
+        period, one tag still says something: at a whole epoch of a per-epoch counter (``epoch_length``) the
+        work recurs every epoch; otherwise the first occurrence ``iteration - origin`` iterations into the run
+        is the best guess of the period (trainers schedule by "every N steps" counted from the start).
+        """
+        schedule = self.schedule(kind)
+        if schedule.tagged and schedule.tagged[-1] == iteration:
+            return
+        schedule.after_progress = after_progress
+        schedule.tagged.append(iteration)
+        del schedule.tagged[:-16]
+        if len(schedule.tagged) == 1 and not schedule.configured_interval:
+            if epoch_length and iteration > 0 and iteration % epoch_length == 0:
+                schedule.guess = (epoch_length, iteration)
+            elif iteration > origin:
+                schedule.guess = (iteration - origin, iteration)
+
+    def add_cost(self, seconds: float, kinds: Iterable[str]) -> None:
+        """Attribute the extra ``seconds`` of one sample to the kinds that happened in it, in proportion to what
+        each usually costs (equal shares while unknown)."""
+        schedules = [self.schedule(k) for k in kinds]
+        if not schedules:
+            return
+        known = [s.cost for s in schedules]
+        if all(c is not None and c > 0 for c in known):
+            total = sum(c for c in known if c is not None)
+            shares = [(c or 0.0) / total for c in known]
+        else:
+            shares = [1.0 / len(schedules)] * len(schedules)
+        for schedule, share in zip(schedules, shares):
+            schedule.add_cost(seconds * share)
+
+    def due_kinds(self, start: int, end: int) -> list[str]:
+        """Kinds with a configured schedule whose occurrence falls in the sample (start, end]."""
+        return [k for k, s in self._schedules.items() if s.configured_interval and s.count(start, end) > 0]
+
+    def due_between(self, start: int, end: int) -> bool:
+        """Whether any known occurrence falls in the samples ending in (start, end]."""
+        return any(s.count(start, end) > 0 for s in self._known())
+
+    def remaining(self, iteration: int, total: int) -> int:
+        """Occurrences ahead on all known schedules; 0 when none is known."""
+        if total <= iteration:
             return 0
-        anchor = self.anchor
-        return (total - anchor) // period - (iteration - anchor) // period
+        return sum(s.remaining(iteration, total) for s in self._known())
+
+    def seconds_remaining(self, iteration: int, total: int) -> float:
+        """Expected overhead seconds ahead: each schedule's occurrences ahead x its cost (0 while unmeasured)."""
+        if total <= iteration:
+            return 0.0
+        return sum(s.remaining(iteration, total) * (s.cost or 0.0) for s in self._known())
+
+    def rate(self) -> float:
+        """Overhead seconds per iteration on the known schedules (for a pace that includes them)."""
+        return sum((s.cost or 0.0) / (s.interval or 1) for s in self._known())
 
     def sample(self, iteration: int, *, spike: bool, step: int) -> bool:
         """Record a sample ending at ``iteration`` (``spike``: much slower than the pace); True when it is a
@@ -85,12 +199,14 @@ class PeriodicOverhead:
         is the usual logging gap: the line showing an occurrence may come up to one gap after it.
         """
         self._recent.append((iteration, spike))
-        if not spike or self.configured_interval or self._tagged:
+        stated = any(s.configured_interval or s.tagged for k, s in self._schedules.items() if k != DETECTED)
+        if not spike or stated:
             return False
-        if self._detected:
-            period, last = self._detected
+        detected = self._schedules.get(DETECTED)
+        if detected is not None and detected.detected:
+            period, last = detected.detected
             if iteration - last > period - step and _near_multiple(iteration - last, period, step):
-                self._detected = (period, iteration)
+                detected.detected = (period, iteration)
                 return True
         spikes = [it for it, flag in self._recent if flag and it < iteration][-8:]
         for period in sorted({iteration - it for it in spikes if iteration - it >= 3 * max(step, 1)}):
@@ -111,7 +227,7 @@ class PeriodicOverhead:
                 and 10 * off_spikes <= off_total
                 and off_total >= on_total
             ):
-                self._detected = (period, iteration)
+                self.schedule(DETECTED).detected = (period, iteration)
                 return True
         return False
 

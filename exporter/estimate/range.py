@@ -8,6 +8,8 @@ from collections import deque
 
 Z_80 = 1.2816
 """Two-sided 80% interval of a normal distribution: the range aims to hold the truth ~80% of the time."""
+MAX_LOG_WIDTH = math.log(20.0)
+"""A range never reaches beyond 20x either way of the ETA: past that it tells the reader nothing."""
 
 
 class BlockSpread:
@@ -37,12 +39,15 @@ class BlockSpread:
             self._seconds = self._iterations = 0.0
             self._count = 0
 
-    def sigma(self) -> float:
-        """Standard deviation of log block pace, shrunk towards a prior while few blocks are seen.
+    def sigma(self, *, sample_sigma: float = 0.0, prior_share: float = 1.0) -> float:
+        """Standard deviation of log block pace beyond what sample noise explains, shrunk towards a prior
+        while few blocks are seen.
 
-        Not a robust spread: slow phases and shifts are exactly what the range must allow for. The prior
-        (``prior_sigma`` weighted as ``prior_blocks`` blocks) keeps a young run from claiming certainty it has
-        not earned; a long steady run soon outweighs it.
+        Not a robust spread: slow phases and shifts are exactly what the range must allow for. Independent
+        noise of single samples (``sample_sigma``, relative) averages out over the remaining run, so only the
+        excess over its share in a block (sample_sigma^2 / block size) is drift. The prior (``prior_sigma``
+        weighted as ``prior_blocks`` blocks) keeps a young run from claiming certainty it has not earned;
+        ``prior_share`` (0-1) scales it down where the run's own past errors (``Calibration``) speak for it.
         """
         logs = [math.log(b) for b in self._blocks if b > 0]
         n = len(logs)
@@ -50,9 +55,67 @@ class BlockSpread:
         if n >= 2:
             mean = sum(logs) / n
             observed = sum((x - mean) ** 2 for x in logs) / (n - 1)
+            observed = max(0.0, observed - sample_sigma**2 / self._block_samples)
         weight = max(n - 1, 0)
-        variance = (weight * observed + self._prior_blocks * self._prior_sigma**2) / (weight + self._prior_blocks)
+        prior = self._prior_blocks * prior_share
+        if prior <= 0:
+            return math.sqrt(observed)
+        variance = (weight * observed + prior * self._prior_sigma**2) / (weight + prior)
         return math.sqrt(variance)
+
+
+class Calibration:
+    """Causal self-calibration: how wrong the ETA's pace has been at earlier points of this run.
+
+    At past points the estimator kept (iteration, clock, predicted seconds per remaining iteration). Now, for
+    each of them, the realised seconds per iteration since then over the predicted one is the error that ETA
+    would have shown on the stretch run so far. Their quantiles, over stretches about as long as what
+    remains, widen the range by exactly the kind of surprise this run has produced: regime shifts, recurring
+    hangs, a pace that drifts. A steady run's ratios stay near 1 and add nothing. Points are thinned (every
+    other one dropped, spacing doubled) when the store is full, so they span the whole run in bounded memory.
+    """
+
+    def __init__(self, *, max_points: int = 64, min_points: int = 5, quantile: float = 0.1) -> None:
+        self._max_points = max_points
+        self._min_points = min_points
+        self._quantile = quantile
+        self._points: list[tuple[float, float, float]] = []
+        self._every = 1
+        self._since = 0
+
+    def record(self, iteration: float, clock: float, pace: float) -> None:
+        """Keep the predicted seconds per remaining iteration ``pace`` at ``iteration`` / ``clock``."""
+        self._since += 1
+        if self._since < self._every or pace <= 0:
+            return
+        self._since = 0
+        self._points.append((iteration, clock, pace))
+        if len(self._points) > self._max_points:
+            self._points = self._points[1::2]
+            self._every *= 2
+
+    def clear(self) -> None:
+        self._points = []
+
+    def bounds(self, iteration: float, clock: float, *, horizon: float) -> tuple[float, float] | None:
+        """(low, high) quantiles of log(realised / predicted pace) over past stretches of about ``horizon``
+        iterations (half to twice it, ``horizon`` capped at the longest stretch seen); None with too few."""
+        stretches = [(iteration - i, clock - c, p) for i, c, p in self._points if iteration > i and clock > c]
+        if not stretches or horizon <= 0:
+            return None
+        target = min(horizon, max(h for h, _, _ in stretches))
+        logs = sorted(math.log(s / (h * p)) for h, s, p in stretches if target / 2 <= h <= 2 * target)
+        if len(logs) < self._min_points:
+            return None
+        return _quantile(logs, self._quantile), _quantile(logs, 1 - self._quantile)
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """Linear-interpolated quantile of sorted values."""
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def eta_range(
@@ -62,6 +125,7 @@ def eta_range(
     stat_sigma: float,
     drift_sigma: float,
     hang_seconds: float = 0.0,
+    calibration: tuple[float, float] | None = None,
 ) -> tuple[float, float]:
     """(lower, upper) seconds around ``eta``.
 
@@ -70,10 +134,16 @@ def eta_range(
     always present (a shift not yet detected biases the current pace), half in proportion to the fraction of
     the run still ahead (a future shift can only affect the part not yet done).
     ``hang_seconds``: expected one-off hang time ahead (clipped out of the pace), added to the upper end only.
+    ``calibration``: (low, high) log error quantiles from ``Calibration.bounds``; each end of the range
+    reaches at least as far as the run's own past errors did.
     """
     share = (1.0 + max(0.0, min(1.0, remaining_fraction))) / 2
     sigma = math.sqrt(stat_sigma**2 + drift_sigma**2 * share)
     sigma = min(sigma, 1.5)
-    lower = eta * math.exp(-Z_80 * sigma)
-    upper = eta * math.exp(Z_80 * sigma) + max(0.0, hang_seconds)
+    low, high = -Z_80 * sigma, Z_80 * sigma
+    if calibration is not None:
+        low = max(min(low, calibration[0]), -MAX_LOG_WIDTH)
+        high = min(max(high, calibration[1]), MAX_LOG_WIDTH)
+    lower = eta * math.exp(low)
+    upper = eta * math.exp(high) + max(0.0, hang_seconds)
     return lower, upper
