@@ -155,7 +155,9 @@ class Sidecar:
     Use as a context manager; ``get(path)`` keeps one HTTP/1.1 connection open, as Prometheus does.
     """
 
-    def __init__(self, logs: dict[str, Path], *, gpus: int | None = None, gpu_poll: float = 1.0) -> None:
+    def __init__(
+        self, logs: dict[str, Path], *, gpus: int | None = None, gpu_poll: float = 1.0, tcp_nodelay: bool = False
+    ) -> None:
         self.port = free_port()
         specs = [f"{run}={path}" for run, path in logs.items()]
         if gpus is None:
@@ -165,7 +167,7 @@ class Sidecar:
                 cmd += ["--log", spec]
         else:
             cmd = [sys.executable, str(HARNESS), "--gpus", str(gpus), "--gpu-poll", str(gpu_poll),
-                   "--port", str(self.port)]
+                   "--port", str(self.port)] + (["--tcp-nodelay"] if tcp_nodelay else [])
             for spec in specs:
                 cmd += ["--log", spec]
         self.cmd = cmd
@@ -201,16 +203,20 @@ class Sidecar:
                 time.sleep(0.02)
 
     def get(self, path: str) -> bytes:
-        if self._conn is None:
-            self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            self._conn.request("GET", path)
-            response = self._conn.getresponse()
-            return response.read()
-        except (OSError, http.client.HTTPException):
-            self._conn.close()
-            self._conn = None
-            raise
+        """GET over the kept connection; one retry on a fresh one when the server closed an idle connection."""
+        for attempt in (1, 2):
+            fresh = self._conn is None
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                self._conn.request("GET", path)
+                return self._conn.getresponse().read()
+            except (OSError, http.client.HTTPException):
+                self._conn.close()
+                self._conn = None
+                if fresh or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def metric(self, name: str, run: str | None = None) -> float | None:
         """The value of one sample of /metrics (the one with ``run="RUN"`` when given)."""
