@@ -1,0 +1,113 @@
+"""Where catch-up time goes: records/s of each stage of the read path, in this process, on the nanoGPT log.
+
+    python benchmarks/stages.py [--lines 2000000] [--estimator-records 50000] [--profile STAGE]
+
+Stages, each including the ones before it:
+
+1. read: 256 KiB ``os.read`` blocks, nothing else (the disk/page-cache ceiling);
+2. frame: ``exporter.sources.read_records`` (framing, decoding, ``Record`` objects);
+3. parse: + ``Pipeline.feed`` (prefix stripping, format detection, the nanoGPT parser, event objects);
+4. estimate: + ``Estimator.observe`` for every event (on the first ``--estimator-records`` records only,
+   because it is far slower; its rate is extrapolated from them).
+
+The target for the whole path is 1.5 M records/s. ``--profile STAGE`` runs that stage under cProfile and prints
+the top functions by internal time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import itertools
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
+from exporter.estimate import Estimator  # noqa: E402
+from exporter.pipeline import Pipeline  # noqa: E402
+from exporter.sources import read_records  # noqa: E402
+
+
+def stage_read(path: Path, limit: int | None) -> int:
+    fd = os.open(path, os.O_RDONLY)
+    total = 0
+    try:
+        while data := os.read(fd, 256 * 1024):
+            total += len(data)
+    finally:
+        os.close(fd)
+    return total
+
+
+def stage_frame(path: Path, limit: int | None) -> int:
+    n = 0
+    for _ in itertools.islice(read_records(str(path)), limit):
+        n += 1
+    return n
+
+
+def stage_parse(path: Path, limit: int | None) -> int:
+    pipeline = Pipeline()
+    n = 0
+    for record in itertools.islice(read_records(str(path)), limit):
+        pipeline.feed(record)
+        n += 1
+    return n
+
+
+def stage_estimate(path: Path, limit: int | None) -> int:
+    pipeline = Pipeline()
+    estimator = Estimator()
+    n = 0
+    for record in itertools.islice(read_records(str(path)), limit):
+        for event in pipeline.feed(record):
+            estimator.observe(event)
+        n += 1
+    estimator.estimate(now=0.0)
+    return n
+
+
+STAGES = {"read": stage_read, "frame": stage_frame, "parse": stage_parse, "estimate": stage_estimate}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=2_000_000)
+    parser.add_argument("--estimator-records", type=int, default=50_000)
+    parser.add_argument("--profile", choices=tuple(STAGES), default=None)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+
+    path = _common.nanogpt_log(args.lines)
+    records = _common.count_records(path)
+    megabytes = path.stat().st_size / 1e6
+    if args.profile:
+        limit = args.estimator_records if args.profile == "estimate" else None
+        profiler = cProfile.Profile()
+        profiler.runcall(STAGES[args.profile], path, limit)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+        return 0
+
+    print(f"load average before: {_common.load_average()}; log: {records:,} records, {megabytes:.0f} MB")
+    print(f"{'stage':10} {'records':>10} {'seconds':>8} {'records/s':>12} {'µs/record':>10} {'added µs/rec':>12}")
+    previous = 0.0
+    for name, fn in STAGES.items():
+        limit = args.estimator_records if name == "estimate" else None
+        start = time.perf_counter()
+        fn(path, limit)
+        seconds = time.perf_counter() - start
+        done = records if limit is None else min(limit, records)
+        per = seconds / done * 1e6
+        print(f"{name:10} {done:10,} {seconds:8.2f} {done / seconds:12,.0f} {per:10.3f} {per - previous:12.3f}")
+        previous = per
+    print(f"load average after: {_common.load_average()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
