@@ -14,7 +14,8 @@ Baselines measured in the same run, on the same machine and client:
 Also shown: the response size, and the sidecar's CPU time per scrape (from ``/proc/PID/stat``).
 ``--tcp-nodelay`` measures every row again with TCP_NODELAY set on the server's accepted connections (a what-if
 for a fix in ``exporter/http.py``: the response goes out in two writes, and Nagle holds the body until the
-client's delayed ACK of the headers, ~40 ms on Linux).
+client's delayed ACK of the headers, ~40 ms on Linux). ``--profile`` instead builds the same sidecar in this
+process and runs ``generate_latest`` on its registry ``--scrapes`` times under cProfile (no HTTP).
 """
 
 from __future__ import annotations
@@ -104,6 +105,39 @@ def run_all(args: argparse.Namespace, *, tcp_nodelay: bool) -> dict[str, dict[st
     return results
 
 
+def profile(args: argparse.Namespace) -> None:
+    """cProfile of rendering /metrics (``generate_latest``) for the same sidecar, built in this process."""
+    import cProfile
+    import pstats
+
+    from prometheus_client import generate_latest
+
+    from exporter.commands.serve import build_sidecar
+    from exporter.config import Config, ListenAddress, RunConfig
+    from exporter.gpu.fake import FakeDeviceLayer
+    from exporter.gpu.sampler import GpuSelection
+
+    path = _common.nanogpt_log(args.lines)
+    runs = tuple(RunConfig(run=f"run{i}", log=str(path)) for i in range(args.runs))
+    config = Config(runs=runs, listen=ListenAddress("127.0.0.1", 0), gpu=GpuSelection())
+    sidecar = build_sidecar(config, gpu_layer=FakeDeviceLayer(args.gpus))
+    sidecar.runtime.start()
+    records = _common.count_records(path)
+    while any(state.records_read < records for state in sidecar.runtime.runs()) or not sidecar.runtime.gpu_snapshots():
+        time.sleep(0.2)
+    registry = sidecar.server.registry
+    start = time.perf_counter()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(args.scrapes):
+        generate_latest(registry)
+    profiler.disable()
+    print(f"{args.scrapes} x generate_latest: {(time.perf_counter() - start) * 1000 / args.scrapes:.2f} ms each "
+          "under cProfile")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    sidecar.runtime.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scrapes", type=int, default=2000)
@@ -111,7 +145,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--lines", type=int, default=5000, help="progress lines of each run's log")
     parser.add_argument("--tcp-nodelay", action="store_true", help="also measure with TCP_NODELAY (what-if)")
+    parser.add_argument("--profile", action="store_true", help="cProfile generate_latest in-process instead")
     args = parser.parse_args()
+    if args.profile:
+        profile(args)
+        return 0
 
     print(f"load average before: {_common.load_average()} ({os.cpu_count()} CPUs)")
     print(f"{args.scrapes} sequential scrapes per row over one keep-alive connection")

@@ -10,6 +10,9 @@ Stages, each including the ones before it:
 4. estimate: + ``Estimator.observe`` for every event (on the first ``--estimator-records`` records only,
    because it is far slower; its rate is extrapolated from them).
 
+Also, separately: ``sidecar``: the sidecar's own worker (``RunWorker.step`` as ``build_sidecar`` wires it, no
+GPUs, no HTTP) stepped without sleeping until it has read the log of ``--sidecar-lines`` lines.
+
 The target for the whole path is 1.5 M records/s. ``--profile STAGE`` runs that stage under cProfile and prints
 the top functions by internal time.
 """
@@ -72,6 +75,21 @@ def stage_estimate(path: Path, limit: int | None) -> int:
     return n
 
 
+def stage_sidecar(path: Path, limit: int | None) -> int:
+    """Step the sidecar's worker for ``path`` until its source has read every record; returns the steps."""
+    from exporter.commands.serve import build_sidecar
+    from exporter.config import Config, ListenAddress, RunConfig
+
+    records = _common.count_records(path)
+    config = Config(runs=(RunConfig(run="bench", log=str(path)),), listen=ListenAddress("127.0.0.1", 0), gpu=None)
+    worker = build_sidecar(config).runtime.workers[0]
+    steps = 0
+    while worker.state().records_read < records:
+        worker.step()
+        steps += 1
+    return records
+
+
 STAGES = {"read": stage_read, "frame": stage_frame, "parse": stage_parse, "estimate": stage_estimate}
 
 
@@ -79,7 +97,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--estimator-records", type=int, default=50_000)
-    parser.add_argument("--profile", choices=tuple(STAGES), default=None)
+    parser.add_argument("--sidecar-lines", type=int, default=200_000, help="log size for the sidecar row")
+    parser.add_argument("--profile", choices=(*STAGES, "sidecar"), default=None)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
 
@@ -89,7 +108,10 @@ def main() -> int:
     if args.profile:
         limit = args.estimator_records if args.profile == "estimate" else None
         profiler = cProfile.Profile()
-        profiler.runcall(STAGES[args.profile], path, limit)
+        if args.profile == "sidecar":
+            profiler.runcall(stage_sidecar, _common.nanogpt_log(args.sidecar_lines), None)
+        else:
+            profiler.runcall(STAGES[args.profile], path, limit)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
         return 0
 
@@ -105,6 +127,12 @@ def main() -> int:
         per = seconds / done * 1e6
         print(f"{name:10} {done:10,} {seconds:8.2f} {done / seconds:12,.0f} {per:10.3f} {per - previous:12.3f}")
         previous = per
+    small = _common.nanogpt_log(args.sidecar_lines)
+    start = time.perf_counter()
+    done = stage_sidecar(small, None)
+    seconds = time.perf_counter() - start
+    print(f"{'sidecar':10} {done:10,} {seconds:8.2f} {done / seconds:12,.0f} {seconds / done * 1e6:10.3f}"
+          f" {'(worker steps, own log)':>12}")
     print(f"load average after: {_common.load_average()}")
     return 0
 
