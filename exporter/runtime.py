@@ -9,14 +9,16 @@ Several files in one run (a glob) feed ONE estimator through a leader rule, so p
 make the iteration ping-pong and per-run files (``run-*.log``) follow the newest run:
 
 - each file gets its own ``Pipeline`` (format detection and multi-line state are per file) and keeps its recent
-  events (bounded);
+  events (bounded) plus the Config events of its current run (the run's size and schedule, which a long history
+  would otherwise push out of the bounded window);
 - a file's activity time is the time of its latest progress record (the record's own time, else the file's
   modification time for history read at start-up);
 - candidates are the files whose activity is within ``LEADER_SWITCH_SECONDS`` of the most recent one; the leader
   stays while it is a candidate, otherwise the candidate with the lowest natural-sorted path (rank 0 before
   rank 1) becomes leader;
-- only the leader's events reach the estimator; on a switch the estimator is rebuilt from the new leader's kept
-  events, so the estimate describes one file consistently.
+- only the leader's events reach the estimator, each once; on a switch from one leader to another the estimator is
+  rebuilt from the new leader's current-run configs and kept events, so the estimate describes one file
+  consistently. The first leader needs no rebuild: the estimator has seen every event of it already.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any, Protocol
 from exporter.config import RunConfig
 from exporter.diagnosis import Diagnosis, diagnose
 from exporter.estimate.model import Estimate
-from exporter.events import Event, Progress
+from exporter.events import Config, Event, Progress
 from exporter.gpu.snapshot import GpuSnapshot
 from exporter.sources.record import Record, SourceStats
 
@@ -44,6 +46,9 @@ LEADER_SWITCH_SECONDS = 30.0
 """How long the leading file may be silent while another file advances before the other one leads."""
 EVENTS_KEPT_PER_FILE = 20_000
 """Recent events kept per file to rebuild the estimator on a leader switch (bounded memory)."""
+CONFIGS_KEPT_PER_FILE = 1_000
+"""Config events of a file's current run kept beyond the recent window (bounded against a log that repeats its
+config on every line; the oldest go first)."""
 
 
 class Source(Protocol):
@@ -108,7 +113,23 @@ def _natural_key(path: str) -> list[Any]:
 class _File:
     pipeline: Any
     events: deque[Event]
+    configs: deque[Config] = field(default_factory=lambda: deque(maxlen=CONFIGS_KEPT_PER_FILE))
+    """The current run's Config events, from its run start on (a ``new_run`` config starts the list over)."""
     activity: float | None = None
+
+    def keep(self, events: Sequence[Event]) -> None:
+        self.events.extend(events)
+        for event in events:
+            if isinstance(event, Config):
+                if event.new_run:
+                    self.configs.clear()
+                self.configs.append(event)
+
+    def replay(self) -> list[Event]:
+        """What rebuilds an estimator for this file: the configs older than the kept window, then the window."""
+        first = self.events[0].record if self.events else None
+        older = [c for c in self.configs if first is None or c.record < first]
+        return [*older, *self.events]
 
 
 class RunWorker:
@@ -135,6 +156,8 @@ class RunWorker:
         self._source: Source | None = None
         self._files: dict[str, _File] = {}
         self._leader: str | None = None
+        self._leaderless: set[str] = set()
+        """Files whose events reached the estimator while no file led (the first leader may need a rebuild)."""
         self._estimator = make_estimator(total_iterations=run.total_iterations, clock=clock)
         self._lock = threading.Lock()
         self._state = RunState(run=run.run, source=run.log, deadline_timestamp_seconds=run.deadline_timestamp_seconds)
@@ -189,7 +212,7 @@ class RunWorker:
             events = entry.pipeline.feed(record)
             if not events:
                 continue
-            entry.events.extend(events)
+            entry.keep(events)
             new_events.setdefault(path, []).extend(events)
             if any(isinstance(event, Progress) for event in events):
                 when = record.time
@@ -202,23 +225,26 @@ class RunWorker:
                 elif entry.activity is None:
                     entry.activity = self._clock()
         leader = self._choose_leader()
-        if leader != self._leader:
-            if self._leader is not None:
-                log.info("run %s: following %s (was %s)", self.run.run, leader, self._leader)
-            self._leader = leader
-            self._estimator = self._make_estimator(total_iterations=self.run.total_iterations, clock=self._clock)
-            if leader is not None:
-                for event in self._files[leader].events:
-                    self._estimator.observe(event)
-            return
+        previous, self._leader = self._leader, leader
         if leader is None:
             # No file has progress yet: configs still reach the estimator (totals, intervals).
-            for events in new_events.values():
+            for path, events in new_events.items():
+                self._leaderless.add(path)
                 for event in events:
                     self._estimator.observe(event)
             return
-        for event in new_events.get(leader, ()):
-            self._estimator.observe(event)
+        if previous is not None and leader != previous:
+            log.info("run %s: following %s (was %s)", self.run.run, leader, previous)
+        if leader != previous and (previous is not None or self._leaderless - {leader}):
+            # Another file's events reached the estimator: start over from this file's own.
+            self._estimator = self._make_estimator(total_iterations=self.run.total_iterations, clock=self._clock)
+            for event in self._files[leader].replay():
+                self._estimator.observe(event)
+        else:
+            # The same leader, or a first leader that alone fed the estimator: only this poll's events are new.
+            for event in new_events.get(leader, ()):
+                self._estimator.observe(event)
+        self._leaderless.clear()
 
     def _choose_leader(self) -> str | None:
         active = {path: entry.activity for path, entry in self._files.items() if entry.activity is not None}

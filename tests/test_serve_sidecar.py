@@ -356,3 +356,74 @@ def test_serve_command_logs_its_url_and_stops_on_sigterm(tmp_path: Path) -> None
         process.stderr.close()
     assert code == 0, rest
     assert "received SIGTERM, stopping" in rest and "Traceback" not in rest
+
+
+class CountingEstimator(Estimator):
+    """The real estimator, counting the events it observes."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.observed = 0
+
+    def observe(self, event: object) -> None:
+        self.observed += 1
+        super().observe(event)  # type: ignore[arg-type]
+
+
+def counting_worker(run: RunConfig, clock: Clock, source: ListSource) -> tuple[RunWorker, list[CountingEstimator]]:
+    made: list[CountingEstimator] = []
+
+    def make_estimator(total_iterations: int | None = None, clock: Callable[[], float] = clock) -> Estimator:
+        made.append(CountingEstimator(total_iterations=total_iterations, clock=clock))
+        return made[-1]
+
+    worker = RunWorker(run, clock=clock, open_source=lambda spec, clock: source,
+                       make_pipeline=lambda format=None: Pipeline(format=format), make_estimator=make_estimator)
+    return worker, made
+
+
+def test_a_history_longer_than_the_kept_window_keeps_its_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    import exporter.runtime as runtime_mod
+
+    monkeypatch.setattr(runtime_mod, "EVENTS_KEPT_PER_FILE", 50)
+    clock, source = Clock(5000.0), ListSource()
+    worker, made = counting_worker(RunConfig("job", "/logs/x.log"), clock, source)
+    lines = ["Overriding: max_iters = 3000", "Overriding: eval_interval = 250"] + nanogpt_lines(0, 2000)
+    source.pending.extend(Record(text=t, time=None, index=i, source="/logs/x.log") for i, t in enumerate(lines, 1))
+    worker.step()
+    estimate = worker.state().estimate
+    assert estimate.total_iterations == 3000
+    assert estimate.iteration == 1990
+    assert estimate.eta_seconds is not None
+    # Later polls feed only their own events, each once, to the same estimator.
+    for step in range(3):
+        push(source, "/logs/x.log", nanogpt_lines(2000 + 100 * step, 2100 + 100 * step), clock.now)
+        worker.step()
+        clock.now += 1
+    assert worker.state().estimate.iteration == 2290
+    assert worker.state().estimate.total_iterations == 3000
+    assert len(made) == 1
+    assert made[0].observed == 3 + 200 + 3 * 10  # new-run marker + 2 configs, then progress lines
+
+
+def test_a_leader_switch_rebuilds_from_the_new_leaders_own_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    import exporter.runtime as runtime_mod
+
+    monkeypatch.setattr(runtime_mod, "EVENTS_KEPT_PER_FILE", 20)
+    clock, source = Clock(1000.0), ListSource()
+    worker, made = counting_worker(RunConfig("job", "/logs/rank*.log", format="nanogpt"), clock, source)
+    for path, total in (("/logs/rank2.log", 4000), ("/logs/rank10.log", 6000)):
+        lines = [f"Overriding: max_iters = {total}"] + nanogpt_lines(0, 1000)
+        source.pending.extend(Record(text=t, time=clock.now, index=i, source=path) for i, t in enumerate(lines, 1))
+    worker.step()
+    assert worker.leader == "/logs/rank2.log"
+    assert worker.state().estimate.total_iterations == 4000
+    assert len(made) == 1
+    # rank 2 goes silent: rank 10 leads, and the rebuilt estimator knows rank 10's total, not rank 2's.
+    for _ in range(20):
+        clock.now += 2
+        push(source, "/logs/rank10.log", nanogpt_lines(1000 + int(clock.now), 1001 + int(clock.now)), clock.now)
+        worker.step()
+    assert worker.leader == "/logs/rank10.log"
+    assert len(made) == 2
+    assert worker.state().estimate.total_iterations == 6000
