@@ -168,6 +168,11 @@ class RunWorker:
         """The path whose events currently feed the estimator."""
         return self._leader
 
+    @property
+    def behind(self) -> bool:
+        """Whether the source has more already written than its last poll read (the loop polls again at once)."""
+        return bool(getattr(self._source, "behind", False))
+
     def state(self) -> RunState:
         with self._lock:
             return self._state
@@ -328,7 +333,9 @@ class Runtime:
         while True:
             started = time.monotonic()
             worker.step()
-            if self._stop.wait(max(0.0, self.poll_seconds - (time.monotonic() - started))):
+            # Catching up: the next bounded read at once (no sleep), so history is read at full speed.
+            wait = 0.0 if worker.behind else max(0.0, self.poll_seconds - (time.monotonic() - started))
+            if self._stop.wait(wait):
                 break
 
     def stop(self, timeout: float = 5.0) -> None:

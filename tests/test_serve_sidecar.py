@@ -365,9 +365,15 @@ class CountingEstimator(Estimator):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.observed = 0
 
+        self.estimates = 0
+
     def observe(self, event: object) -> None:
         self.observed += 1
         super().observe(event)  # type: ignore[arg-type]
+
+    def estimate(self, *, now: float | None = None):  # noqa: ANN201 - Estimate
+        self.estimates += 1
+        return super().estimate(now=now)
 
 
 def counting_worker(run: RunConfig, clock: Clock, source: ListSource) -> tuple[RunWorker, list[CountingEstimator]]:
@@ -427,3 +433,38 @@ def test_a_leader_switch_rebuilds_from_the_new_leaders_own_config(monkeypatch: p
     assert worker.leader == "/logs/rank10.log"
     assert len(made) == 2
     assert worker.state().estimate.total_iterations == 6000
+
+
+class BehindSource(ListSource):
+    """Says it is behind for its first ``polls`` polls, then signals that it was polled once more."""
+
+    def __init__(self, polls: int) -> None:
+        super().__init__()
+        import threading
+
+        self.limit = polls
+        self.polls = 0
+        self.caught_up = threading.Event()
+
+    @property
+    def behind(self) -> bool:
+        return self.polls <= self.limit
+
+    def poll(self) -> list[Record]:
+        self.polls += 1
+        if self.polls > self.limit:
+            self.caught_up.set()
+        return super().poll()
+
+
+def test_runtime_polls_again_at_once_while_the_source_is_behind() -> None:
+    source = BehindSource(polls=5)
+    worker = real_worker(RunConfig("job", "/logs/x.log"), Clock(1000.0), lambda spec, clock: source)
+    runtime = Runtime([worker], poll_seconds=60.0)
+    runtime.start()
+    try:
+        # With a 60 s interval, six polls within seconds prove the loop did not sleep between them.
+        assert source.caught_up.wait(10)
+        assert worker.behind is False
+    finally:
+        runtime.stop()

@@ -449,11 +449,69 @@ def test_read_records_errors_raise_at_call(tmp_path: Path) -> None:
         read_records(str(tmp_path))
 
 
+def test_one_poll_reads_a_bounded_amount_and_says_it_is_behind(tmp_path: Path) -> None:
+    from exporter.sources.follow import MAX_BYTES_PER_POLL
+
+    path = tmp_path / "long.log"
+    lines = [b"iter %d: loss 2.0000, time 80.00ms, mfu 30.00%%\n" % i for i in range(120_000)]
+    path.write_bytes(b"".join(lines))
+    assert path.stat().st_size > 4 * MAX_BYTES_PER_POLL
+    follower = FileFollower(str(path))
+    texts: list[str] = []
+    polls = 0
+    while True:
+        records = follower.poll()
+        polls += 1
+        # One poll: at most the budget's bytes (plus the partial record carried over from the previous poll).
+        assert sum(len(r.text) + 1 for r in records) <= MAX_BYTES_PER_POLL + 100
+        texts += [r.text for r in records]
+        if not follower.behind:
+            break
+        assert records
+    assert polls > 4
+    assert texts == [line[:-1].decode() for line in lines]
+    assert follower.poll() == [] and not follower.behind
+
+
+def test_a_glob_is_behind_while_one_of_its_files_is(tmp_path: Path) -> None:
+    (tmp_path / "a.log").write_bytes(b"x\n" * 100)
+    (tmp_path / "b.log").write_bytes(b"y" * 5000 + b"\n")
+    follower = GlobFollower(str(tmp_path / "*.log"), max_bytes_per_poll=1024)
+    records = follower.poll()
+    assert follower.behind and len(records) == 100
+    while follower.behind:
+        records += follower.poll()
+    assert [r.text for r in records] == ["x"] * 100 + ["y" * 5000]
+
+
+def test_stdin_source_reads_a_bounded_amount_per_poll() -> None:
+    import io
+
+    class Chunks(io.BytesIO):
+        """A pipe that hands out at most 1000 bytes per read."""
+
+        def read1(self, size: int = -1) -> bytes:
+            return super().read1(1000)
+
+    source = StdinSource(Chunks(b"z" * 999 + b"\n" + b"line\n" * 4000), max_bytes_per_poll=1)
+    assert source.wait(5)
+    first = source.poll()
+    assert [r.text for r in first] == ["z" * 999]
+    assert source.behind
+    records = list(first)
+    while source.behind:
+        records += source.poll()
+    assert [r.text for r in records] == ["z" * 999] + ["line"] * 4000
+    assert source.at_eof
+
+
 def test_follower_survives_garbage(tmp_path: Path) -> None:
     path = tmp_path / "g.log"
     path.write_bytes(os.urandom(200_000) + b"\x00" * 1000 + b"Z" * 10_000_000)
     follower = FileFollower(str(path))
     records = follower.poll()
+    while follower.behind:
+        records += follower.poll()
     path.write_bytes(b"\n" + os.urandom(5000))
     records += follower.poll()
     assert follower.stats.read_errors == 0

@@ -1,7 +1,9 @@
 """Following a log: a path, a glob or stdin, polled step by step (mtail-style, no inotify).
 
-``poll()`` never blocks or sleeps: it reads what is new, returns the records completed so far, and leaves the
-interval (at most 1 s) to the caller. Guarantees of :class:`FileFollower` (no complete record lost or read twice):
+``poll()`` never blocks or sleeps: it reads what is new (at most ``MAX_BYTES_PER_POLL`` per file), returns the
+records completed so far, and leaves the interval (at most 1 s) to the caller. ``behind`` says the poll stopped at
+that budget with more already written: the caller polls again at once instead of sleeping, so a long history is
+caught up at full speed while one poll's records (and the events made from them) stay few. Guarantees of :class:`FileFollower` (no complete record lost or read twice):
 
 - the content the file holds at the first poll is read from its start as *history* (records get ``time=None``
   unless a timestamp prefix or container time says otherwise); everything after that is live (arrival time);
@@ -49,8 +51,9 @@ __all__ = [
 
 BLOCK_SIZE = 256 * 1024
 """Bytes per read call."""
-MAX_BYTES_PER_POLL = 16 * 1024 * 1024
-"""Bytes one poll reads from one file at most, so a huge history does not stall the caller's loop."""
+MAX_BYTES_PER_POLL = 1024 * 1024
+"""Bytes one poll reads from one file at most: one poll's records, and the caller's work on them, stay small
+(a few MB of objects) however long the history is; ``behind`` tells the caller to poll again at once."""
 FINGERPRINT_BYTES = 1024
 """First bytes of a file compared at each change to notice a truncate-then-regrow."""
 TAIL_BYTES = 64
@@ -67,6 +70,11 @@ class Source(Protocol):
 
     def poll(self) -> list[Record]:
         """Records completed since the last call; never blocks."""
+        ...
+
+    @property
+    def behind(self) -> bool:
+        """Whether the last poll stopped at its byte budget with more to read (poll again without waiting)."""
         ...
 
     def close(self) -> None:
@@ -149,6 +157,12 @@ class FileFollower:
         self._tail = b""
         self._present = False
         self._error_key: tuple[type, int | None] | None = None
+        self._behind = False
+
+    @property
+    def behind(self) -> bool:
+        """Whether the last poll stopped at its byte budget with more of the file left to read."""
+        return self._behind
 
     @property
     def files(self) -> int:
@@ -165,6 +179,7 @@ class FileFollower:
         out: list[Record] = []
         first = not self._polled
         self._polled = True
+        self._behind = False
         now = self._clock()
         try:
             self._poll(out, first, now)
@@ -185,7 +200,8 @@ class FileFollower:
         if self._fd is not None:
             now = self._clock()
             try:
-                self._read(out, now)
+                while not self._read(out, now):
+                    pass
             except OSError as exc:
                 self._fail(exc)
             out += self._decoder.flush(self._default_time(now))
@@ -300,12 +316,14 @@ class FileFollower:
                 data = b""
             if not data:
                 self._remember(b"")
+                self._behind = False
                 return True
             self._offset += len(data)
             self.stats.bytes += len(data)
             budget -= len(data)
             self._remember(data)
             out += decoder.feed(data, None if history_end is not None else now)
+        self._behind = True
         return False
 
     def _remember(self, data: bytes) -> None:
@@ -358,6 +376,11 @@ class GlobFollower:
         self._polled = False
 
     @property
+    def behind(self) -> bool:
+        """Whether some file's last poll stopped at its byte budget with more to read."""
+        return any(f.behind for f in self._followers.values())
+
+    @property
     def files(self) -> int:
         """Number of matched files being read."""
         return sum(f.files for f in self._followers.values())
@@ -407,10 +430,18 @@ class StdinSource:
     record is flushed and ``files`` drops to 0. The bounded queue makes a fast writer wait for the caller.
     """
 
-    def __init__(self, stream: BinaryIO | None = None, *, clock: Clock = time.time, name: str = "-") -> None:
+    def __init__(
+        self,
+        stream: BinaryIO | None = None,
+        *,
+        clock: Clock = time.time,
+        name: str = "-",
+        max_bytes_per_poll: int = MAX_BYTES_PER_POLL,
+    ) -> None:
         self.name = name
         self.stats = SourceStats()
         self._clock = clock
+        self._max_bytes = max_bytes_per_poll
         self._stream = stream if stream is not None else sys.stdin.buffer
         self._decoder = RecordDecoder(source=name, stats=self.stats)
         self._queue: queue.Queue[bytes | OSError | None] = queue.Queue(maxsize=64)
@@ -429,19 +460,26 @@ class StdinSource:
         """Whether the end of input was reached and everything was returned."""
         return self._done
 
+    @property
+    def behind(self) -> bool:
+        """Whether input that already arrived waits for the next poll (this one reached its byte budget)."""
+        return not self._done and not self._queue.empty()
+
     def poll(self) -> list[Record]:
-        """Records completed by the input that arrived since the last poll."""
+        """Records completed by the input that arrived since the last poll (up to the poll's byte budget)."""
         out: list[Record] = []
         if self._done:
             return out
         now = self._clock()
-        while True:
+        budget = self._max_bytes
+        while budget > 0:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return out
             if isinstance(item, bytes):
                 self.stats.bytes += len(item)
+                budget -= len(item)
                 out += self._decoder.feed(item, now)
                 continue
             if isinstance(item, OSError):
@@ -449,6 +487,7 @@ class StdinSource:
             out += self._decoder.flush(now)
             self._done = True
             return out
+        return out
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the reader thread reached the end of input (for tests and shutdown); True if it did."""
