@@ -26,6 +26,8 @@ from exporter.runtime import GpuState, RunState
 log = logging.getLogger("exporter.http")
 
 REFRESH_SECONDS = 5
+SHUTDOWN_POLL_SECONDS = 0.5
+"""How often the idle server checks for ``stop()``: the longest ``stop()`` waits, and 2 wake-ups a second."""
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """``generate_latest`` writes the classic text format; say so, for Prometheus servers of every age."""
 
@@ -92,7 +94,10 @@ class ExporterServer:
             server_class = _dual_stack_class()
         self._server = server_class((self.host, self.requested_port), handler)
         self._server.ssl_context = self.ssl_context
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True)
+        # serve_forever wakes every poll_interval only to check for shutdown(): 0.5 s keeps an idle sidecar asleep.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS}, name="http", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -46,6 +46,9 @@ LEADER_SWITCH_SECONDS = 30.0
 """How long the leading file may be silent while another file advances before the other one leads."""
 EVENTS_KEPT_PER_FILE = 20_000
 """Recent events kept per file to rebuild the estimator on a leader switch (bounded memory)."""
+ESTIMATE_SECONDS = 1.0
+"""Least interval between two estimates while nothing new arrives (the ETA still counts down, a stall still
+shows) or while catching up on history (only the caught-up state matters)."""
 CONFIGS_KEPT_PER_FILE = 1_000
 """Config events of a file's current run kept beyond the recent window (bounded against a log that repeats its
 config on every line; the oldest go first)."""
@@ -162,6 +165,9 @@ class RunWorker:
         self._lock = threading.Lock()
         self._state = RunState(run=run.run, source=run.log, deadline_timestamp_seconds=run.deadline_timestamp_seconds)
         self._last_error = ""
+        self._estimated_at: float | None = None
+        self._estimate = Estimate()
+        self._diagnosis: Diagnosis | None = None
 
     @property
     def leader(self) -> str | None:
@@ -178,15 +184,25 @@ class RunWorker:
             return self._state
 
     def step(self) -> None:
-        """One poll cycle; never raises: a failure marks the run's log collector down until the next success."""
+        """One poll cycle; never raises: a failure marks the run's log collector down until the next success.
+
+        The estimate and diagnosis are recomputed when new records arrived and the source has caught up, else at
+        most every ``ESTIMATE_SECONDS``; the read counters are published at every poll that read records.
+        """
         now = self._clock()
         try:
             if self._source is None:
                 self._source = self._open_source(self.run.log, clock=self._clock)
             records = self._source.poll()
             self._ingest(records)
-            estimate = self._estimator.estimate(now=self._clock())
-            diagnosis = self._diagnose(estimate, tuple(self._gpus()))
+            due = self._estimated_at is None or not now - ESTIMATE_SECONDS < self._estimated_at <= now
+            fresh = bool(records) and not self.behind
+            if due or fresh or not self._state.up:
+                self._estimate = self._estimator.estimate(now=self._clock())
+                self._diagnosis = self._diagnose(self._estimate, tuple(self._gpus()))
+                self._estimated_at = now
+            elif not records:
+                return
         except Exception as exc:  # noqa: BLE001 - one bad poll must not kill the worker thread
             message = f"{type(exc).__name__}: {exc}"
             if message != self._last_error:
@@ -196,7 +212,7 @@ class RunWorker:
                 self._state = _replace(self._state, up=False, error=message)
             return
         self._last_error = ""
-        self._publish(estimate, diagnosis, now)
+        self._publish(self._estimate, self._diagnosis, now)
 
     def close(self) -> None:
         if self._source is not None:
@@ -261,7 +277,7 @@ class RunWorker:
             return self._leader
         return min(candidates, key=_natural_key)
 
-    def _publish(self, estimate: Estimate, diagnosis: Diagnosis, now: float) -> None:
+    def _publish(self, estimate: Estimate, diagnosis: Diagnosis | None, now: float) -> None:
         stats = self._source.stats if self._source is not None else SourceStats()
         pipelines = [entry.pipeline for entry in self._files.values()]
         leader = self._files.get(self._leader) if self._leader else None

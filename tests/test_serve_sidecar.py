@@ -435,6 +435,32 @@ def test_a_leader_switch_rebuilds_from_the_new_leaders_own_config(monkeypatch: p
     assert worker.state().estimate.total_iterations == 6000
 
 
+def test_estimates_are_recomputed_on_new_records_else_at_most_once_a_second() -> None:
+    clock, source = Clock(1000.0), ListSource()
+    worker, made = counting_worker(RunConfig("job", "/logs/x.log"), clock, source)
+    push(source, "/logs/x.log", nanogpt_lines(0, 100), clock.now)
+    worker.step()
+    assert made[0].estimates == 1
+    published = worker.state()
+    # Nothing new, polled every 0.25 s for 5 s: the estimate (ETA countdown, stall detection) follows at 1 Hz.
+    for _ in range(20):
+        clock.now += 0.25
+        worker.step()
+    assert made[0].estimates == 1 + 5
+    assert worker.state() is not published
+    assert worker.state().last_success_timestamp_seconds == 1005.0
+    # New records are estimated at once.
+    clock.now += 0.25
+    push(source, "/logs/x.log", nanogpt_lines(100, 110), clock.now)
+    worker.step()
+    assert made[0].estimates == 7
+    assert worker.state().estimate.iteration == 100
+    # A clock that jumped back does not freeze the estimate.
+    clock.now -= 3600
+    worker.step()
+    assert made[0].estimates == 8
+
+
 class BehindSource(ListSource):
     """Says it is behind for its first ``polls`` polls, then signals that it was polled once more."""
 
