@@ -6,15 +6,11 @@
 ``gpu_layer=FakeDeviceLayer(N)`` (``--gpus 0``: GPU reporting off). It prints ``URL <base url>`` on stdout once
 bound, then serves until SIGTERM/SIGINT. Run in its own process so the benchmarks can measure its CPU and RSS
 alone.
-
-``--tcp-nodelay`` is a what-if for the benchmarks: it sets TCP_NODELAY on every accepted connection (by wrapping
-``exporter.http._Server.get_request``), to measure a proposed fix before it is made in ``exporter/http.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 
 from exporter.commands.serve import build_sidecar, wait_for_signal
@@ -28,20 +24,6 @@ def _busy(index: int):
     return lambda now: 80.0 + 15.0 * ((int(now) + index) % 2)
 
 
-def patch_tcp_nodelay() -> None:
-    """Send each response segment at once: no Nagle wait for the ACK of the headers before the body goes out."""
-    from exporter import http
-
-    accept = http._Server.get_request
-
-    def get_request(self):  # type: ignore[no-untyped-def]
-        conn, addr = accept(self)
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn, addr
-
-    http._Server.get_request = get_request  # type: ignore[method-assign]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--log", action="append", required=True, metavar="RUN=PATH")
@@ -50,10 +32,7 @@ def main() -> int:
     parser.add_argument("--gpu-poll", type=float, default=1.0, help="seconds between NVML polls")
     parser.add_argument("--log-poll", type=float, default=0.25, help="seconds between log polls")
     parser.add_argument("--total-iterations", type=int, default=None)
-    parser.add_argument("--tcp-nodelay", action="store_true", help="what-if: TCP_NODELAY on accepted connections")
     args = parser.parse_args()
-    if args.tcp_nodelay:
-        patch_tcp_nodelay()
 
     runs = []
     for spec in args.log:

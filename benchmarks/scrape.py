@@ -12,9 +12,7 @@ Baselines measured in the same run, on the same machine and client:
   the cost of the server plus ``generate_latest`` on an (almost) empty registry.
 
 Also shown: the response size, and the sidecar's CPU time per scrape (from ``/proc/PID/stat``).
-``--tcp-nodelay`` measures every row again with TCP_NODELAY set on the server's accepted connections (a what-if
-for a fix in ``exporter/http.py``: the response goes out in two writes, and Nagle holds the body until the
-client's delayed ACK of the headers, ~40 ms on Linux). ``--profile`` instead builds the same sidecar in this
+``--profile`` instead builds the same sidecar in this
 process and runs ``generate_latest`` on its registry ``--scrapes`` times under cProfile (no HTTP).
 """
 
@@ -36,10 +34,6 @@ TARGET_P99_MS = 5.0
 BARE_SERVER = """
 import sys, signal, threading
 from prometheus_client import CollectorRegistry, Gauge
-sys.path.insert(0, sys.argv[3])
-import _sidecar
-if sys.argv[2] == "1":
-    _sidecar.patch_tcp_nodelay()
 from exporter.http import ExporterServer
 registry = CollectorRegistry()
 Gauge("bench_value", "One gauge.", registry=registry).set(1)
@@ -56,10 +50,9 @@ server.stop()
 class _Bare(_common.Sidecar):
     """The one-gauge registry behind ``ExporterServer``, driven like the sidecar."""
 
-    def __init__(self, *, tcp_nodelay: bool = False) -> None:
+    def __init__(self) -> None:
         super().__init__({}, gpus=0)
-        here = str(Path(__file__).resolve().parent)
-        self.cmd = [sys.executable, "-c", BARE_SERVER, str(self.port), "1" if tcp_nodelay else "0", here]
+        self.cmd = [sys.executable, "-c", BARE_SERVER, str(self.port)]
 
 
 def measure(target: _common.Sidecar, path: str, scrapes: int) -> dict[str, float]:
@@ -85,23 +78,22 @@ def measure(target: _common.Sidecar, path: str, scrapes: int) -> dict[str, float
     }
 
 
-def run_all(args: argparse.Namespace, *, tcp_nodelay: bool) -> dict[str, dict[str, float]]:
+def run_all(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     path = _common.nanogpt_log(args.lines)
     records = _common.count_records(path)
     logs = {f"run{i}": path for i in range(args.runs)}
-    tag = " +NODELAY" if tcp_nodelay else ""
     results: dict[str, dict[str, float]] = {}
-    with _common.Sidecar(logs, gpus=args.gpus, tcp_nodelay=tcp_nodelay) as sidecar:
+    with _common.Sidecar(logs, gpus=args.gpus) as sidecar:
         sidecar.wait_ready()
         for run in logs:
             sidecar.wait_records(run, records, timeout=300)
         time.sleep(2.0)  # a GPU poll or two, so the GPU series are there
         gpus = sidecar.get("/metrics").decode().count("training_gpu_utilization_ratio{")
-        results[f"ours{tag}: /metrics ({gpus} GPUs, {args.runs} runs)"] = measure(sidecar, "/metrics", args.scrapes)
-        results[f"baseline{tag}: /healthz, same sidecar"] = measure(sidecar, "/healthz", args.scrapes)
-    with _Bare(tcp_nodelay=tcp_nodelay) as bare:
+        results[f"ours: /metrics ({gpus} GPUs, {args.runs} runs)"] = measure(sidecar, "/metrics", args.scrapes)
+        results["baseline: /healthz, same sidecar"] = measure(sidecar, "/healthz", args.scrapes)
+    with _Bare() as bare:
         bare.wait_ready()
-        results[f"baseline{tag}: 1-gauge registry"] = measure(bare, "/metrics", args.scrapes)
+        results["baseline: 1-gauge registry"] = measure(bare, "/metrics", args.scrapes)
     return results
 
 
@@ -144,7 +136,6 @@ def main() -> int:
     parser.add_argument("--gpus", type=int, default=8)
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--lines", type=int, default=5000, help="progress lines of each run's log")
-    parser.add_argument("--tcp-nodelay", action="store_true", help="also measure with TCP_NODELAY (what-if)")
     parser.add_argument("--profile", action="store_true", help="cProfile generate_latest in-process instead")
     args = parser.parse_args()
     if args.profile:
@@ -155,14 +146,13 @@ def main() -> int:
     print(f"{args.scrapes} sequential scrapes per row over one keep-alive connection")
     print(f"{'target':48} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'bytes':>7} {'CPU ms/req':>10}"
           f" {'ours/this p50':>13} {'ours/this p99':>13}")
-    for nodelay in (False, True) if args.tcp_nodelay else (False,):
-        results = run_all(args, tcp_nodelay=nodelay)
-        ours = next(iter(results.values()))
-        for name, r in results.items():
-            print(f"{name:48} {r['p50']:8.2f} {r['p99']:8.2f} {r['max']:8.2f} {r['bytes']:7.0f} {r['cpu_ms']:10.2f}"
-                  f" {ours['p50'] / r['p50']:13.2f} {ours['p99'] / r['p99']:13.2f}")
-        verdict = "meets" if ours["p99"] < TARGET_P99_MS else "MISSES"
-        print(f"  -> /metrics p99 {ours['p99']:.2f} ms {verdict} the {TARGET_P99_MS:g} ms target")
+    results = run_all(args)
+    ours = next(iter(results.values()))
+    for name, r in results.items():
+        print(f"{name:48} {r['p50']:8.2f} {r['p99']:8.2f} {r['max']:8.2f} {r['bytes']:7.0f} {r['cpu_ms']:10.2f}"
+              f" {ours['p50'] / r['p50']:13.2f} {ours['p99'] / r['p99']:13.2f}")
+    verdict = "meets" if ours["p99"] < TARGET_P99_MS else "MISSES"
+    print(f"  -> /metrics p99 {ours['p99']:.2f} ms {verdict} the {TARGET_P99_MS:g} ms target")
     print(f"load average after: {_common.load_average()}")
     return 0
 

@@ -39,6 +39,11 @@ class _Server(ThreadingHTTPServer):
     def get_request(self) -> tuple[socket.socket, Any]:
         # Handshake in the request thread (not here): a client that never completes TLS must not block accept().
         conn, addr = super().get_request()
+        try:
+            # A response is complete when written: Nagle would hold its last segment for the client's delayed ACK.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:
+            log.debug("TCP_NODELAY not set: %s", exc)
         if self.ssl_context is not None:
             conn = self.ssl_context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
         return conn, addr
@@ -177,9 +182,14 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            payload = b"" if self.command == "HEAD" else body
+            if self.request_version == "HTTP/0.9":  # no headers at all in HTTP/0.9
+                self.wfile.write(payload)
+                return
+            # Headers and body in one write (one send): a small second write would wait ~40 ms for the client's
+            # delayed ACK of the first. ``end_headers`` would flush the headers alone.
+            self._headers_buffer.append(b"\r\n" + payload)
+            self.flush_headers()
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server signature
             log.debug("%s %s", self.address_string(), format % args)

@@ -160,3 +160,69 @@ def test_bind_conflict_raises_oserror(served: tuple[View, ExporterServer]) -> No
                            host="127.0.0.1", port=server.port)
     with pytest.raises(OSError):
         other.start()
+
+
+class RecordingConnection:
+    """A connected socket stand-in: the request comes from a buffer, every send is recorded."""
+
+    def __init__(self, request: bytes) -> None:
+        import io
+
+        self.request = io.BytesIO(request)
+        self.sends: list[bytes] = []
+
+    def settimeout(self, value: float | None) -> None:
+        pass
+
+    def makefile(self, mode: str, *args: object) -> object:
+        assert mode == "rb"
+        return self.request
+
+    def sendall(self, data: bytes) -> None:
+        self.sends.append(bytes(data))
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/healthz", "/", "/nope"])
+def test_a_response_goes_out_in_one_write(path: str) -> None:
+    from exporter.http import _make_handler
+
+    view = View()
+    handler = _make_handler(make_server(view))
+    conn = RecordingConnection(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    handler(conn, ("127.0.0.1", 1), None)
+    assert len(conn.sends) == 1
+    head, _, body = conn.sends[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 ")
+    length = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+                 .split(b":")[1])
+    assert length == len(body) > 0
+
+
+def test_head_response_has_headers_only_in_one_write() -> None:
+    from exporter.http import _make_handler
+
+    handler = _make_handler(make_server(View()))
+    conn = RecordingConnection(b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    handler(conn, ("127.0.0.1", 1), None)
+    assert len(conn.sends) == 1 and conn.sends[0].endswith(b"\r\n\r\n")
+    assert b"Content-Length: 0" not in conn.sends[0]
+
+
+def test_accepted_connections_have_nagle_off() -> None:
+    import socket
+
+    from exporter.http import _Server
+
+    server = _Server(("127.0.0.1", 0), lambda *args: None)
+    try:
+        client = socket.create_connection(server.server_address[:2], timeout=5)
+        try:
+            conn, _ = server.get_request()
+            try:
+                assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+            finally:
+                conn.close()
+        finally:
+            client.close()
+    finally:
+        server.server_close()
