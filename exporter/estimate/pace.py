@@ -1,12 +1,23 @@
-"""Pace of normal iterations: a window of samples since the latest change point, averaged robustly."""
+"""Pace of normal iterations: a window of samples since the latest change point, averaged robustly.
+
+The window keeps its paces (and their logs) in ascending order as samples come and go, so the medians and
+spreads that every sample needs cost O(log n) instead of a sort; the sums stay plain left-to-right float sums
+over the window, in window order, so every figure is exactly what recomputing from scratch gives.
+"""
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import accumulate, repeat
+from operator import mul
 
-from exporter.estimate.robust import clip_limit, clipped_mean, median, robust_sigma
+from exporter.estimate.robust import clip_limit, median, robust_sigma, spread, spread_sorted
+
+CLIP_SIGMAS = 4.0
+"""Robust standard deviations above the median where a sample's pace is clipped (as ``clip_limit``)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -21,10 +32,11 @@ class Sample:
     seconds: float
     end_iteration: int
     end_time: float | None = None
+    pace: float = field(init=False, repr=False, compare=False)
+    """Seconds per iteration, computed once: the window reads it many times."""
 
-    @property
-    def pace(self) -> float:
-        return self.seconds / self.iterations
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pace", self.seconds / self.iterations)
 
 
 @dataclass(slots=True, frozen=True)
@@ -59,12 +71,26 @@ class PaceWindow:
         change_sigmas: float = 4.0,
     ) -> None:
         self._samples: deque[Sample] = deque(maxlen=max_samples)
+        # Parallel views of the window, in window order (C-speed sums) and in ascending order (medians).
+        self._paces: deque[float] = deque()
+        self._weights: deque[float] = deque()
+        self._products: deque[float] = deque()
+        """pace x iterations: a sample's seconds as the clipped sums count them while it is not clipped."""
+        self._ordered: list[float] = []
+        self._ordered_logs: list[float] = []
+        """Ascending log paces of the positive, finite paces (the change test's noise scale)."""
+        self._irregular = 0
+        """Samples whose pace is not finite: ordering them is unsafe, so statistics fall back to a full sort."""
+        self._nonpositive = 0
+        """Samples whose pace is <= 0: no log pace, and the change test is off while any is in the window."""
         self._change_samples = change_samples
         self._change_factor = change_factor
         self._min_factor = min_factor
         self._change_sigmas = change_sigmas
         self._pace: float | None = None
         self._limit: float | None = None
+        self._spread: tuple[float, float] | None = None
+        """(median, robust sigma) of the window's paces; None when stale."""
         self.clipped_seconds = 0.0
         """Seconds above the clipping level seen in samples as they arrived (one-off hangs)."""
         self.clipped_samples = 0
@@ -82,13 +108,17 @@ class PaceWindow:
     def samples(self) -> tuple[Sample, ...]:
         return tuple(self._samples)
 
+    @property
+    def capacity(self) -> int:
+        """The most samples the window holds (its memory bound)."""
+        return self._samples.maxlen or 0
+
     def relative_sigma(self) -> float | None:
         """Robust spread of the per-sample pace relative to its median (noise of one sample)."""
         if len(self._samples) < 2:
             return None
-        paces = [s.pace for s in self._samples]
-        centre = median(paces)
-        return robust_sigma(paces) / centre if centre > 0 else None
+        centre, sigma = self._pace_spread()
+        return sigma / centre if centre > 0 else None
 
     def typical_sample(self) -> tuple[float, float]:
         """Median (iterations, seconds) of one sample: the expected logging step and its duration."""
@@ -99,7 +129,7 @@ class PaceWindow:
         if self._limit is not None and sample.pace > self._limit:
             self.clipped_seconds += (sample.pace - self._limit) * sample.iterations
             self.clipped_samples += 1
-        self._samples.append(sample)
+        self._push(sample)
         change = self._detect_change()
         self._refresh()
         return change
@@ -112,15 +142,86 @@ class PaceWindow:
         return first.end_iteration - first.iterations
 
     def reset(self) -> None:
-        self._samples.clear()
+        self._restart(())
         self._pace = None
         self._limit = None
 
+    def _push(self, sample: Sample) -> None:
+        if len(self._samples) == self._samples.maxlen:
+            self._forget(self._samples[0])
+            self._paces.popleft()
+            self._weights.popleft()
+            self._products.popleft()
+        self._samples.append(sample)
+        pace = sample.pace
+        self._paces.append(pace)
+        self._weights.append(sample.iterations)
+        self._products.append(pace * sample.iterations)
+        if not math.isfinite(pace):
+            self._irregular += 1
+        else:
+            insort(self._ordered, pace)
+        if pace <= 0:
+            self._nonpositive += 1
+        elif math.isfinite(pace):
+            insort(self._ordered_logs, math.log(pace))
+        self._spread = None
+
+    def _forget(self, sample: Sample) -> None:
+        """Take an evicted sample out of the ordered views."""
+        pace = sample.pace
+        if not math.isfinite(pace):
+            self._irregular -= 1
+        else:
+            del self._ordered[bisect_left(self._ordered, pace)]
+        if pace <= 0:
+            self._nonpositive -= 1
+        elif math.isfinite(pace):
+            logs = self._ordered_logs
+            del logs[bisect_left(logs, math.log(pace))]
+
+    def _restart(self, samples: tuple[Sample, ...] | list[Sample]) -> None:
+        """Rebuild every view from ``samples`` (a change point or a reset: rare)."""
+        self._samples = deque(maxlen=self._samples.maxlen)
+        self._paces = deque()
+        self._weights = deque()
+        self._products = deque()
+        self._ordered = []
+        self._ordered_logs = []
+        self._irregular = self._nonpositive = 0
+        for sample in samples:
+            self._push(sample)
+        self._spread = None
+
+    def _pace_spread(self) -> tuple[float, float]:
+        """(median, robust sigma) of the window's paces, as ``robust.spread`` gives them (cached per window)."""
+        if self._spread is None:
+            if self._irregular:
+                self._spread = spread(list(self._paces))
+            else:
+                self._spread = spread_sorted(self._ordered)
+        return self._spread
+
+    def _clip_level(self) -> float:
+        """``robust.clip_limit`` of the window's paces."""
+        centre, sigma = self._pace_spread()
+        return centre + CLIP_SIGMAS * sigma
+
+    def _clipped_products(self, limit: float) -> list[float] | deque[float]:
+        """``min(pace, limit) x iterations`` per sample, in window order."""
+        if not self._irregular and (not self._ordered or self._ordered[-1] <= limit):
+            return self._products
+        return list(map(mul, map(min, self._paces, repeat(limit)), self._weights))
+
     def _refresh(self) -> None:
-        paces = [s.pace for s in self._samples]
-        weights = [s.iterations for s in self._samples]
-        self._pace = clipped_mean(paces, weights) if paces else None
-        self._limit = clip_limit(paces) if len(paces) >= 3 else None
+        if not self._samples:
+            self._pace = None
+            self._limit = None
+            return
+        limit = self._clip_level()
+        total_w = sum(self._weights)
+        self._pace = sum(self._clipped_products(limit)) / total_w
+        self._limit = limit if len(self._samples) >= 3 else None
 
     def _detect_change(self) -> ChangePoint | None:
         """Test the most recent m samples (m = k, 2k, 4k, ...) against the samples before them.
@@ -129,21 +230,21 @@ class PaceWindow:
         hides: the threshold is ``change_sigmas`` standard errors of the log-pace difference, and never
         below ``change_factor`` for the shortest test (which also needs every sample on the same side) or
         ``min_factor`` for the longer ones. All means clip at one level computed once, with prefix sums, so a
-        sample costs O(window).
+        sample costs O(log window) for its statistics plus C-speed passes over the window for the sums.
         """
-        samples = list(self._samples)
         k = self._change_samples
-        n = len(samples)
-        if n < 2 * k or any(s.pace <= 0 for s in samples):
+        n = len(self._samples)
+        if n < 2 * k or self._nonpositive:
             return None
-        paces = [s.pace for s in samples]
-        limit = clip_limit(paces)
-        sigma = robust_sigma([math.log(p) for p in paces], floor_ratio=0.0)
-        seconds = [0.0]
-        iterations = [0.0]
-        for s in samples:
-            seconds.append(seconds[-1] + min(s.pace, limit) * s.iterations)
-            iterations.append(iterations[-1] + s.iterations)
+        paces = self._paces
+        if self._irregular:
+            limit = clip_limit(list(paces))
+            sigma = robust_sigma([math.log(p) for p in paces], floor_ratio=0.0)
+        else:
+            limit = self._clip_level()
+            sigma = spread_sorted(self._ordered_logs, floor_ratio=0.0)[1]
+        seconds = list(accumulate(self._clipped_products(limit), initial=0.0))
+        iterations = list(accumulate(self._weights, initial=0.0))
         m = k
         while 2 * m <= n:
             split = n - m
@@ -151,7 +252,7 @@ class PaceWindow:
             new = (seconds[n] - seconds[split]) / (iterations[n] - iterations[split])
             shift = math.log(new / old)
             if m == k:
-                ratios = [p / old for p in paces[split:]]
+                ratios = [paces[i] / old for i in range(split, n)]
                 found = all(r > self._change_factor for r in ratios) or all(
                     r < 1 / self._change_factor for r in ratios
                 )
@@ -159,9 +260,10 @@ class PaceWindow:
                 error = sigma * math.sqrt(1 / m + 1 / split)
                 found = abs(shift) > max(math.log(self._min_factor), self._change_sigmas * error)
             if found:
+                samples = list(self._samples)
                 recent = samples[split:]
                 dropped = samples[:split]
-                self._samples = deque(recent, maxlen=self._samples.maxlen)
+                self._restart(recent)
                 first = recent[0]
                 # Report the new pace unclipped: the clipping level belonged to the old pace.
                 new = sum(s.seconds for s in recent) / sum(s.iterations for s in recent)
