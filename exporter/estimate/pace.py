@@ -11,11 +11,13 @@ import math
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from dataclasses import dataclass, field
-from itertools import accumulate, repeat
+from itertools import accumulate, islice, repeat
 from operator import mul
 
 from exporter.estimate.robust import clip_limit, median, robust_sigma, spread, spread_sorted
 
+_ULP = 2.0**-52
+"""Relative spacing of doubles: the rounding error of one float operation is at most half of it."""
 CLIP_SIGMAS = 4.0
 """Robust standard deviations above the median where a sample's pace is clipped (as ``clip_limit``)."""
 
@@ -80,7 +82,8 @@ class PaceWindow:
         self._ordered_logs: list[float] = []
         """Ascending log paces of the positive, finite paces (the change test's noise scale)."""
         self._irregular = 0
-        """Samples whose pace is not finite: ordering them is unsafe, so statistics fall back to a full sort."""
+        """Samples with a pace that is not finite (unsafe to order) or with no positive iteration count (the
+        screen's error bounds need positive terms): while any is in the window, everything is computed plainly."""
         self._nonpositive = 0
         """Samples whose pace is <= 0: no log pace, and the change test is off while any is in the window."""
         self._change_samples = change_samples
@@ -157,9 +160,9 @@ class PaceWindow:
         self._paces.append(pace)
         self._weights.append(sample.iterations)
         self._products.append(pace * sample.iterations)
-        if not math.isfinite(pace):
+        if not (math.isfinite(pace) and sample.iterations > 0):
             self._irregular += 1
-        else:
+        if math.isfinite(pace):
             insort(self._ordered, pace)
         if pace <= 0:
             self._nonpositive += 1
@@ -170,9 +173,9 @@ class PaceWindow:
     def _forget(self, sample: Sample) -> None:
         """Take an evicted sample out of the ordered views."""
         pace = sample.pace
-        if not math.isfinite(pace):
+        if not (math.isfinite(pace) and sample.iterations > 0):
             self._irregular -= 1
-        else:
+        if math.isfinite(pace):
             del self._ordered[bisect_left(self._ordered, pace)]
         if pace <= 0:
             self._nonpositive -= 1
@@ -229,20 +232,73 @@ class PaceWindow:
         Short tests catch large shifts within a few lines, long ones catch modest shifts that sample noise
         hides: the threshold is ``change_sigmas`` standard errors of the log-pace difference, and never
         below ``change_factor`` for the shortest test (which also needs every sample on the same side) or
-        ``min_factor`` for the longer ones. All means clip at one level computed once, with prefix sums, so a
-        sample costs O(log window) for its statistics plus C-speed passes over the window for the sums.
+        ``min_factor`` for the longer ones. All means clip at one level computed once, with prefix sums.
+
+        A cheap screen (plain C-speed sums, O(log window) statistics) settles almost every sample: only when
+        some test fires or lands within rounding distance of its threshold are the exact left-to-right prefix
+        sums computed, so every decision and every figure is the one the prefix sums give.
         """
         k = self._change_samples
         n = len(self._samples)
         if n < 2 * k or self._nonpositive:
             return None
-        paces = self._paces
         if self._irregular:
-            limit = clip_limit(list(paces))
+            paces = list(self._paces)
+            limit = clip_limit(paces)
             sigma = robust_sigma([math.log(p) for p in paces], floor_ratio=0.0)
-        else:
-            limit = self._clip_level()
-            sigma = spread_sorted(self._ordered_logs, floor_ratio=0.0)[1]
+            return self._change(limit, sigma)
+        limit = self._clip_level()
+        sigma = spread_sorted(self._ordered_logs, floor_ratio=0.0)[1]
+        if self._may_change(limit, sigma):
+            return self._change(limit, sigma)
+        return None
+
+    def _thresholds(self, m: int, split: int, sigma: float) -> float:
+        """The log-shift a test of the last ``m`` samples must exceed (m > k)."""
+        error = sigma * math.sqrt(1 / m + 1 / split)
+        return max(math.log(self._min_factor), self._change_sigmas * error)
+
+    def _may_change(self, limit: float, sigma: float) -> bool:
+        """False when no test can fire: each one clears its threshold by more than the rounding error of
+        either way of summing (all terms are positive, so sums of N terms are within N ulps relative)."""
+        k = self._change_samples
+        n = len(self._samples)
+        products = list(self._clipped_products(limit))
+        weights = list(self._weights)
+        total = sum(products)
+        total_w = sum(weights)
+        recent = recent_w = 0.0
+        done = 0
+        m = k
+        while 2 * m <= n:
+            recent += sum(products[n - m : n - done])
+            recent_w += sum(weights[n - m : n - done])
+            done = m
+            old_seconds = total - recent
+            old_w = total_w - recent_w
+            if old_seconds <= 0 or recent <= 0 or old_w <= 0 or recent_w <= 0:
+                return True
+            # Relative error bound of either computation of old and new, with a wide safety factor.
+            slack = 16 * n * _ULP * (total / old_seconds + total / recent + total_w / old_w + total_w / recent_w)
+            old = old_seconds / old_w
+            if m == k:
+                factor = self._change_factor
+                ratios = [p / old for p in islice(self._paces, n - m, n)]
+                slower_somewhere = any(r > (1 + slack) / factor for r in ratios)
+                if not (slower_somewhere and any(r < factor * (1 - slack) for r in ratios)):
+                    return True
+            else:
+                shift = math.log((recent / recent_w) / old)
+                if abs(shift) >= self._thresholds(m, n - m, sigma) - 2 * slack:
+                    return True
+            m *= 2
+        return False
+
+    def _change(self, limit: float, sigma: float) -> ChangePoint | None:
+        """The tests with exact prefix sums; restarts the window at the first one that fires."""
+        k = self._change_samples
+        n = len(self._samples)
+        paces = self._paces
         seconds = list(accumulate(self._clipped_products(limit), initial=0.0))
         iterations = list(accumulate(self._weights, initial=0.0))
         m = k
@@ -257,8 +313,7 @@ class PaceWindow:
                     r < 1 / self._change_factor for r in ratios
                 )
             else:
-                error = sigma * math.sqrt(1 / m + 1 / split)
-                found = abs(shift) > max(math.log(self._min_factor), self._change_sigmas * error)
+                found = abs(shift) > self._thresholds(m, split, sigma)
             if found:
                 samples = list(self._samples)
                 recent = samples[split:]
