@@ -29,6 +29,8 @@ class BlockSpread:
         self._seconds = 0.0
         self._iterations = 0.0
         self._count = 0
+        self._observed: tuple[int, float] | None = None
+        """(blocks, sample variance of their log pace) as of the latest block: estimates read it every call."""
 
     def add(self, iterations: float, seconds: float) -> None:
         self._seconds += seconds
@@ -38,6 +40,7 @@ class BlockSpread:
             self._blocks.append(self._seconds / self._iterations)
             self._seconds = self._iterations = 0.0
             self._count = 0
+            self._observed = None
 
     def sigma(self, *, sample_sigma: float = 0.0, prior_share: float = 1.0) -> float:
         """Standard deviation of log block pace beyond what sample noise explains, shrunk towards a prior
@@ -49,12 +52,8 @@ class BlockSpread:
         weighted as ``prior_blocks`` blocks) keeps a young run from claiming certainty it has not earned;
         ``prior_share`` (0-1) scales it down where the run's own past errors (``Calibration``) speak for it.
         """
-        logs = [math.log(b) for b in self._blocks if b > 0]
-        n = len(logs)
-        observed = 0.0
+        n, observed = self._log_variance()
         if n >= 2:
-            mean = sum(logs) / n
-            observed = sum((x - mean) ** 2 for x in logs) / (n - 1)
             observed = max(0.0, observed - sample_sigma**2 / self._block_samples)
         weight = max(n - 1, 0)
         prior = self._prior_blocks * prior_share
@@ -62,6 +61,19 @@ class BlockSpread:
             return math.sqrt(observed)
         variance = (weight * observed + prior * self._prior_sigma**2) / (weight + prior)
         return math.sqrt(variance)
+
+
+    def _log_variance(self) -> tuple[int, float]:
+        """(blocks with a positive pace, sample variance of their log pace; 0 for fewer than two)."""
+        if self._observed is None:
+            logs = [math.log(b) for b in self._blocks if b > 0]
+            n = len(logs)
+            variance = 0.0
+            if n >= 2:
+                mean = sum(logs) / n
+                variance = sum((x - mean) ** 2 for x in logs) / (n - 1)
+            self._observed = (n, variance)
+        return self._observed
 
 
 class Calibration:
