@@ -21,6 +21,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from exporter import __version__
 from exporter.config import base_url
+from exporter.metrics import ExporterRegistry
 from exporter.runtime import GpuState, RunState
 
 log = logging.getLogger("exporter.http")
@@ -68,6 +69,10 @@ class ExporterServer:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.registry = registry
+        self.render_metrics: Callable[[], bytes] = (
+            registry.render if isinstance(registry, ExporterRegistry) else lambda: generate_latest(registry)
+        )
+        """The ``/metrics`` body: the exporter's registry caches it per published state; any other is rendered."""
         self.runs = runs
         self.gpu = gpu
         self.healthy = healthy
@@ -162,7 +167,7 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._send(200, METRICS_CONTENT_TYPE, generate_latest(server.registry))
+                self._send(200, METRICS_CONTENT_TYPE, server.render_metrics())
             elif path == "/healthz":
                 if server.healthy():
                     self._send(200, "text/plain; charset=utf-8", b"ok\n")

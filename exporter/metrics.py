@@ -2,15 +2,21 @@
 
 Names and labels are the contract in ``docs/metrics.md``. Unknown values are omitted (no NaN or 0 sentinels);
 the only NaN is ``training_loss`` when the log itself printed ``nan``.
+
+Rendering the text format costs milliseconds, while the state it shows changes about once a second (run workers
+publish at most that often when idle, the GPU sampler polls at 1 Hz): ``ExporterRegistry.render`` keeps the
+last body and renders again only when the published state differs from the one that body was rendered from.
 """
 
 from __future__ import annotations
 
 import math
 import platform
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
+from prometheus_client import generate_latest
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -94,15 +100,27 @@ class StateView(Protocol):
     def gpu(self) -> GpuState | None: ...
 
 
+Snapshot = tuple[tuple[RunState, ...], "GpuState | None"]
+"""One read of the published state: every run's state and the GPU collector's."""
+
+
 class ExporterCollector(Collector):
     """Builds every family from one consistent read of the cached state; never polls anything itself."""
 
     def __init__(self, state: StateView) -> None:
         self._state = state
+        self._pinned: Snapshot | None = None
+
+    def snapshot(self) -> Snapshot:
+        """Read the published state once (runs and GPUs are immutable snapshots, so equal reads render equal)."""
+        return tuple(self._state.runs()), self._state.gpu()
+
+    def pin(self, snapshot: Snapshot | None) -> None:
+        """Make ``collect`` render ``snapshot`` instead of reading the state (None: read it again)."""
+        self._pinned = snapshot
 
     def collect(self) -> Iterator[Metric]:
-        runs = list(self._state.runs())
-        gpu = self._state.gpu()
+        runs, gpu = self._pinned if self._pinned is not None else self.snapshot()
         yield from self._run_metrics(runs)
         if gpu is not None:
             yield from self._gpu_metrics(gpu)
@@ -224,8 +242,36 @@ def _finite(value: float) -> bool:
     return not isinstance(value, float) or math.isfinite(value)
 
 
-def make_registry(state: StateView) -> CollectorRegistry:
+class ExporterRegistry(CollectorRegistry):
+    """A registry holding only the exporter's collector, with a cached rendering of it for ``/metrics``."""
+
+    def __init__(self, collector: ExporterCollector) -> None:
+        super().__init__(auto_describe=False)
+        self.register(collector)
+        self._collector = collector
+        self._render_lock = threading.Lock()
+        self._rendered: tuple[Snapshot, bytes] | None = None
+
+    def render(self) -> bytes:
+        """``generate_latest`` of this registry; the previous body again while the published state is unchanged.
+
+        The key is the state itself (compared by value; the same objects compare at once), so a body can never
+        outlive the state it shows. Renders are serialised: concurrent scrapes wait for one render, not several.
+        """
+        with self._render_lock:  # not ``_lock``: the base class holds that one while collecting
+            snapshot = self._collector.snapshot()
+            if self._rendered is not None and self._rendered[0] == snapshot:
+                return self._rendered[1]
+            # Render exactly the state that keys the body, not a newer one read halfway through.
+            self._collector.pin(snapshot)
+            try:
+                body = generate_latest(self)
+            finally:
+                self._collector.pin(None)
+            self._rendered = (snapshot, body)
+            return body
+
+
+def make_registry(state: StateView) -> ExporterRegistry:
     """A fresh registry holding only the exporter's collector (never the global default registry)."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(ExporterCollector(state))
-    return registry
+    return ExporterRegistry(ExporterCollector(state))

@@ -226,3 +226,13 @@ def test_accepted_connections_have_nagle_off() -> None:
             client.close()
     finally:
         server.server_close()
+
+
+def test_metrics_scrape_shows_a_changed_state_at_once(served: tuple[View, ExporterServer]) -> None:
+    import dataclasses
+
+    view, server = served
+    assert 'training_iteration{run="gpt<1>"} 1200.0' in get(server, "/metrics")[2]
+    assert get(server, "/metrics")[2] == get(server, "/metrics")[2]
+    view.run = dataclasses.replace(view.run, estimate=dataclasses.replace(view.run.estimate, iteration=1201))
+    assert 'training_iteration{run="gpt<1>"} 1201.0' in get(server, "/metrics")[2]

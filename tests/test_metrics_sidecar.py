@@ -159,6 +159,33 @@ def test_each_scrape_reads_fresh_state() -> None:
 
 
 
+def test_render_is_cached_until_the_published_state_changes() -> None:
+    import dataclasses
+
+    view = View([full_run()], full_gpu())
+    registry = make_registry(view)
+    first = registry.render()
+    assert first == generate_latest(registry)
+    assert registry.render() is first
+    # A run worker publishes a new state: the next scrape shows it.
+    run = view._runs[0]
+    view._runs = [dataclasses.replace(run, records_read=401)]
+    second = registry.render()
+    assert samples(second.decode())[("training_exporter_records_read_total", (("run", "gpt"),))] == 401
+    assert registry.render() is second
+    # The GPU sampler polls: a changed reading shows too, an identical one (equal state) renders nothing.
+    gpu = view._gpu
+    view._gpu = dataclasses.replace(gpu, snapshots=(dataclasses.replace(gpu.snapshots[0], power_watts=250.0),
+                                                    gpu.snapshots[1]))
+    third = registry.render()
+    assert samples(third.decode())[("training_gpu_power_watts", (("gpu", "0"), ("uuid", "GPU-1")))] == 250.0
+    view._gpu = dataclasses.replace(view._gpu)
+    assert registry.render() is third
+    # A run that appears is rendered at once.
+    view._runs = [view._runs[0], RunState(run="b", source="b.log")]
+    assert b'run="b"' in registry.render()
+
+
 def test_promtool_check_metrics_is_clean() -> None:
     for view in (View([full_run(), RunState(run="b", source="b.log")], full_gpu()), View([], None)):
         result = subprocess.run(["promtool", "check", "metrics"], input=scrape(view), capture_output=True,
