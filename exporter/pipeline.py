@@ -74,15 +74,23 @@ class Pipeline:
     def feed(self, record: Record) -> list[Event]:
         """The events one record yields, stamped with time (tag timestamp, else record time), index and family."""
         self.records += 1
-        parser = self._parsers.get(record.source)
+        source = record.source
+        parser = self._parsers.get(source)
         if parser is None:
-            parser = self._parsers[record.source] = AutoParser(self._factories)
-        stripped = strip_prefixes(record.text)
-        time = stripped.time if stripped.time is not None else record.time
-        events: list[Event] = []
-        for part in stripped.parts:
-            events.extend(parser.parse(part, time=time, record=record.index))
-        self._count(record.source, events)
+            parser = self._parsers[source] = AutoParser(self._factories)
+        text = record.text
+        first = text[:1]
+        if first and first != "[" and first != " " and "#0" not in text:
+            # No launcher tag and no syslog escape can be in it: ``strip_prefixes`` would return it whole.
+            events = parser.parse(text, time=record.time, record=record.index)
+        else:
+            stripped = strip_prefixes(text)
+            time = stripped.time if stripped.time is not None else record.time
+            events = []
+            for part in stripped.parts:
+                events.extend(parser.parse(part, time=time, record=record.index))
+        if events:
+            self._count(source, events)
         return events
 
     def finish(self) -> list[Event]:
@@ -96,11 +104,12 @@ class Pipeline:
 
     def _count(self, source: str, events: list[Event]) -> None:
         # Released events belong to earlier records; each record counts once, when its first event appears.
+        last = self._last_counted
         for event in events:
-            key = (source, event.record)
-            if key != self._last_counted:
-                self._last_counted = key
+            if last is None or event.record != last[1] or source != last[0]:
+                last = (source, event.record)
                 self.parsed += 1
+        self._last_counted = last
 
     def read(self, path: str | Path, *, stats: SourceStats | None = None) -> Iterator[Event]:
         """Feed every record of a file (``-``: stdin), from its start to its current end, and yield the events.

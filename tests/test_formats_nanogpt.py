@@ -117,3 +117,16 @@ def test_real_log_totals_and_final_iteration() -> None:
     assert [e.iteration for e in evals][:3] == [0, 250, 500] and evals[-1].iteration == 3000
     assert any(isinstance(e, Checkpoint) and e.iteration == 250 for e in events)
     assert sum(1 for c in configs if c.new_run) == 1
+
+
+def test_iteration_numbers_float_cannot_read_take_the_tolerant_path() -> None:
+    from exporter.formats.nanogpt import NanoGptParser
+
+    parser = NanoGptParser()
+    (fast,) = parser.parse("iter 7: loss 2.5000, time 81.25ms, mfu 30.00%")
+    assert (fast.iteration, fast.loss, fast.iteration_seconds, fast.mfu) == (7, 2.5, 0.08125, 0.3)
+    (odd,) = parser.parse("iter 8: loss nan, time 1,234.50ms, mfu -100.00%")
+    assert odd.iteration == 8 and odd.loss != odd.loss
+    assert odd.iteration_seconds == 1.2345 and odd.mfu is None
+    (bare,) = parser.parse("iter 9: loss 1_0, time 80ms")
+    assert (bare.loss, bare.iteration_seconds, bare.mfu) == (10.0, 0.08, None)

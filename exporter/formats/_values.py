@@ -21,6 +21,12 @@ def number(text: str | None) -> float | None:
     """
     if text is None:
         return None
+    try:
+        # Most printed numbers are plain: float() alone, and exactly what the cleaning below would give it
+        # (float accepts surrounding spaces and digit-group underscores, and rejects quotes and commas).
+        return float(text)
+    except ValueError:
+        pass
     cleaned = text.strip().strip("'\"").replace(",", "").replace("_", "")
     if not cleaned:
         return None

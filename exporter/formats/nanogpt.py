@@ -53,16 +53,20 @@ class NanoGptParser(Parser):
         if match is None:
             return []
         self._in_config = False
-        self._last_step = int(match.group(1))
-        seconds = number(match.group(3))
-        return [
-            Progress(
-                iteration=self._last_step,
-                loss=number(match.group(2)),
-                iteration_seconds=None if seconds is None else seconds / 1000.0,
-                mfu=percent_to_ratio(match.group(4)),
-            )
-        ]
+        iteration, loss_text, ms_text, mfu_text = match.groups()
+        self._last_step = int(iteration)
+        # The hot path of a long nanoGPT log: plain float() first, the tolerant helpers only for odd text.
+        try:
+            loss: float | None = float(loss_text)
+        except ValueError:
+            loss = number(loss_text)
+        try:
+            seconds: float | None = float(ms_text) / 1000.0
+        except ValueError:
+            ms = number(ms_text)
+            seconds = None if ms is None else ms / 1000.0
+        mfu = percent_to_ratio(mfu_text) if mfu_text is not None else None
+        return [Progress(iteration=self._last_step, loss=loss, iteration_seconds=seconds, mfu=mfu)]
 
     def _override(self, text: str) -> list[Event]:
         if text.startswith("Overriding config with "):
