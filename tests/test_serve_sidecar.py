@@ -343,9 +343,12 @@ def test_serve_command_logs_its_url_and_stops_on_sigterm(tmp_path: Path) -> None
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        line = process.stderr.readline()
-        match = re.search(r"serving (http://127\.0\.0\.1:\d+/)metrics", line)
-        assert match, line
+        seen = []
+        match = None
+        while match is None and len(seen) < 20:  # other log lines (warnings) may come first under load
+            seen.append(process.stderr.readline())
+            match = re.search(r"serving (http://127\.0\.0\.1:\d+/)metrics", seen[-1])
+        assert match, seen
         with urllib.request.urlopen(match.group(1) + "healthz", timeout=5) as response:
             assert response.read() == b"ok\n"
     finally:
