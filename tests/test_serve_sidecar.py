@@ -438,30 +438,40 @@ def test_a_leader_switch_rebuilds_from_the_new_leaders_own_config(monkeypatch: p
     assert worker.state().estimate.total_iterations == 6000
 
 
-def test_estimates_are_recomputed_on_new_records_else_at_most_once_a_second() -> None:
-    clock, source = Clock(1000.0), ListSource()
+def test_estimates_follow_every_poll_once_caught_up_and_at_most_once_a_second_while_behind() -> None:
+    clock, source = Clock(1000.0), BehindSource(polls=0)
     worker, made = counting_worker(RunConfig("job", "/logs/x.log"), clock, source)
     push(source, "/logs/x.log", nanogpt_lines(0, 100), clock.now)
     worker.step()
     assert made[0].estimates == 1
     published = worker.state()
-    # Nothing new, polled every 0.25 s for 5 s: the estimate (ETA countdown, stall detection) follows at 1 Hz.
+    # Caught up, nothing new, polled every 0.25 s for 5 s: every poll estimates (evaluating and stalled depend
+    # on the clock, and a short eval must not fall between two estimates).
     for _ in range(20):
         clock.now += 0.25
         worker.step()
-    assert made[0].estimates == 1 + 5
+    assert made[0].estimates == 1 + 20
     assert worker.state() is not published
     assert worker.state().last_success_timestamp_seconds == 1005.0
-    # New records are estimated at once.
+    # Behind (catching up on history): at most one estimate a second, however many polls read records.
+    source.limit = source.polls + 20
+    for i in range(20):
+        clock.now += 0.25
+        push(source, "/logs/x.log", nanogpt_lines(100 + i, 101 + i), clock.now)
+        worker.step()
+    assert made[0].estimates == 21 + 5
+    # Caught up again: the newest records are estimated at once.
+    source.limit = 0
     clock.now += 0.25
-    push(source, "/logs/x.log", nanogpt_lines(100, 110), clock.now)
+    push(source, "/logs/x.log", nanogpt_lines(120, 130), clock.now)
     worker.step()
-    assert made[0].estimates == 7
-    assert worker.state().estimate.iteration == 100
-    # A clock that jumped back does not freeze the estimate.
+    assert made[0].estimates == 27
+    assert worker.state().estimate.iteration == 120
+    # A clock that jumped back does not freeze the estimate while behind.
+    source.limit = source.polls + 5
     clock.now -= 3600
     worker.step()
-    assert made[0].estimates == 8
+    assert made[0].estimates == 28
 
 
 class BehindSource(ListSource):
