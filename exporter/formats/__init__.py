@@ -120,21 +120,8 @@ class AutoParser:
 
     def parse(self, text: str, *, time: float | None = None, record: int = 0) -> list[Event]:
         """Events for one record's text, stamped; on the record that decides the family, the buffered ones first."""
-        chosen = self._chosen
-        if chosen is not None:
-            # Decided (every record of a long log after its first few): ``_run`` inlined, one call less per record.
-            try:
-                events = chosen.parse(text)
-            except Exception:  # a parser bug on odd input must cost one record, never the follower
-                self.errors += 1
-                return []
-            for event in events:
-                if event.time is None:
-                    event.time = time
-                if not event.format:
-                    event.format = chosen.name
-                event.record = record
-            return events
+        if self._chosen is not None:
+            return self._run(self._chosen, text, time, record)
         limit = len(self._candidates) if self._tentative is None else self._tentative + 1
         for index in range(limit):
             candidate = self._candidates[index]
