@@ -21,6 +21,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from exporter import __version__
 from exporter.config import base_url
+from exporter.humanize import format_duration, format_timestamp
 from exporter.metrics import ExporterRegistry
 from exporter.runtime import GpuState, RunState
 
@@ -202,29 +203,6 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def format_duration(seconds: float | None) -> str:
-    """``3725`` -> ``1h 02m``; a human reading of an ETA."""
-    if seconds is None:
-        return "unknown"
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    minutes, _ = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d {hours:02d}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {int(seconds) % 60:02d}s"
-
-
-def _time(timestamp: float | None) -> str:
-    if timestamp is None:
-        return "unknown"
-    return _dt.datetime.fromtimestamp(timestamp, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _num(value: float | None, fmt: str) -> str:
     return "–" if value is None else format(value, fmt)
 
@@ -264,7 +242,7 @@ def render_page(runs: Sequence[RunState], gpu: GpuState | None) -> str:
             "<tr>"
             f"<td>{esc(state.run)}<br><span class=\"muted\">{esc(state.format or 'format?')} · {esc(state.source)}</span>{status}</td>"
             f'<td class="state-{esc(e.state)}">{esc(e.state)}</td>'
-            f"<td>{iteration}</td><td>{progress}</td><td>{eta}</td><td>{_time(e.completion_timestamp_seconds)}</td>"
+            f"<td>{iteration}</td><td>{progress}</td><td>{eta}</td><td>{format_timestamp(e.completion_timestamp_seconds)}</td>"
             f"<td>{pace}</td><td>{esc(e.trend)}</td>"
             f'<td class="cause-{esc(cause)}">{esc(cause)}<br><span class="muted">{hint}</span></td>'
             "</tr>"
@@ -307,7 +285,7 @@ def render_page(runs: Sequence[RunState], gpu: GpuState | None) -> str:
         + "".join(rows)
         + "</table><h2>GPUs</h2>"
         + gpu_html
-        + f'<p class="muted">Updated {_time(_now())} · <a href="/metrics">/metrics</a> · '
+        + f'<p class="muted">Updated {format_timestamp(_now())} · <a href="/metrics">/metrics</a> · '
         f'<a href="/healthz">/healthz</a> · training-eta-exporter {esc(__version__)}</p>'
         "</body></html>"
     )

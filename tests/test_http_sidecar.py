@@ -14,7 +14,8 @@ import pytest
 from exporter.diagnosis import Diagnosis
 from exporter.estimate.model import Estimate
 from exporter.gpu.snapshot import GpuSnapshot
-from exporter.http import ExporterServer, format_duration, render_page
+from exporter.http import ExporterServer, render_page
+from exporter.humanize import format_duration, format_timestamp
 from exporter.metrics import make_registry
 from exporter.runtime import GpuState, RunState
 
@@ -125,8 +126,13 @@ def test_page_when_gpu_is_down_or_off() -> None:
 
 
 def test_format_duration() -> None:
-    assert [format_duration(s) for s in (None, -5, 42, 125, 3725, 200000)] == [
-        "unknown", "0s", "42s", "2m 05s", "1h 02m", "2d 07h"]
+    assert [format_duration(s) for s in (None, float("nan"), -5, 4.25, 42, 125, 3725, 200000)] == [
+        "unknown", "unknown", "0.0s", "4.2s", "42s", "2m 05s", "1h 02m", "2d 7h 33m"]
+
+
+def test_format_timestamp() -> None:
+    assert format_timestamp(0) == "1970-01-01 00:00:00 UTC"
+    assert format_timestamp(None) == format_timestamp(float("inf")) == "unknown"
 
 
 def test_tls(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ error for a missing or unreadable file or a bad ``--format``.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import math
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 from exporter.commands.replay import add_log_options, json_ready, open_error, read_records, replay_events
 from exporter.diagnosis import diagnose
 from exporter.estimate import Estimate, Estimator
+from exporter.humanize import format_duration, format_timestamp
 from exporter.pipeline import Pipeline
 
 
@@ -61,28 +61,6 @@ def summarize(path: str, *, total_iterations: int | None, format: str | None, li
     return out
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "unknown"
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d {hours}h {minutes:02d}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {secs:02d}s"
-
-
-def _when(timestamp: float | None) -> str:
-    if timestamp is None or not math.isfinite(timestamp):
-        return "unknown"
-    return _dt.datetime.fromtimestamp(timestamp, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _pace(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"
@@ -110,25 +88,25 @@ def render(report: dict[str, Any]) -> str:
         pace += f" (baseline {_pace(e.baseline_seconds_per_iteration)}, x{e.pace_ratio:.2f})"
     excluded = []
     if e.warmup_seconds:
-        excluded.append(f"warm-up {_duration(e.warmup_seconds)} over {e.warmup_iterations} it")
+        excluded.append(f"warm-up {format_duration(e.warmup_seconds)} over {e.warmup_iterations} it")
     if e.periodic_interval_iterations:
-        cost = _duration(e.periodic_overhead_seconds) if e.periodic_overhead_seconds is not None else "cost unknown"
+        cost = format_duration(e.periodic_overhead_seconds) if e.periodic_overhead_seconds is not None else "cost unknown"
         excluded.append(f"eval/checkpoint {cost} every {e.periodic_interval_iterations} it")
     lines.append(f"Pace      {pace}" + (f"; excluded: {', '.join(excluded)}" if excluded else ""))
     if e.eta_seconds is not None:
-        eta = f"{_duration(e.eta_seconds)} (80% range {_duration(e.eta_lower_seconds)} to {_duration(e.eta_upper_seconds)})"
+        eta = f"{format_duration(e.eta_seconds)} (80% range {format_duration(e.eta_lower_seconds)} to {format_duration(e.eta_upper_seconds)})"
         if e.periodic_events_remaining:
             eta += f", incl. {e.periodic_events_remaining} evals/checkpoints to come"
         lines.append(f"ETA       {eta}")
         if report["completion_timestamp_seconds"] is not None:
-            lines.append(f"Completes {_when(report['completion_timestamp_seconds'])}")
+            lines.append(f"Completes {format_timestamp(report['completion_timestamp_seconds'])}")
     else:
         lines.append("ETA       unknown" + (" (total iterations unknown)" if e.total_iterations is None else ""))
     trend = e.trend
     if e.shift_ratio is not None and trend in ("slowing", "speeding_up"):
         since = f"iteration {e.shift_since_iteration}"
         if e.shift_since_timestamp_seconds is not None:
-            since += f" ({_when(e.shift_since_timestamp_seconds)})"
+            since += f" ({format_timestamp(e.shift_since_timestamp_seconds)})"
         trend += f" since {since}, pace x{e.shift_ratio:.2f}"
     lines.append(f"Trend     {trend}")
     if e.loss is not None or e.nonfinite_loss_events:
