@@ -389,7 +389,7 @@ def _tls_from_web_config(path: str) -> TlsConfig | None:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"web.config.file: tls_server_config.{name}", "is required")
         files.append(value if os.path.isabs(value) else os.path.join(base, value))
-    return _tls(f"web.config.file: tls_server_config", files[0], files[1])
+    return _tls("web.config.file: tls_server_config", files[0], files[1])
 
 
 def _tls(key: str, cert: str, keyfile: str) -> TlsConfig:

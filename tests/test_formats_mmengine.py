@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from exporter.events import Config, Eval, Progress
+from exporter.events import Eval, Progress
 from exporter.formats.mmengine import PARSERS, MmengineParser
 
 

@@ -8,7 +8,7 @@ over the window, in window order, so every figure is exactly what recomputing fr
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass, field
 from itertools import accumulate, islice, repeat
