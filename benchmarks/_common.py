@@ -156,7 +156,7 @@ class Sidecar:
     """
 
     def __init__(
-        self, logs: dict[str, Path], *, gpus: int | None = None, gpu_poll: float = 1.0, tcp_nodelay: bool = False
+        self, logs: dict[str, Path], *, gpus: int | None = None, gpu_poll: float = 1.0
     ) -> None:
         self.port = free_port()
         specs = [f"{run}={path}" for run, path in logs.items()]
@@ -167,7 +167,7 @@ class Sidecar:
                 cmd += ["--log", spec]
         else:
             cmd = [sys.executable, str(HARNESS), "--gpus", str(gpus), "--gpu-poll", str(gpu_poll),
-                   "--port", str(self.port)] + (["--tcp-nodelay"] if tcp_nodelay else [])
+                   "--port", str(self.port)]
             for spec in specs:
                 cmd += ["--log", spec]
         self.cmd = cmd
