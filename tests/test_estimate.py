@@ -503,3 +503,25 @@ def test_range_learns_from_past_switches_but_stays_narrow_on_steady_runs():
                 steady_inside.append(e.eta_lower_seconds <= truth <= e.eta_upper_seconds)
                 assert e.eta_upper_seconds < 1.3 * truth  # a range that is always huge says nothing
     assert 0.6 <= sum(steady_inside) / len(steady_inside) <= 0.95
+
+
+def test_a_slow_phase_is_a_new_pace_not_recurring_hangs():
+    """The first samples of a slower phase are clipped as hangs until the change test sees the new pace; once it
+    does, they belong to that pace and must not also be added back as recurring hang time."""
+    from exporter.estimate.pace import PaceWindow, Sample
+
+    window = PaceWindow()
+    rnd = random.Random(3)
+    changes = []
+    for i in range(1, 301):
+        slow = i > 200
+        seconds = (3.0 if slow else 1.0) * rnd.lognormvariate(0, 0.03)
+        change = window.add(Sample(1, seconds, i))
+        if change is not None:
+            changes.append(change)
+    assert changes and changes[-1].ratio == pytest.approx(3.0, rel=0.1)
+    assert window.clipped_samples == 0
+    assert window.clipped_seconds == pytest.approx(0.0, abs=1e-9)
+    # A one-off hang is still clipped and counted.
+    window.add(Sample(1, 30.0, 301))
+    assert window.clipped_samples == 1

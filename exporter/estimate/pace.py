@@ -98,6 +98,8 @@ class PaceWindow:
         """Seconds above the clipping level seen in samples as they arrived (one-off hangs)."""
         self.clipped_samples = 0
         """How many samples were clipped: one may be a one-off, several are a recurring cost."""
+        self._clips: deque[tuple[Sample, float]] = deque(maxlen=self._samples.maxlen)
+        """The latest clipped samples and their clipped seconds, so a change point can take them back."""
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -130,8 +132,10 @@ class PaceWindow:
     def add(self, sample: Sample) -> ChangePoint | None:
         """Add a sample; returns the change point when the window restarted at a new pace."""
         if self._limit is not None and sample.pace > self._limit:
-            self.clipped_seconds += (sample.pace - self._limit) * sample.iterations
+            clipped = (sample.pace - self._limit) * sample.iterations
+            self.clipped_seconds += clipped
             self.clipped_samples += 1
+            self._clips.append((sample, clipped))
         self._push(sample)
         change = self._detect_change()
         self._refresh()
@@ -182,6 +186,19 @@ class PaceWindow:
         elif math.isfinite(pace):
             logs = self._ordered_logs
             del logs[bisect_left(logs, math.log(pace))]
+
+    def _unclip(self, samples: list[Sample]) -> None:
+        """Samples that open a new pace were slow because the pace changed, not hangs: take back their clipping,
+        or a slow phase would also be counted as recurring hang time on top of its own pace."""
+        opened = {id(sample) for sample in samples}
+        kept: deque[tuple[Sample, float]] = deque(maxlen=self._clips.maxlen)
+        for sample, clipped in self._clips:
+            if id(sample) in opened:
+                self.clipped_seconds -= clipped
+                self.clipped_samples -= 1
+            else:
+                kept.append((sample, clipped))
+        self._clips = kept
 
     def _restart(self, samples: tuple[Sample, ...] | list[Sample]) -> None:
         """Rebuild every view from ``samples`` (a change point or a reset: rare)."""
@@ -319,6 +336,7 @@ class PaceWindow:
                 recent = samples[split:]
                 dropped = samples[:split]
                 self._restart(recent)
+                self._unclip(recent)
                 first = recent[0]
                 # Report the new pace unclipped: the clipping level belonged to the old pace.
                 new = sum(s.seconds for s in recent) / sum(s.iterations for s in recent)
