@@ -190,4 +190,6 @@ def diagnose(estimate: Estimate, gpus: Sequence[GpuSnapshot] = ()) -> Diagnosis:
         notes.append(f"{g.busy_text()}: the job may be input- or CPU-bound from the start")
     if g.throttled:
         notes.append(f"clocks held down ({'; '.join(g.throttled)}) without a slowdown so far")
+    if estimate.iteration is None and estimate.seconds_per_iteration is None and not notes:
+        return Diagnosis("healthy", "no progress line recognised yet; nothing to judge (check the format).")
     return Diagnosis("healthy", "on pace." + (" Note: " + "; ".join(notes) + "." if notes else ""))

@@ -340,3 +340,9 @@ def test_any_input_gives_one_known_cause_and_a_hint(state, pace, shift, data, gp
     estimate = Estimate(state=state, pace_ratio=pace, shift_ratio=shift, data_loading_ratio=data)
     d = diagnose(estimate, gpus)
     assert d.cause in CAUSES and d.hint.strip()
+
+
+def test_no_progress_yet_says_so_instead_of_on_pace() -> None:
+    diagnosis = diagnose(Estimate(state="unknown_total"), [])
+    assert diagnosis.cause == "healthy"
+    assert "no progress line" in diagnosis.hint and "on pace" not in diagnosis.hint
