@@ -1,4 +1,4 @@
-"""Hugging Face Trainer: the real transformers 5.x log (tests/data/formats2_hf_trainer.log) and 4.x/5.x shapes."""
+"""Hugging Face Trainer: the real transformers 5.x log (tests/data/real_hf_trainer.log) and 4.x/5.x shapes."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_module_exports_its_parser() -> None:
 
 
 def test_real_log_final_iteration_and_total() -> None:
-    events = feed(records(DATA / "formats2_hf_trainer.log"))
+    events = feed(records(DATA / "real_hf_trainer.log"))
     progress = [e for e in events if isinstance(e, Progress)]
     assert progress[-1].iteration == 1200
     assert progress[-1].total_iterations == 1200
@@ -38,7 +38,7 @@ def test_real_log_final_iteration_and_total() -> None:
 
 def test_real_log_eval_bars_never_produce_progress() -> None:
     parser = HfTrainerParser()
-    for line in records(DATA / "formats2_hf_trainer.log"):
+    for line in records(DATA / "real_hf_trainer.log"):
         events = parser.parse(line)
         if re.search(r"\| \d+/63 \[", line):
             assert events == [] or all(isinstance(e, Eval) for e in events), line
@@ -47,13 +47,13 @@ def test_real_log_eval_bars_never_produce_progress() -> None:
 
 
 def test_real_log_counter_never_goes_back() -> None:
-    progress = [e for e in feed(records(DATA / "formats2_hf_trainer.log")) if isinstance(e, Progress)]
+    progress = [e for e in feed(records(DATA / "real_hf_trainer.log")) if isinstance(e, Progress)]
     iterations = [p.iteration for p in progress]
     assert iterations == sorted(iterations)
 
 
 def test_real_log_losses_evals_and_checkpoints() -> None:
-    events = feed(records(DATA / "formats2_hf_trainer.log"))
+    events = feed(records(DATA / "real_hf_trainer.log"))
     losses = [e for e in events if isinstance(e, Progress) and e.loss is not None]
     assert len(losses) == 24  # logging_steps=50 over 1200 steps
     assert losses[0].loss == 6.155 and losses[0].iteration == 47  # the bar's latest redraw before the dict line

@@ -1,4 +1,4 @@
-"""PyTorch Lightning: the real TQDM and Rich logs (tests/data/formats2_lightning_*.log) and written shapes."""
+"""PyTorch Lightning: the real TQDM and Rich logs (tests/data/real_lightning*.log) and written shapes."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_module_exports_its_parser() -> None:
 
 
 def test_real_tqdm_log_final_epoch_batch_and_global() -> None:
-    progress = [e for e in feed(records(DATA / "formats2_lightning_tqdm.log")) if isinstance(e, Progress)]
+    progress = [e for e in feed(records(DATA / "real_lightning_tqdm.log")) if isinstance(e, Progress)]
     last = progress[-1]
     assert (last.epoch, last.iteration, last.total_iterations, last.batches_per_epoch) == (2, 1000, 1000, 1000)
     assert last.global_iteration == 3000
@@ -38,7 +38,7 @@ def test_real_tqdm_log_final_epoch_batch_and_global() -> None:
 
 
 def test_real_tqdm_log_global_counter_never_goes_back() -> None:
-    progress = [e for e in feed(records(DATA / "formats2_lightning_tqdm.log")) if isinstance(e, Progress)]
+    progress = [e for e in feed(records(DATA / "real_lightning_tqdm.log")) if isinstance(e, Progress)]
     globals_ = [p.global_iteration for p in progress]
     assert globals_ == sorted(globals_)
 
@@ -46,7 +46,7 @@ def test_real_tqdm_log_global_counter_never_goes_back() -> None:
 def test_real_tqdm_log_validation_and_sanity_bars_never_produce_progress() -> None:
     parser = LightningParser()
     evals = []
-    for line in records(DATA / "formats2_lightning_tqdm.log"):
+    for line in records(DATA / "real_lightning_tqdm.log"):
         events = parser.parse(line)
         if line.startswith(("Validation", "Sanity Checking", "Training")):
             assert not any(isinstance(e, Progress) for e in events), line
@@ -104,7 +104,7 @@ def test_validation_bar_opens_and_closes_eval() -> None:
 
 
 def test_real_rich_log_final_state() -> None:
-    progress = [e for e in feed(records(DATA / "formats2_lightning_rich.log")) if isinstance(e, Progress)]
+    progress = [e for e in feed(records(DATA / "real_lightning.log")) if isinstance(e, Progress)]
     [last] = progress
     assert (last.epoch, last.total_epochs, last.iteration, last.batches_per_epoch) == (2, 3, 1000, 1000)
     assert last.global_iteration == 3000 and last.global_total == 3000

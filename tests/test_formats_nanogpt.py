@@ -1,4 +1,4 @@
-"""nanoGPT parser: real lines from tests/data/formats_ng_*.log and the shapes of older versions."""
+"""nanoGPT parser: real lines from tests/data/real_ng_*.log and the shapes of older versions."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def test_non_integer_override_reveals_no_total() -> None:
 
 
 def test_real_log_totals_and_final_iteration() -> None:
-    lines = (DATA / "formats_ng_perturbed.log").read_text().splitlines()
+    lines = (DATA / "real_ng_perturbed.log").read_text().splitlines()
     events = parse_all(lines)
     progress = [e for e in events if isinstance(e, Progress)]
     configs = [e for e in events if isinstance(e, Config)]

@@ -21,7 +21,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict]
 
 
 def test_real_nanogpt_log(capsys: pytest.CaptureFixture[str]) -> None:
-    code, events, err = run(capsys, str(DATA / "formats_ng_perturbed.log"))
+    code, events, err = run(capsys, str(DATA / "real_ng_perturbed.log"))
     assert code == 0
     # 330 records hold events; the rest (the config file's comments, warnings, blank lines) do not.
     summary = dict(part.split(": ") for part in err.strip().split(", "))

@@ -23,7 +23,7 @@ def summary(name: str) -> tuple[Pipeline, list[Progress], int | None]:
 
 @pytest.mark.parametrize(
     ("name", "final", "total"),
-    [("formats_ng_perturbed.log", 3000, 3000), ("formats_ng_noisy_partial.log", 61, 2000)],
+    [("real_ng_perturbed.log", 3000, 3000), ("real_ng_noisy_partial.log", 61, 2000)],
 )
 def test_nanogpt_logs(name: str, final: int, total: int) -> None:
     pipe, progress, configured = summary(name)
@@ -34,7 +34,7 @@ def test_nanogpt_logs(name: str, final: int, total: int) -> None:
 
 
 def test_hf_trainer_log() -> None:
-    pipe, progress, configured = summary("formats_hf_trainer.log")
+    pipe, progress, configured = summary("real_hf_trainer.log")
     assert pipe.format == "hf_trainer"
     last = progress[-1]
     assert last.global_iteration == 1200
@@ -43,7 +43,7 @@ def test_hf_trainer_log() -> None:
 
 
 def test_lightning_rich_log() -> None:
-    pipe, progress, _ = summary("formats_lightning.log")
+    pipe, progress, _ = summary("real_lightning.log")
     assert pipe.format == "lightning"
     last = progress[-1]
     assert (last.epoch, last.iteration, last.batches_per_epoch, last.total_epochs) == (2, 1000, 1000, 3)
@@ -51,7 +51,7 @@ def test_lightning_rich_log() -> None:
 
 
 def test_lightning_tqdm_log() -> None:
-    pipe, progress, _ = summary("formats_lightning_tqdm.log")
+    pipe, progress, _ = summary("real_lightning_tqdm.log")
     assert pipe.format == "lightning"
     last = progress[-1]
     assert (last.epoch, last.iteration, last.batches_per_epoch) == (2, 1000, 1000)

@@ -24,7 +24,7 @@ def replay(capsys, *args: str) -> list[dict]:
 
 
 def test_replay_timed_log(capsys):
-    rows = replay(capsys, str(DATA / "estimate_ng_perturbed.tslog"))
+    rows = replay(capsys, str(DATA / "real_ng_perturbed.tslog"))
     assert len(rows) == 301  # iterations 0..3000 every 10
     assert all(KEYS <= row.keys() for row in rows)
     assert all(row["time"] is not None and row["state"] in STATES for row in rows)
@@ -42,16 +42,16 @@ def test_replay_timed_log(capsys):
 
 
 def test_replay_has_no_look_ahead(capsys, tmp_path):
-    lines = (DATA / "estimate_ng_perturbed.tslog").read_text().splitlines(keepends=True)
+    lines = (DATA / "real_ng_perturbed.tslog").read_text().splitlines(keepends=True)
     cut = tmp_path / "cut.tslog"
     cut.write_text("".join(lines[:200]))
     partial = replay(capsys, str(cut))
-    full = replay(capsys, str(DATA / "estimate_ng_perturbed.tslog"))
+    full = replay(capsys, str(DATA / "real_ng_perturbed.tslog"))
     assert partial and partial == full[: len(partial)]
 
 
 def test_replay_without_times_uses_printed_times(capsys):
-    rows = replay(capsys, str(DATA / "estimate_ng_perturbed.log"))
+    rows = replay(capsys, str(DATA / "real_ng_perturbed.log"))
     assert all(row["time"] is None for row in rows)
     late = [r for r in rows if r["iteration"] == 2500][0]
     assert late["seconds_per_iteration"] == pytest.approx(0.08, rel=0.2)
@@ -59,7 +59,7 @@ def test_replay_without_times_uses_printed_times(capsys):
 
 
 def test_replay_total_flag(capsys):
-    rows = replay(capsys, "--total-iterations", "6000", str(DATA / "estimate_ng_perturbed.tslog"))
+    rows = replay(capsys, "--total-iterations", "6000", str(DATA / "real_ng_perturbed.tslog"))
     assert rows[-1]["total_iterations"] == 6000 and rows[-1]["remaining_iterations"] == 3000
     assert rows[-1]["state"] != "finished"
 
@@ -71,7 +71,7 @@ def test_replay_missing_file_exits_2(capsys, tmp_path):
 
 
 def test_replay_bad_format_exits_2(capsys):
-    assert main(["replay", "--format", "no-such-family", str(DATA / "estimate_ng_perturbed.log")]) == 2
+    assert main(["replay", "--format", "no-such-family", str(DATA / "real_ng_perturbed.log")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 

@@ -16,14 +16,14 @@ def report(capsys, *args: str) -> str:
 
 
 def test_report_finished_timed_log(capsys):
-    text = report(capsys, str(DATA / "estimate_ng_perturbed.tslog"))
+    text = report(capsys, str(DATA / "real_ng_perturbed.tslog"))
     assert "finished: iteration 3000 of 3000" in text
     assert "excluded: warm-up" in text and "every 250 it" in text
     assert "Cause" in text
 
 
 def test_report_json_is_one_object_with_the_estimate(capsys):
-    out = report(capsys, "--json", str(DATA / "estimate_ng_perturbed.tslog"))
+    out = report(capsys, "--json", str(DATA / "real_ng_perturbed.tslog"))
     data = json.loads(out)
     assert data["state"] == "finished" and data["iteration"] == 3000
     assert data["now_is_log_end"] is True
@@ -32,7 +32,7 @@ def test_report_json_is_one_object_with_the_estimate(capsys):
 
 
 def test_report_unfinished_log_as_of_its_end_and_live(capsys):
-    path = str(DATA / "estimate_ng_noisy_partial.tslog")
+    path = str(DATA / "real_ng_noisy_partial.tslog")
     at_end = json.loads(report(capsys, "--json", path))
     assert at_end["state"] not in ("finished", "stalled")
     assert at_end["eta_seconds"] is not None and at_end["eta_seconds"] > 0
@@ -42,14 +42,14 @@ def test_report_unfinished_log_as_of_its_end_and_live(capsys):
 
 
 def test_report_log_without_times(capsys):
-    text = report(capsys, str(DATA / "estimate_ng_perturbed.log"))
+    text = report(capsys, str(DATA / "real_ng_perturbed.log"))
     assert "no record times" in text
-    data = json.loads(report(capsys, "--json", str(DATA / "estimate_ng_perturbed.log")))
+    data = json.loads(report(capsys, "--json", str(DATA / "real_ng_perturbed.log")))
     assert data["completion_timestamp_seconds"] is None and data["has_record_times"] is False
 
 
 def test_report_tqdm_log_with_total_flag(capsys):
-    data = json.loads(report(capsys, "--json", "--total-iterations", "2400", str(DATA / "estimate_hf_trainer.tslog")))
+    data = json.loads(report(capsys, "--json", "--total-iterations", "2400", str(DATA / "real_hf_trainer.tslog")))
     assert data["total_iterations"] == 2400 and data["remaining_iterations"] == 1200
     assert data["eta_seconds"] > 0
 

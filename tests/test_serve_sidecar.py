@@ -21,7 +21,7 @@ from exporter.runtime import RunWorker, Runtime
 from exporter.sources.record import Record, SourceStats
 
 DATA = Path(__file__).parent / "data"
-TSLOG = DATA / "sidecar_ng_perturbed.tslog"
+TSLOG = DATA / "real_ng_perturbed.tslog"
 GOLDEN = DATA / "sidecar_ng_perturbed.metrics"
 CUT = 1795826460.0
 """A moment in the noisy-neighbour phase of the real run (iterations ~30x slower than before)."""
@@ -295,7 +295,7 @@ def test_build_sidecar_follows_a_real_log_file_end_to_end(tmp_path: Path) -> Non
     from exporter.config import Config, ListenAddress
 
     log = tmp_path / "train.log"
-    data = (DATA / "sidecar_ng_perturbed.log").read_bytes()
+    data = (DATA / "real_ng_perturbed.log").read_bytes()
     half = data.index(b"iter 1500:")
     log.write_bytes(data[:half])
     config = Config(runs=(RunConfig("gpt", str(log)),), listen=ListenAddress("127.0.0.1", 0), log_poll_seconds=0.05,
@@ -336,7 +336,7 @@ def test_serve_command_logs_its_url_and_stops_on_sigterm(tmp_path: Path) -> None
     import urllib.request
 
     log = tmp_path / "train.log"
-    log.write_bytes((DATA / "sidecar_ng_perturbed.log").read_bytes())
+    log.write_bytes((DATA / "real_ng_perturbed.log").read_bytes())
     process = subprocess.Popen(
         [sys.executable, "-m", "exporter", "--log", f"gpt={log}", "--web.listen-address", "127.0.0.1:0",
          "--gpu.devices", "none"],
