@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from exporter.estimate import Estimator
 from exporter.estimate.pace import ChangePoint, PaceWindow, Sample
+from exporter.estimate.range import Calibration
 from exporter.estimate.robust import clip_limit, clipped_mean, mad_sorted, median, robust_sigma
 from exporter.events import Progress
 
@@ -112,6 +113,32 @@ def test_window_matches_the_plain_computation_sample_by_sample() -> None:
 def test_mad_of_sorted_values_equals_sorting_the_deviations(values: list[float], centre: float) -> None:
     for c in (centre, median(values), values[0]):
         assert mad_sorted(sorted(values), c) == median([abs(v - c) for v in values])
+
+
+def test_calibration_bounds_equal_the_plain_computation_over_every_point() -> None:
+    """The bisected bounds equal the scan over every point: repeated iterations, clocks that step back (overhead
+    is subtracted), zero paces that are not kept, thinning, a clear, and points recorded out of order."""
+    for seed in range(4):
+        rnd = random.Random(seed)
+        calibration = Calibration(max_points=16, min_points=rnd.choice([1, 3, 5]))
+        iteration, clock = 0, 0.0
+        unordered = False
+        for step in range(600):
+            iteration += rnd.choice([0, 1, 1, 5, 40])
+            clock += rnd.uniform(-3.0, 10.0)
+            pace = rnd.choice([0.0, rnd.uniform(0.1, 3.0), rnd.uniform(0.1, 3.0)])
+            if seed == 3 and step % 97 == 50:
+                iteration -= 30  # out of order: the plain scan takes over
+            if step == 300:
+                calibration.clear()
+            calibration.record(iteration, clock, pace)
+            unordered = unordered or not calibration._ordered
+            for at, now in ((iteration, clock), (iteration + 7, clock + rnd.uniform(-20.0, 20.0))):
+                for horizon in (0, 1, rnd.randint(1, 200), rnd.uniform(1, 5000), 10**6):
+                    assert calibration.bounds(at, now, horizon=horizon) == calibration._bounds_plain(
+                        at, now, horizon=horizon
+                    )
+        assert unordered == (seed == 3)
 
 
 def test_work_and_memory_do_not_grow_with_the_log() -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
+from itertools import repeat
+from operator import lt, mul, sub, truediv
 
 
 Z_80 = 1.2816
@@ -92,6 +95,13 @@ class Calibration:
         self._min_points = min_points
         self._quantile = quantile
         self._points: list[tuple[float, float, float]] = []
+        # Columns of the points, so ``bounds`` can bisect the iterations and map over the rest at C speed.
+        self._iterations: list[float] = []
+        self._clocks: list[float] = []
+        self._paces: list[float] = []
+        self._ordered = True
+        """Whether the iterations are non-decreasing (always, from the estimator): then a stretch's length
+        falls with the index, and the stretches of about the horizon are one contiguous slice."""
         self._every = 1
         self._since = 0
 
@@ -101,17 +111,64 @@ class Calibration:
         if self._since < self._every or pace <= 0:
             return
         self._since = 0
+        if self._iterations and not iteration >= self._iterations[-1]:
+            self._ordered = False
         self._points.append((iteration, clock, pace))
+        self._iterations.append(iteration)
+        self._clocks.append(clock)
+        self._paces.append(pace)
         if len(self._points) > self._max_points:
             self._points = self._points[1::2]
+            self._iterations = self._iterations[1::2]
+            self._clocks = self._clocks[1::2]
+            self._paces = self._paces[1::2]
             self._every *= 2
 
     def clear(self) -> None:
         self._points = []
+        self._iterations = []
+        self._clocks = []
+        self._paces = []
+        self._ordered = True
 
     def bounds(self, iteration: float, clock: float, *, horizon: float) -> tuple[float, float] | None:
         """(low, high) quantiles of log(realised / predicted pace) over past stretches of about ``horizon``
-        iterations (half to twice it, ``horizon`` capped at the longest stretch seen); None with too few."""
+        iterations (half to twice it, ``horizon`` capped at the longest stretch seen); None with too few.
+
+        With ordered iterations the qualifying points are found by bisection and only they are evaluated, in
+        the same order and with the same float operations as the plain computation (``_bounds_plain``).
+        """
+        iterations = self._iterations
+        if not self._ordered or not iteration == iteration:
+            return self._bounds_plain(iteration, clock, horizon=horizon)
+        clocks = self._clocks
+        # Points before ``iteration``: a prefix; the longest stretch is the first of them with an earlier clock.
+        before = bisect_left(iterations, iteration)
+        first = next((j for j in range(before) if clock > clocks[j]), None)
+        if first is None or horizon <= 0:
+            return None
+        target = min(horizon, iteration - iterations[first])
+        # Stretch lengths fall with the index: those of at most 2 x target are a suffix, of at least target / 2 a
+        # prefix; the bisections test each length exactly as the plain filter does.
+        low = bisect_left(iterations, True, first, before, key=lambda i: iteration - i <= 2 * target)
+        high = bisect_left(iterations, True, low, before, key=lambda i: not target / 2 <= iteration - i)
+        starts = iterations[low:high]
+        times = clocks[low:high]
+        paces = self._paces[low:high]
+        if not all(map(lt, times, repeat(clock))):
+            kept = [j for j, c in enumerate(times) if clock > c]
+            starts = [starts[j] for j in kept]
+            times = [times[j] for j in kept]
+            paces = [paces[j] for j in kept]
+        realised = map(sub, repeat(clock), times)
+        predicted = map(mul, map(sub, repeat(iteration), starts), paces)
+        logs = sorted(map(math.log, map(truediv, realised, predicted)))
+        if len(logs) < self._min_points:
+            return None
+        return _quantile(logs, self._quantile), _quantile(logs, 1 - self._quantile)
+
+    def _bounds_plain(self, iteration: float, clock: float, *, horizon: float) -> tuple[float, float] | None:
+        """``bounds`` evaluated over every point (any order of iterations)."""
         stretches = [(iteration - i, clock - c, p) for i, c, p in self._points if iteration > i and clock > c]
         if not stretches or horizon <= 0:
             return None
