@@ -90,6 +90,7 @@ class PaceWindow:
         self._change_factor = change_factor
         self._min_factor = min_factor
         self._change_sigmas = change_sigmas
+        self._log_min_factor = math.log(min_factor)
         self._pace: float | None = None
         self._limit: float | None = None
         self._spread: tuple[float, float] | None = None
@@ -273,41 +274,50 @@ class PaceWindow:
     def _thresholds(self, m: int, split: int, sigma: float) -> float:
         """The log-shift a test of the last ``m`` samples must exceed (m > k)."""
         error = sigma * math.sqrt(1 / m + 1 / split)
-        return max(math.log(self._min_factor), self._change_sigmas * error)
+        return max(self._log_min_factor, self._change_sigmas * error)
 
     def _may_change(self, limit: float, sigma: float) -> bool:
         """False when no test can fire: each one clears its threshold by more than the rounding error of
-        either way of summing (all terms are positive, so sums of N terms are within N ulps relative)."""
+        either way of summing (all terms are positive, so sums of N terms are within N ulps relative, in any
+        order: the recent sums read the window backwards, chunk by chunk, without copying it)."""
         k = self._change_samples
         n = len(self._samples)
-        products = list(self._clipped_products(limit))
-        weights = list(self._weights)
+        if 2 * k > n:
+            return False
+        products = self._clipped_products(limit)
+        weights = self._weights
         total = sum(products)
         total_w = sum(weights)
-        recent = recent_w = 0.0
-        done = 0
-        m = k
+        newest = reversed(products)
+        newest_w = reversed(weights)
+        recent = sum(islice(newest, k))
+        recent_w = sum(islice(newest_w, k))
+        old_seconds = total - recent
+        old_w = total_w - recent_w
+        if old_seconds <= 0 or recent <= 0 or old_w <= 0 or recent_w <= 0:
+            return True
+        # Relative error bound of either computation of old and new, with a wide safety factor.
+        slack = 16 * n * _ULP * (total / old_seconds + total / recent + total_w / old_w + total_w / recent_w)
+        old = old_seconds / old_w
+        # Every ratio pace / old is one of these two or between them (division by old > 0 keeps the order).
+        last = list(islice(reversed(self._paces), k))
+        factor = self._change_factor
+        if not (max(last) / old > (1 + slack) / factor and min(last) / old < factor * (1 - slack)):
+            return True
+        done = k
+        m = 2 * k
         while 2 * m <= n:
-            recent += sum(products[n - m : n - done])
-            recent_w += sum(weights[n - m : n - done])
+            recent += sum(islice(newest, m - done))
+            recent_w += sum(islice(newest_w, m - done))
             done = m
             old_seconds = total - recent
             old_w = total_w - recent_w
             if old_seconds <= 0 or recent <= 0 or old_w <= 0 or recent_w <= 0:
                 return True
-            # Relative error bound of either computation of old and new, with a wide safety factor.
             slack = 16 * n * _ULP * (total / old_seconds + total / recent + total_w / old_w + total_w / recent_w)
-            old = old_seconds / old_w
-            if m == k:
-                factor = self._change_factor
-                ratios = [p / old for p in islice(self._paces, n - m, n)]
-                slower_somewhere = any(r > (1 + slack) / factor for r in ratios)
-                if not (slower_somewhere and any(r < factor * (1 - slack) for r in ratios)):
-                    return True
-            else:
-                shift = math.log((recent / recent_w) / old)
-                if abs(shift) >= self._thresholds(m, n - m, sigma) - 2 * slack:
-                    return True
+            shift = math.log((recent / recent_w) / (old_seconds / old_w))
+            if abs(shift) >= self._thresholds(m, n - m, sigma) - 2 * slack:
+                return True
             m *= 2
         return False
 
