@@ -95,6 +95,9 @@ class PaceWindow:
         self._limit: float | None = None
         self._spread: tuple[float, float] | None = None
         """(median, robust sigma) of the window's paces; None when stale."""
+        self._sums: tuple[float, float, float] | None = None
+        """(clip level, clipped seconds, iterations): the window's plain sums as the change screen took them,
+        reused by the pace while the window is unchanged; None when stale."""
         self.clipped_seconds = 0.0
         """Seconds above the clipping level seen in samples as they arrived (one-off hangs)."""
         self.clipped_samples = 0
@@ -174,6 +177,7 @@ class PaceWindow:
         elif math.isfinite(pace):
             insort(self._ordered_logs, math.log(pace))
         self._spread = None
+        self._sums = None
 
     def _forget(self, sample: Sample) -> None:
         """Take an evicted sample out of the ordered views."""
@@ -213,6 +217,7 @@ class PaceWindow:
         for sample in samples:
             self._push(sample)
         self._spread = None
+        self._sums = None
 
     def _pace_spread(self) -> tuple[float, float]:
         """(median, robust sigma) of the window's paces, as ``robust.spread`` gives them (cached per window)."""
@@ -240,8 +245,13 @@ class PaceWindow:
             self._limit = None
             return
         limit = self._clip_level()
-        total_w = sum(self._weights)
-        self._pace = sum(self._clipped_products(limit)) / total_w
+        sums = self._sums
+        if sums is not None and sums[0] == limit:
+            total, total_w = sums[1], sums[2]
+        else:
+            total_w = sum(self._weights)
+            total = sum(self._clipped_products(limit))
+        self._pace = total / total_w
         self._limit = limit if len(self._samples) >= 3 else None
 
     def _detect_change(self) -> ChangePoint | None:
@@ -288,6 +298,7 @@ class PaceWindow:
         weights = self._weights
         total = sum(products)
         total_w = sum(weights)
+        self._sums = (limit, total, total_w)
         newest = reversed(products)
         newest_w = reversed(weights)
         recent = sum(islice(newest, k))
