@@ -276,20 +276,28 @@ class PaceWindow:
             sigma = robust_sigma([math.log(p) for p in paces], floor_ratio=0.0)
             return self._change(limit, sigma)
         limit = self._clip_level()
-        sigma = spread_sorted(self._ordered_logs, floor_ratio=0.0)[1]
-        if self._may_change(limit, sigma):
-            return self._change(limit, sigma)
+        if self._may_change(limit):
+            return self._change(limit, self._log_sigma())
         return None
+
+    def _log_sigma(self) -> float:
+        """Robust sigma of the log paces (no floor): the change tests' noise scale, for a regular window."""
+        return spread_sorted(self._ordered_logs, floor_ratio=0.0)[1]
 
     def _thresholds(self, m: int, split: int, sigma: float) -> float:
         """The log-shift a test of the last ``m`` samples must exceed (m > k)."""
         error = sigma * math.sqrt(1 / m + 1 / split)
         return max(self._log_min_factor, self._change_sigmas * error)
 
-    def _may_change(self, limit: float, sigma: float) -> bool:
+    def _may_change(self, limit: float) -> bool:
         """False when no test can fire: each one clears its threshold by more than the rounding error of
         either way of summing (all terms are positive, so sums of N terms are within N ulps relative, in any
-        order: the recent sums read the window backwards, chunk by chunk, without copying it)."""
+        order: the recent sums read the window backwards, chunk by chunk, without copying it).
+
+        A threshold is never below log(min_factor), so a shift clearly under that settles its test without
+        the noise scale: the log-pace spread is computed only for a test that comes close to it.
+        """
+        sigma: float | None = None
         k = self._change_samples
         n = len(self._samples)
         if 2 * k > n:
@@ -326,9 +334,12 @@ class PaceWindow:
             if old_seconds <= 0 or recent <= 0 or old_w <= 0 or recent_w <= 0:
                 return True
             slack = 16 * n * _ULP * (total / old_seconds + total / recent + total_w / old_w + total_w / recent_w)
-            shift = math.log((recent / recent_w) / (old_seconds / old_w))
-            if abs(shift) >= self._thresholds(m, n - m, sigma) - 2 * slack:
-                return True
+            shift = abs(math.log((recent / recent_w) / (old_seconds / old_w)))
+            if shift >= self._log_min_factor - 2 * slack:
+                if sigma is None:
+                    sigma = self._log_sigma()
+                if shift >= self._thresholds(m, n - m, sigma) - 2 * slack:
+                    return True
             m *= 2
         return False
 
