@@ -139,7 +139,7 @@ class Calibration:
         the same order and with the same float operations as the plain computation (``_bounds_plain``).
         """
         iterations = self._iterations
-        if not self._ordered or not iteration == iteration:
+        if not self._ordered or (isinstance(iteration, float) and math.isnan(iteration)):
             return self._bounds_plain(iteration, clock, horizon=horizon)
         clocks = self._clocks
         # Points before ``iteration``: a prefix; the longest stretch is the first of them with an earlier clock.
