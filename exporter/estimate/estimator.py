@@ -84,6 +84,8 @@ class _Run:
     """The run's first iteration."""
     steps: deque[int] = field(default_factory=lambda: deque(maxlen=32))
     step_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=32))
+    step: int | None = None
+    """round(median(steps)), read by every sample and every estimate; None when stale."""
     data_ratios: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=64))
     change: ChangePoint | None = None
     eval_open: bool = False
@@ -202,6 +204,7 @@ class Estimator:
     def _step(self, run: _Run, event: Progress, iteration: int) -> None:
         gap = iteration - (run.last_iteration or 0)
         run.steps.append(gap)
+        run.step = None
         sample: Sample | None = None
         if event.time is not None and run.anchor_time is not None:
             seconds = event.time - run.anchor_time
@@ -252,7 +255,7 @@ class Estimator:
                 self._overhead(run, sample.seconds - sample.iterations * reference, tagged)
             return
         spike = reference is not None and sample.pace > SPIKE_FACTOR * reference
-        step = round(median(run.steps)) if run.steps else 1
+        step = self._typical_step(run)
         if run.periodic.sample(sample.end_iteration, spike=spike, step=step) and reference is not None:
             self._overhead(run, sample.seconds - sample.iterations * reference, [DETECTED])
             return
@@ -277,6 +280,13 @@ class Estimator:
             future = self._future_seconds(run, sample.end_iteration, total, periodic=False)
             if future is not None:
                 run.calibration.record(sample.end_iteration, clock - run.overhead_seconds, future / remaining)
+
+    @staticmethod
+    def _typical_step(run: _Run) -> int:
+        """The usual logging gap in iterations (1 before any), cached until the next step."""
+        if run.step is None:
+            run.step = round(median(run.steps)) if run.steps else 1
+        return run.step
 
     def _overhead(self, run: _Run, seconds: float, kinds: Iterable[str]) -> None:
         run.periodic.add_cost(seconds, kinds)
@@ -371,7 +381,7 @@ class Estimator:
             out.shift_since_timestamp_seconds = run.change.time
         out.trend = self._trend(run, out.pace_ratio)
 
-        step = round(median(run.steps)) if run.steps else 1
+        step = self._typical_step(run)
         typical_seconds = median(run.step_seconds) if run.step_seconds else (pace * step if pace else None)
         cost = periodic.cost or 0.0
         eval_due = periodic.due_between(iteration, iteration + step)
