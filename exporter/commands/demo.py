@@ -85,11 +85,10 @@ def run(args: argparse.Namespace) -> int:
     )
     sidecar = build_sidecar(config, clock=clock, gpu_layer=fake_gpus(simulator, args.gpus, clock))
     try:
-        sidecar.server.start()
+        sidecar.start()
     except OSError as exc:
         print(f"training-eta-exporter: cannot listen on {args.web_listen_address}: {exc}", file=sys.stderr)
         return 1
-    sidecar.runtime.start()
     stop = threading.Event()
     trainer = threading.Thread(target=_train, args=(simulator, stop), name="simulator", daemon=True)
     trainer.start()

@@ -136,11 +136,10 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(config.log_level)
     sidecar = build_sidecar(config)
     try:
-        sidecar.server.start()
+        sidecar.start()
     except OSError as exc:
         print(f"training-eta-exporter: cannot listen on {config.listen.host}:{config.listen.port}: {exc}", file=sys.stderr)
         return 1
-    sidecar.runtime.start()
     runs = ", ".join(f"{r.run}={r.log}" for r in config.runs)
     log.info("serving %smetrics (status page %s) following %s", sidecar.server.url, sidecar.server.url, runs)
     try:
