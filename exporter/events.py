@@ -103,6 +103,42 @@ class Config(_Stamped):
 
 Event = Union[Progress, Eval, Checkpoint, Config]
 
+MAX_COUNT = 10**15
+"""Iterations, totals, epochs and intervals above this are not a training run's (a quadrillion steps): a line
+printing one is misread or hostile, and such a number would overflow the estimator's float arithmetic."""
+MAX_SECONDS = 10.0**9
+"""Per-iteration times above ~30 years are not measurements."""
+_COUNTS = ("iteration", "total_iterations", "epoch", "total_epochs", "batches_per_epoch", "averaged_over",
+           "eval_interval", "log_interval")
+_DURATIONS = ("iteration_seconds", "data_seconds")
+_RATES = ("tokens_per_second", "mfu")
+
+
+def checked(event: Event) -> Event | None:
+    """The event with every number in a meaningful range, or None when its counter cannot be trusted.
+
+    Checked at the boundary (the pipeline), so nothing after parsing sees a 400-digit iteration or a negative
+    time: a counter or total out of range rejects the event; a duration or rate out of range (negative, not
+    finite, absurd) is dropped to None. The loss is kept as printed, NaN and inf included (they are reported).
+    """
+    for name in _COUNTS:
+        value = getattr(event, name, None)
+        if value is not None and not 0 <= value <= MAX_COUNT:
+            if name in ("iteration", "total_iterations"):
+                return None
+            setattr(event, name, None)
+    for name in _DURATIONS:
+        value = getattr(event, name, None)
+        if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
+            setattr(event, name, None)
+    for name in _RATES:
+        value = getattr(event, name, None)
+        if value is not None and not (math.isfinite(value) and 0 <= value < 1e15):
+            setattr(event, name, None)
+    if event.time is not None and not (math.isfinite(event.time) and 0 < event.time < 4e9):
+        event.time = None  # before 1970 or after 2096: a misread timestamp, not a clock
+    return event
+
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):

@@ -130,9 +130,9 @@ class ExporterCollector(Collector):
         for attribute, name, doc in _RUN_GAUGES:
             family = GaugeMetricFamily(name, doc, labels=["run"])
             for state in runs:
-                value = getattr(state.estimate, attribute)
-                if value is not None and _finite(value):
-                    family.add_metric([state.run], float(value))
+                value = _gauge(getattr(state.estimate, attribute))
+                if value is not None:
+                    family.add_metric([state.run], value)
             yield family
 
         deadline = GaugeMetricFamily(
@@ -164,7 +164,7 @@ class ExporterCollector(Collector):
                 for cause in CAUSES:
                     causes.add_metric([state.run, cause], 1.0 if state.diagnosis.cause == cause else 0.0)
             if estimate.loss is not None:
-                loss.add_metric([state.run], float(estimate.loss))
+                loss.add_metric([state.run], _float(estimate.loss))
                 nonfinite.add_metric([state.run], 1.0 if estimate.loss_nonfinite else 0.0)
             nonfinite_total.add_metric([state.run], float(estimate.nonfinite_loss_events))
             restarts.add_metric([state.run], float(max(0, estimate.runs - 1)))
@@ -182,9 +182,9 @@ class ExporterCollector(Collector):
             key = [str(snap.index), snap.uuid]
             info.add_metric(key + [snap.name, snap.driver_version], 1.0)
             for attr, family in families.items():
-                value = getattr(snap, attr)
-                if value is not None and _finite(value):
-                    family.add_metric(key, float(value))
+                value = _gauge(getattr(snap, attr))
+                if value is not None:
+                    family.add_metric(key, value)
             if snap.clocks_event_reasons is not None:
                 reasons_in_order = sorted(
                     snap.clocks_event_reasons, key=lambda r: (_REASON_ORDER.get(r, len(_REASON_ORDER)), r)
@@ -238,8 +238,21 @@ class ExporterCollector(Collector):
         yield build
 
 
-def _finite(value: float) -> bool:
-    return not isinstance(value, float) or math.isfinite(value)
+def _float(value: float) -> float:
+    """``float(value)``, with ints beyond the double range as +-inf instead of an ``OverflowError``."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _gauge(value: float | None) -> float | None:
+    """A gauge's value, or None (series absent) for unknown, non-finite or unrepresentable numbers: one absurd
+    figure must drop its own series, never the scrape."""
+    if value is None:
+        return None
+    number = _float(value)
+    return number if math.isfinite(number) else None
 
 
 class ExporterRegistry(CollectorRegistry):

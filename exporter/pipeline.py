@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from exporter.events import Event
+from exporter.events import Event, checked
 from exporter.formats import FAMILIES, AutoParser, family_names, get_parser
 from exporter.formats.base import Parser
 from exporter.formats.custom import CustomParser, load_custom_formats
@@ -47,6 +47,8 @@ class Pipeline:
         """Records fed."""
         self.parsed = 0
         """Records that produced at least one event (counted when the event is released)."""
+        self.rejected = 0
+        """Events dropped because a counter was out of any meaningful range (``events.checked``)."""
 
     @property
     def unparsed(self) -> int:
@@ -90,6 +92,7 @@ class Pipeline:
             for part in stripped.parts:
                 events.extend(parser.parse(part, time=time, record=record.index))
         if events:
+            events = self._checked(events)
             self._count(source, events)
         return events
 
@@ -97,10 +100,15 @@ class Pipeline:
         """End of input: the events of sources still deciding between a generic and a more specific family."""
         events: list[Event] = []
         for source, parser in self._parsers.items():
-            released = parser.finish()
+            released = self._checked(parser.finish())
             self._count(source, released)
             events.extend(released)
         return events
+
+    def _checked(self, events: list[Event]) -> list[Event]:
+        kept = [e for e in map(checked, events) if e is not None]
+        self.rejected += len(events) - len(kept)
+        return kept
 
     def _count(self, source: str, events: list[Event]) -> None:
         # Released events belong to earlier records; each record counts once, when its first event appears.

@@ -196,6 +196,11 @@ class RunWorker:
                 self._source = self._open_source(self.run.log, clock=self._clock)
             records = self._source.poll()
             self._ingest(records)
+            if self._leader is not None and not self.behind:
+                # History without record times ends no later than the file's last write.
+                written = _mtime(self._leader)
+                if written is not None:
+                    self._estimator.assume_last_time(written)
             due = self._estimated_at is None or not now - ESTIMATE_SECONDS < self._estimated_at <= now
             if due or not self.behind or not self._state.up:
                 self._estimate = self._estimator.estimate(now=self._clock())

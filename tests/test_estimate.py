@@ -489,6 +489,9 @@ def test_regime_switching_runs_blend_towards_the_long_run_pace():
 
 
 def test_range_learns_from_past_switches_but_stays_narrow_on_steady_runs():
+    """Regime switches seen in the history widen the range; on a steady run it narrows as the run goes. Early on
+    it still allows for slowdowns to come (they are common in real runs: ``benchmarks/data``), so it may reach
+    ~1.6x there, never more, and within 1.3x once half the run is done."""
     _, _, inside = score_regime_runs(range(10))
     assert sum(inside) / len(inside) >= 0.7
     steady_inside = []
@@ -501,8 +504,9 @@ def test_range_learns_from_past_switches_but_stays_narrow_on_steady_runs():
                 e = est.estimate(now=ev.time)
                 truth = true_remaining(at, ev.iteration, 3000)
                 steady_inside.append(e.eta_lower_seconds <= truth <= e.eta_upper_seconds)
-                assert e.eta_upper_seconds < 1.3 * truth  # a range that is always huge says nothing
-    assert 0.6 <= sum(steady_inside) / len(steady_inside) <= 0.95
+                assert e.eta_upper_seconds < (1.3 if ev.iteration >= 1500 else 1.7) * truth
+                assert e.eta_lower_seconds > 0.75 * truth
+    assert sum(steady_inside) / len(steady_inside) >= 0.6
 
 
 def test_a_slow_phase_is_a_new_pace_not_recurring_hangs():

@@ -9,11 +9,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from exporter.estimate.baseline import Baseline, Regression
+from exporter.estimate.candidates import Verdict, judge
 from exporter.estimate.model import Estimate
 from exporter.estimate.pace import ChangePoint, PaceWindow, Sample
 from exporter.estimate.periodic import DETECTED, PeriodicOverhead
-from exporter.estimate.range import BlockSpread, Calibration, eta_range
+from exporter.estimate.range import BlockSpread, Calibration, eta_range, judged_range
 from exporter.estimate.robust import median
+from exporter.estimate.stall import Rhythm, allowance
+from exporter.estimate.timeline import Timeline
 from exporter.events import Checkpoint, Config, Eval, Event, Progress
 
 WARMUP_SAMPLES = 3
@@ -22,10 +25,8 @@ WARMUP_FACTOR = 1.5
 """A leading sample slower than this x the typical early pace is warm-up (compile, caches, allocator)."""
 SPIKE_FACTOR = 2.0
 """A sample slower than this x the current pace is a spike: an eval/checkpoint, a hang, or a new pace."""
-STALL_FACTOR = 5.0
-"""No progress for this x the expected interval (eval time included) means stalled..."""
-STALL_MIN_SECONDS = 60.0
-"""...and never sooner than this, so a fast bar's normal jitter is not a stall."""
+MAX_ETA_SECONDS = 100 * 365.25 * 86400.0
+"""An ETA beyond a century says "never" (a bar printing 1e-300 it/s): published as unknown, not as 9e302 s."""
 TREND_TOLERANCE = 1.15
 """Pace within this factor of the baseline reads as steady."""
 
@@ -57,6 +58,7 @@ class _Run:
     regression: Regression = field(default_factory=Regression)
     blocks: BlockSpread = field(default_factory=BlockSpread)
     calibration: Calibration = field(default_factory=Calibration)
+    timeline: Timeline = field(default_factory=Timeline)
     started: bool = False
     first_time: float | None = None
     first_progress_time: float | None = None
@@ -83,7 +85,8 @@ class _Run:
     origin: int = 0
     """The run's first iteration."""
     steps: deque[int] = field(default_factory=lambda: deque(maxlen=32))
-    step_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=32))
+    gap_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=32))
+    """Seconds between consecutive progress lines of normal work (hangs and periodic work left out)."""
     step: int | None = None
     """round(median(steps)), read by every sample and every estimate; None when stale."""
     data_ratios: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=64))
@@ -115,6 +118,15 @@ class Estimator:
     def last_event_time(self) -> float | None:
         """Time of the latest event that had one (a log read after the fact ends there)."""
         return self._last_event_time
+
+    def assume_last_time(self, time: float) -> None:
+        """The latest record was written no later than ``time`` (the file's modification time): a log without
+        record times, read after the fact, gets a position in time, so a dead run can be seen to be stalled."""
+        run = self._run
+        if run.last is not None and run.last_time is None:
+            run.last_time = time
+            if run.anchor_iteration == run.last_iteration:
+                run.anchor_time = time
 
     def observe(self, event: Event) -> None:
         """Take one event into account."""
@@ -210,11 +222,11 @@ class Estimator:
             seconds = event.time - run.anchor_time
             if seconds <= 0:
                 return  # same timestamp: let the next sample span both updates
-            sample = Sample(iteration - (run.anchor_iteration or 0), seconds, iteration, event.time)
+            sample = Sample(iteration - (run.anchor_iteration or 0), seconds, iteration, event.time, span=gap)
         elif event.iteration_seconds is not None and event.iteration_seconds >= 0:
             # A printed time stands for the iterations it was measured over, never for the logging gap.
             count = min(event.averaged_over or 1, gap)
-            sample = Sample(count, event.iteration_seconds * count, iteration, event.time)
+            sample = Sample(count, event.iteration_seconds * count, iteration, event.time, span=gap)
         run.anchor_iteration = iteration
         run.anchor_time = event.time
         kinds = frozenset(run.tagged_kinds | set(run.periodic.due_kinds(iteration - gap, iteration)))
@@ -250,24 +262,30 @@ class Estimator:
     def _classify(self, run: _Run, sample: Sample, tagged: frozenset[str]) -> None:
         run.samples += 1
         reference = run.window.pace
+        clock = sample.end_time if sample.end_time is not None else run.clock
         if tagged:
             if reference is not None:
-                self._overhead(run, sample.seconds - sample.iterations * reference, tagged)
+                self._overhead(run, sample, reference, tagged, clock)
             return
         spike = reference is not None and sample.pace > SPIKE_FACTOR * reference
         step = self._typical_step(run)
         if run.periodic.sample(sample.end_iteration, spike=spike, step=step) and reference is not None:
-            self._overhead(run, sample.seconds - sample.iterations * reference, [DETECTED])
+            self._overhead(run, sample, reference, [DETECTED], clock)
             return
+        hang = run.window.excess(sample)
         change = run.window.add(sample)
+        if change is not None:
+            hang = 0.0  # the slow sample opened a new pace: not a hang
         run.normal_iterations += sample.iterations
         run.normal_seconds += sample.seconds
         if change is not None:
             self._change(run, change)
         run.blocks.add(sample.iterations, sample.seconds)
-        run.step_seconds.append(sample.seconds)
+        if not hang:
+            run.gap_seconds.append(sample.line_seconds)
         pace = run.window.pace
-        clock = sample.end_time if sample.end_time is not None else run.clock
+        # One-off hangs stay out of the history the candidates are judged on; their recurrence is added back.
+        self._record(run, sample, sample.seconds - hang, clock)
         if pace is not None:
             run.baseline.add(pace, clock)
             baseline = run.baseline.value
@@ -288,15 +306,34 @@ class Estimator:
             run.step = round(median(run.steps)) if run.steps else 1
         return run.step
 
-    def _overhead(self, run: _Run, seconds: float, kinds: Iterable[str]) -> None:
+    def _overhead(self, run: _Run, sample: Sample, reference: float, kinds: Iterable[str], clock: float) -> None:
+        """A sample holding eval/checkpoint work: its excess over the pace is the work's cost, the rest normal."""
+        normal = sample.iterations * reference
+        seconds = sample.seconds - normal
         run.periodic.add_cost(seconds, kinds)
         run.overhead_seconds += max(0.0, seconds)
+        self._record(run, sample, min(sample.seconds, normal), clock)
+
+    @staticmethod
+    def _record(run: _Run, sample: Sample, normal_seconds: float, clock: float) -> None:
+        if run.window.pace is None:
+            return
+        if sample.span > sample.iterations > 0:
+            normal_seconds *= sample.span / sample.iterations
+        run.timeline.add(
+            start_iteration=sample.end_iteration - max(sample.span, sample.iterations),
+            end_iteration=sample.end_iteration,
+            clock=clock,
+            seconds=sample.seconds,
+            normal_seconds=normal_seconds,
+            window_pace=run.window.pace,
+        )
 
     def _change(self, run: _Run, change: ChangePoint) -> None:
         """A speed-up that ends the first segment after warm-up, before the baseline froze, is the tail of
         warm-up (caches, allocator, a slow first epoch settling): it moves to warm-up and the baseline starts
         over, instead of reading as a trend or as a regime switch."""
-        if change.ratio < 1 and run.baseline.value is None and run.changes == 0:
+        if change.ratio < 1 and not run.baseline.frozen and run.changes == 0:
             moved = min(change.old_iterations, run.normal_iterations)
             run.warmup_iterations += round(moved)
             run.warmup_seconds += change.old_seconds
@@ -304,9 +341,19 @@ class Estimator:
             run.normal_seconds = max(0.0, run.normal_seconds - change.old_seconds)
             run.baseline = Baseline()
             run.calibration.clear()
+            run.timeline.drop_before(change.iteration - 1)
             return
         run.change = change
         run.changes += 1
+
+    @staticmethod
+    def _hang_rate(run: _Run) -> float:
+        """Seconds per iteration of clipped hangs expected ahead: none after a single one (it may be one-off),
+        (n - 1) / n of their observed rate after n."""
+        clipped = run.window.clipped_samples
+        if clipped <= 1 or run.normal_iterations <= 0:
+            return 0.0
+        return run.window.clipped_seconds / run.normal_iterations * (clipped - 1) / clipped
 
     def _future_seconds(self, run: _Run, iteration: int, total: int, *, periodic: bool = True) -> float | None:
         """Expected seconds from ``iteration`` to ``total``: pace x remaining + periodic work ahead.
@@ -382,14 +429,20 @@ class Estimator:
         out.trend = self._trend(run, out.pace_ratio)
 
         step = self._typical_step(run)
-        typical_seconds = median(run.step_seconds) if run.step_seconds else (pace * step if pace else None)
-        cost = periodic.cost or 0.0
-        eval_due = periodic.due_between(iteration, iteration + step)
+        typical_seconds = median(run.gap_seconds) if run.gap_seconds else (pace * step if pace else None)
+        eval_due, work = periodic.due_work(iteration, iteration + step)
         gap = (now - run.last_time) if (run.last_time is not None) else None
-        expected = None if typical_seconds is None else typical_seconds + (cost if eval_due else 0.0)
-        stalled = (
-            gap is not None and expected is not None and gap > max(STALL_FACTOR * expected, STALL_MIN_SECONDS)
+        expected = None if typical_seconds is None else typical_seconds + ((work or 0.0) if eval_due else 0.0)
+        rhythm = Rhythm(
+            usual_gap=typical_seconds,
+            longest_gap=max(run.gap_seconds) if run.gap_seconds else None,
+            work_due=eval_due,
+            work_seconds=work,
+            warmed_up=run.warmup_done,
         )
+        stalled = gap is not None and gap > allowance(rhythm)
+        if stalled:
+            out.seconds_since_progress = gap
         evaluating = not stalled and (
             run.eval_open
             or (eval_due and gap is not None and typical_seconds is not None and gap > 1.5 * typical_seconds)
@@ -399,9 +452,21 @@ class Estimator:
             remaining = max(0, total - iteration)
             out.remaining_iterations = remaining
             out.progress_ratio = min(1.0, iteration / total) if total > 0 else None
-            future = self._future_seconds(run, iteration, total) if run.window.pace is not None else None
-            if future is None and pace is not None:
-                future = pace * remaining + periodic.seconds_remaining(iteration, total)
+            periodic_ahead = periodic.seconds_remaining(iteration, total)
+            hang_rate = self._hang_rate(run)
+            verdict = judge(
+                run.timeline,
+                remaining,
+                lambda start, end: hang_rate * (end - start) + periodic.seconds_between(start, end),
+            )
+            if verdict is not None:
+                future: float | None = (verdict.pace + hang_rate) * remaining + periodic_ahead
+                out.eta_seconds_per_iteration = verdict.pace
+                out.pace_source = verdict.leader
+            else:
+                future = self._future_seconds(run, iteration, total) if run.window.pace is not None else None
+                if future is None and pace is not None:
+                    future = pace * remaining + periodic.seconds_remaining(iteration, total)
             if future is not None:
                 out.periodic_events_remaining = periodic.remaining(iteration, total)
                 eta = future
@@ -409,11 +474,19 @@ class Estimator:
                     # Time passes between log lines: count it down, but not past what the next line should take.
                     eta = max(0.0, eta - min(gap, expected))
                 self._fill_eta(run, out, eta, remaining, total, now)
+                if verdict is not None:
+                    out.eta_lower_seconds, out.eta_upper_seconds = judged_range(
+                        eta, verdict, remaining, remaining / (remaining + iteration - run.origin)
+                    )
             if remaining == 0:
                 out.eta_seconds = out.eta_lower_seconds = out.eta_upper_seconds = 0.0
                 out.completion_timestamp_seconds = run.last_time
+            elif stalled:
+                # A hung run has no ETA: publishing the last one would be a stale number that looks alive.
+                out.eta_seconds = out.eta_lower_seconds = out.eta_upper_seconds = None
+                out.completion_timestamp_seconds = None
         out.state = self._state(run, out, total, stalled, evaluating, now)
-        return out
+        return _bounded(out)
 
     def _fill_eta(self, run: _Run, out: Estimate, eta: float, remaining: int, total: int, now: float) -> None:
         out.eta_seconds = eta
@@ -491,3 +564,18 @@ class Estimator:
         if total is None:
             return "unknown_total"
         return "running"
+
+
+def _bounded(out: Estimate) -> Estimate:
+    """Figures past any meaningful range become unknown (None), never absurd gauges or unprintable dates."""
+    if out.eta_seconds is not None and not 0 <= out.eta_seconds <= MAX_ETA_SECONDS:
+        out.eta_seconds = out.eta_lower_seconds = out.eta_upper_seconds = None
+        out.completion_timestamp_seconds = None
+    if out.eta_upper_seconds is not None and out.eta_upper_seconds > MAX_ETA_SECONDS:
+        out.eta_upper_seconds = MAX_ETA_SECONDS
+    for name in ("seconds_per_iteration", "eta_seconds_per_iteration", "baseline_seconds_per_iteration",
+                 "pace_ratio", "warmup_seconds", "periodic_overhead_seconds"):
+        value = getattr(out, name)
+        if value is not None and not (math.isfinite(value) and 0 <= value < MAX_ETA_SECONDS):
+            setattr(out, name, None)
+    return out

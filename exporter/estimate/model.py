@@ -23,6 +23,11 @@ class Estimate:
     progress_ratio: float | None = None
     seconds_per_iteration: float | None = None
     """Current pace of normal iterations (warm-up, evals and one-off hangs excluded)."""
+    eta_seconds_per_iteration: float | None = None
+    """The pace the ETA assumes for the rest of the run (see ``pace_source``); may differ from the current pace."""
+    pace_source: str | None = None
+    """The candidate pace that leads the ETA (``estimate.candidates.CANDIDATES``); None before the run has the
+    history to judge them."""
     baseline_seconds_per_iteration: float | None = None
     """The run's reference pace after warm-up, frozen once established."""
     pace_ratio: float | None = None
@@ -32,6 +37,8 @@ class Estimate:
     eta_upper_seconds: float | None = None
     completion_timestamp_seconds: float | None = None
     last_progress_timestamp_seconds: float | None = None
+    seconds_since_progress: float | None = None
+    """While stalled: seconds since the latest progress line (None otherwise)."""
     warmup_seconds: float | None = None
     """Time spent in warm-up (compile, first iterations), excluded from the pace."""
     warmup_iterations: int | None = None

@@ -34,11 +34,21 @@ class Sample:
     seconds: float
     end_iteration: int
     end_time: float | None = None
+    span: float = 0.0
+    """Iterations since the previous progress line when more than ``iterations`` (printed times cover only the
+    printed iterations; the others ran at the same pace); 0 when the sample covers the whole gap."""
     pace: float = field(init=False, repr=False, compare=False)
     """Seconds per iteration, computed once: the window reads it many times."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pace", self.seconds / self.iterations)
+
+    @property
+    def line_seconds(self) -> float:
+        """Seconds between the two progress lines this sample spans."""
+        if self.span > self.iterations > 0:
+            return self.seconds * self.span / self.iterations
+        return self.seconds
 
 
 @dataclass(slots=True, frozen=True)
@@ -132,6 +142,12 @@ class PaceWindow:
     def typical_sample(self) -> tuple[float, float]:
         """Median (iterations, seconds) of one sample: the expected logging step and its duration."""
         return (median([s.iterations for s in self._samples]), median([s.seconds for s in self._samples]))
+
+    def excess(self, sample: Sample) -> float:
+        """Seconds of ``sample`` above the clipping level (what ``add`` would clip as a hang); 0 if none."""
+        if self._limit is None or sample.pace <= self._limit:
+            return 0.0
+        return (sample.pace - self._limit) * sample.iterations
 
     def add(self, sample: Sample) -> ChangePoint | None:
         """Add a sample; returns the change point when the window restarted at a new pace."""

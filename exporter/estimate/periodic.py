@@ -65,6 +65,11 @@ class Schedule:
         """Mean extra seconds of one occurrence beyond normal iterations (clipped against one-off hangs)."""
         return self._cost
 
+    @property
+    def longest_cost(self) -> float | None:
+        """The longest recent occurrence's extra seconds (what a stall allowance must cover)."""
+        return max(self._costs) if self._costs else None
+
     def add_cost(self, seconds: float) -> None:
         self._costs.append(max(0.0, seconds))
         self._cost = clipped_mean(list(self._costs))
@@ -172,6 +177,17 @@ class PeriodicOverhead:
         """Whether any known occurrence falls in the samples ending in (start, end]."""
         return any(s.count(start, end) > 0 for s in self._known())
 
+    def due_work(self, start: int, end: int) -> tuple[bool, float | None]:
+        """(any occurrence due in (start, end], the longest measured cost among the due schedules; None when
+        a due schedule has never been measured)."""
+        due = [s for s in self._known() if s.count(start, end) > 0]
+        if not due:
+            return False, None
+        costs = [s.longest_cost for s in due]
+        if any(c is None for c in costs):
+            return True, None
+        return True, sum(c for c in costs if c is not None)
+
     def remaining(self, iteration: int, total: int) -> int:
         """Occurrences ahead on all known schedules; 0 when none is known."""
         if total <= iteration:
@@ -183,6 +199,10 @@ class PeriodicOverhead:
         if total <= iteration:
             return 0.0
         return sum(s.remaining(iteration, total) * (s.cost or 0.0) for s in self._known())
+
+    def seconds_between(self, start: float, end: float) -> float:
+        """Expected overhead seconds of the occurrences in (start, end] at today's costs (for backtests)."""
+        return sum(s.count(int(start), int(end)) * (s.cost or 0.0) for s in self._known())
 
     def rate(self) -> float:
         """Overhead seconds per iteration on the known schedules (for a pace that includes them)."""

@@ -8,6 +8,8 @@ from collections import deque
 from itertools import repeat
 from operator import lt, mul, sub, truediv
 
+from exporter.estimate.candidates import Verdict
+
 
 Z_80 = 1.2816
 """Two-sided 80% interval of a normal distribution: the range aims to hold the truth ~80% of the time."""
@@ -216,3 +218,34 @@ def eta_range(
     lower = eta * math.exp(low)
     upper = eta * math.exp(high) + max(0.0, hang_seconds)
     return lower, upper
+
+
+RANGE_QUANTILE = 0.1
+"""Each end of the range sits at this quantile of the backtests' actual / predicted ratios (an 80% range)."""
+MIN_RELATIVE_HALF_WIDTH = 0.03
+PRIOR_SIGMA_ABOVE = 0.4
+PRIOR_SIGMA_BELOW = 0.2
+EXTRAPOLATION = 0.25
+"""The range is never narrower than +-3%: timing noise a backtest over a calm stretch cannot show."""
+
+
+def judged_range(eta: float, verdict: Verdict, remaining: float, remaining_fraction: float) -> tuple[float, float]:
+    """The range from the judge's backtests of the whole ETA (periodic work and hangs included): their 10% and
+    90% ratios of wall time taken to predicted scale the ETA. With n backtests they are widened by
+    1 + 1/sqrt(n) (a small sample's quantiles understate the spread) and by (remaining / horizon)^0.25 when more
+    remains than the backtests could cover; a prior for what the history cannot show yet (a change still to
+    come), wider above than below, grows with the share of the run that remains.
+    """
+    logs = sorted(math.log(r) for r in verdict.ratios if r > 0)
+    if not logs:
+        return eta * (1 - MIN_RELATIVE_HALF_WIDTH), eta * (1 + MIN_RELATIVE_HALF_WIDTH)
+    widen = (1 + 1 / math.sqrt(len(logs))) * (max(1.0, remaining / verdict.horizon)) ** EXTRAPOLATION
+    centre = _quantile(logs, 0.5)
+    low = centre + (_quantile(logs, RANGE_QUANTILE) - centre) * widen
+    high = centre + (_quantile(logs, 1 - RANGE_QUANTILE) - centre) * widen
+    # Slowdowns still to come are more common than speed-ups: the prior is wider above.
+    low = centre - math.hypot(centre - low, Z_80 * PRIOR_SIGMA_BELOW * remaining_fraction)
+    high = centre + math.hypot(high - centre, Z_80 * PRIOR_SIGMA_ABOVE * remaining_fraction)
+    low = max(-MAX_LOG_WIDTH, min(low, math.log1p(-MIN_RELATIVE_HALF_WIDTH)))
+    high = min(MAX_LOG_WIDTH, max(high, math.log1p(MIN_RELATIVE_HALF_WIDTH)))
+    return eta * math.exp(low), eta * math.exp(high)

@@ -1,0 +1,32 @@
+"""Tiny GPT-2 with the Hugging Face Trainer on random tokens, CPU only (the shared ``hf_train.py`` plus a stall
+hook in the data set). ``python hf_train.py MAX_STEPS``."""
+
+import sys
+
+import torch
+from torch.utils.data import Dataset
+from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+
+from _stall import maybe_stall
+
+
+class RandomTokens(Dataset):
+    def __init__(self, n, seq=64, vocab=512):
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randint(0, vocab, (n, seq), generator=g)
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        if i % 16 == 0:
+            maybe_stall()
+        return {"input_ids": self.x[i], "labels": self.x[i]}
+
+
+steps = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+model = GPT2LMHeadModel(GPT2Config(vocab_size=512, n_positions=64, n_embd=64, n_layer=2, n_head=2))
+args = TrainingArguments(output_dir="/tmp/hf_out", max_steps=steps, per_device_train_batch_size=16, logging_steps=50,
+                         eval_strategy="steps", eval_steps=500, save_steps=1000, per_device_eval_batch_size=32,
+                         report_to=[], use_cpu=True, dataloader_num_workers=0)
+Trainer(model=model, args=args, train_dataset=RandomTokens(40000), eval_dataset=RandomTokens(3000)).train()

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Record the corpus in benchmarks/data/ (see its README). Needs: a venv with torch 2.13 (CPU), transformers,
+# accelerate, lightning, keras, tqdm ($PY), and a nanoGPT checkout ($NANOGPT_DIR). Two lanes of runs without a
+# noisy neighbour side by side (one thread each: one core each), then the runs with one, alone.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+PY=${PY:-python}
+export OMP_NUM_THREADS=1 NANOGPT_DIR=${NANOGPT_DIR:?a nanoGPT checkout}
+work=${WORK:-/tmp/corpus-work}
+mkdir -p "$work" && cp "$NANOGPT_DIR/configurator.py" "$work/" && [ -d "$work/data" ] || $PY "$here/ng_data.py" "$work"
+cd "$work"
+drive() { $PY "$here/drive.py" "$@"; }
+ng() {  # nanoGPT's CPU settings shared by every run; extra flags after
+    echo $PY "$here/ng_train.py" --device=cpu --dtype=float32 --dataset=shakespeare_char --batch_size=12 \
+        --block_size=64 --n_layer=4 --n_head=4 --n_embd=128 --gradient_accumulation_steps=1 --dropout=0.0 \
+        --eval_iters=100 --warmup_iters=100 "$@"
+}
+only=${ONLY:-}
+run() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]] || return 0; drive "$@"; }
+ng_dir() { rm -rf "$work/out-$1"; echo "--out_dir=$work/out-$1"; }
+
+lane_a() {
+    run ng_compile_clean -- $(ng --compile=True --max_iters=5000 --lr_decay_iters=5000 --eval_interval=500 --log_interval=10 $(ng_dir a))
+    run ng_iostall --plan "90 stall 0.25; 150 stall 0; 210 stall 0.4; 250 stall 0" -- \
+        $(ng --compile=True --max_iters=4000 --lr_decay_iters=4000 --eval_interval=500 --log_interval=10 $(ng_dir b))
+    run ng_resume --plan "110 kill; 115 resume" --resume-cmd "$(ng --compile=False --init_from=resume --max_iters=4000 --lr_decay_iters=4000 --eval_interval=250 --log_interval=5 --out_dir=$work/out-c)" -- \
+        $(ng --compile=False --max_iters=4000 --lr_decay_iters=4000 --eval_interval=250 --log_interval=5 $(ng_dir c))
+    run torch_curriculum -- $PY "$here/torch_tqdm.py" 6000 0.5
+    run keras_val -- $PY "$here/keras_fit.py" 15
+}
+lane_b() {
+    run ng_sigstop --plan "120 stop; 165 cont" -- \
+        $(ng --compile=False --max_iters=5000 --lr_decay_iters=5000 --eval_interval=1000 --log_interval=1 $(ng_dir d))
+    run hf_stall --plan "70 stall 0.05; 130 stall 0" -- $PY "$here/hf_train.py" 6000
+    run pl_val_speedup -- $PY "$here/pl_train.py" 6
+    run ng_clean_log1 -- $(ng --compile=False --max_iters=5000 --lr_decay_iters=5000 --eval_interval=1000 --log_interval=1 $(ng_dir e))
+}
+lane_a & a=$!
+lane_b & b=$!
+wait $a $b
+run ng_noisy_stays --plan "100 hog 2" -- \
+    $(ng --compile=True --max_iters=5000 --lr_decay_iters=5000 --eval_interval=500 --log_interval=10 $(ng_dir f))
+run hf_noisy --plan "80 hog 2" -- $PY "$here/hf_train.py" 5000
+run metriclogger_blip --plan "60 hog 2; 90 unhog" -- $PY "$here/metriclogger_train.py" 20
