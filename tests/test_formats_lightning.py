@@ -132,3 +132,15 @@ def test_rich_validation_and_sanity_bars() -> None:
     [event] = parser.parse("Validation DataLoader 0 ━━━━━━━━━━━━━━━━━━━━ 10/32 0:00:00 • 0:00:01 77.00it/s")
     assert isinstance(event, Eval) and not event.done and event.iteration == 100
     assert parser.parse("Sanity Checking DataLoader 0 ━━━━━━━━━━━━━━━━━━━━ 2/2 0:00:00 • 0:00:00 50.00it/s") == []
+
+
+def test_the_end_of_fit_gives_the_run_its_size() -> None:
+    """The real last record of tests/data/real_lightning_tqdm.log: the final bar update with Lightning's end line."""
+    from exporter.events import Config
+
+    last = [r for r in records(DATA / "real_lightning_tqdm.log") if "`Trainer.fit` stopped" in r][0]
+    events = feed([last])
+    assert isinstance(events[0], Progress) and events[0].epoch == 2 and events[0].iteration == 1000
+    assert isinstance(events[-1], Config) and events[-1].total_epochs == 3
+    steps = feed(["`Trainer.fit` stopped: `max_steps=500` reached."])
+    assert len(steps) == 1 and isinstance(steps[0], Config) and steps[0].total_iterations == 500

@@ -39,6 +39,14 @@ def test_real_nanogpt_log(capsys: pytest.CaptureFixture[str]) -> None:
     assert totals[-1] == 3000
 
 
+def test_a_tslog_parses_with_its_record_times(capsys: pytest.CaptureFixture[str]) -> None:
+    code, events, err = run(capsys, str(DATA / "real_ng_perturbed.tslog"))
+    assert code == 0 and "detected format: nanogpt" in err
+    progress = [e for e in events if e["kind"] == "progress"]
+    assert progress[-1]["iteration"] == 3000
+    assert all(e["time"] is not None and e["time"] > 1.7e9 for e in progress)
+
+
 def test_nan_loss_is_reported_not_dropped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log = tmp_path / "t.log"
     log.write_text("iter 1: loss nan, time 5.00ms, mfu -100.00%\ngarbage\n")

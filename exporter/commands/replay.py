@@ -20,9 +20,7 @@ from typing import Any
 from exporter.estimate import Estimate, Estimator
 from exporter.events import Event, Progress
 from exporter.pipeline import Pipeline
-from exporter.sources import read_records as read_plain_records
-from exporter.sources.decoder import RecordDecoder
-from exporter.sources.record import Record, SourceStats
+from exporter.sources import read_records
 
 FIELDS = (
     "iteration",
@@ -37,6 +35,8 @@ FIELDS = (
     "pace_ratio",
     "trend",
     "periodic_overhead_seconds",
+    "eta_seconds_per_iteration",
+    "pace_source",
     "periodic_interval_iterations",
     "warmup_seconds",
     "runs",
@@ -66,40 +66,6 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
     return value
-
-
-def timed_records(lines: Iterable[str], *, source: str, with_times: bool = True) -> Iterator[Record]:
-    """Records of ``unix_time<TAB>record`` lines (the ``.tslog`` shape), framed like a followed file.
-
-    ``with_times=False`` drops the times (the same log as a user would have it, printed times only). A line
-    without a valid time keeps its whole text and no time.
-    """
-    decoder = RecordDecoder(source=source, stats=SourceStats())
-    for line in lines:
-        line = line.rstrip("\n")
-        stamp, tab, text = line.partition("\t")
-        time: float | None = None
-        if tab:
-            try:
-                time = float(stamp)
-            except ValueError:
-                text = line
-            else:
-                if not math.isfinite(time):
-                    time = None
-        else:
-            text = line
-        yield from decoder.feed((text + "\n").encode("utf-8", "surrogateescape"), time if with_times else None)
-    yield from decoder.flush(None)
-
-
-def read_records(path: str, *, with_times: bool = True) -> Iterator[Record]:
-    """The records of a log file; ``.tslog`` files carry a time per record. Raises OSError when unreadable."""
-    if path.endswith(".tslog"):
-        with open(path, encoding="utf-8", errors="surrogateescape", newline="\n") as handle:
-            yield from timed_records(handle, source=path, with_times=with_times)
-    else:
-        yield from read_plain_records(path)
 
 
 def estimates(

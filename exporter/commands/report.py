@@ -14,6 +14,7 @@ error for a missing or unreadable file or a bad ``--format``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -22,6 +23,7 @@ from typing import Any
 from exporter.commands.replay import add_log_options, json_ready, open_error, read_records, replay_events
 from exporter.diagnosis import diagnose
 from exporter.estimate import Estimate, Estimator
+from exporter.estimate.candidates import DESCRIPTIONS
 from exporter.humanize import format_duration, format_timestamp
 from exporter.pipeline import Pipeline
 
@@ -44,6 +46,7 @@ def summarize(path: str, *, total_iterations: int | None, format: str | None, li
     end = estimator.last_event_time
     now = None if live or end is None else end
     estimate = estimator.estimate(now=now)
+    split = estimator.time_split(now=now)
     diagnosis = diagnose(estimate, [])
     out: dict[str, Any] = {
         "log": path,
@@ -57,6 +60,8 @@ def summarize(path: str, *, total_iterations: int | None, format: str | None, li
         out["completion_timestamp_seconds"] = None  # no clock to anchor it: the log has no times
     out["cause"] = diagnosis.cause
     out["hint"] = diagnosis.hint
+    out["time_split_seconds"] = split.seconds
+    out["episodes"] = [dataclasses.asdict(episode) for episode in split.episodes]
     return out
 
 
@@ -64,6 +69,46 @@ def _pace(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"
     return f"{seconds * 1000:.1f} ms/it" if seconds < 1 else f"{seconds:.2f} s/it"
+
+
+def _pace_ahead(e: Estimate) -> str:
+    """Which pace the ETA assumes for the rest of the run, and why, when it is not simply the recent pace."""
+    if e.eta_seconds_per_iteration is None or e.pace_source is None or e.seconds_per_iteration is None:
+        return ""
+    why = DESCRIPTIONS.get(e.pace_source, e.pace_source)
+    if abs(e.eta_seconds_per_iteration / e.seconds_per_iteration - 1) < 0.05:
+        return f"the ETA uses {_pace(e.eta_seconds_per_iteration)}: {why}"
+    return (f"recent {_pace(e.seconds_per_iteration)}; the ETA uses {_pace(e.eta_seconds_per_iteration)}: {why} "
+            f"(the pace that best predicted this run's own past at this horizon)")
+
+
+PHASE_WORDS = {
+    "training": "training at the baseline pace",
+    "warmup": "warm-up",
+    "eval_checkpoint": "evals/checkpoints",
+    "hang": "hangs and stops",
+    "slow": "slow phases (beyond the baseline pace)",
+    "stalled": "stalled now",
+}
+EPISODES_SHOWN = 6
+
+
+def _time_lines(report: dict[str, Any]) -> list[str]:
+    """"Where the time went": the split of the wall time, then the biggest episodes with when they happened."""
+    split: dict[str, float] = report.get("time_split_seconds") or {}
+    wall = sum(split.values())
+    if wall <= 0:
+        return []
+    parts = [f"{PHASE_WORDS[k]} {format_duration(v)} ({100 * v / wall:.0f}%)" for k, v in split.items() if v >= 0.5]
+    lines = [f"Time      {format_duration(wall)}: " + ", ".join(parts)]
+    episodes = [e for e in report.get("episodes") or [] if e["phase"] != "eval_checkpoint"]
+    for e in sorted(episodes, key=lambda e: -e["seconds"])[:EPISODES_SHOWN]:
+        lasted = e["end_timestamp_seconds"] - e["start_timestamp_seconds"]
+        lines.append(
+            f"          {PHASE_WORDS[e['phase']]}: {format_duration(e['seconds'])} lost from "
+            f"{format_timestamp(e['start_timestamp_seconds'])} (over {format_duration(lasted)})"
+        )
+    return lines
 
 
 def render(report: dict[str, Any]) -> str:
@@ -92,6 +137,9 @@ def render(report: dict[str, Any]) -> str:
         cost = format_duration(e.periodic_overhead_seconds) if e.periodic_overhead_seconds is not None else "cost unknown"
         excluded.append(f"eval/checkpoint {cost} every {e.periodic_interval_iterations} it")
     lines.append(f"Pace      {pace}" + (f"; excluded: {', '.join(excluded)}" if excluded else ""))
+    ahead = _pace_ahead(e)
+    if ahead:
+        lines.append(f"Ahead     {ahead}")
     if e.eta_seconds is not None:
         eta = f"{format_duration(e.eta_seconds)} (80% range {format_duration(e.eta_lower_seconds)} to {format_duration(e.eta_upper_seconds)})"
         if e.periodic_events_remaining:
@@ -115,7 +163,13 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"Loss      {loss}")
     if e.data_loading_ratio is not None:
         lines.append(f"Data      waiting for data {100 * e.data_loading_ratio:.0f}% of iteration time")
+    if e.state == "stalled" and e.seconds_since_progress is not None and e.last_progress_timestamp_seconds:
+        lines.append(
+            f"Stalled   no progress for {format_duration(e.seconds_since_progress)} "
+            f"(last line at {format_timestamp(e.last_progress_timestamp_seconds)})"
+        )
     lines.append(f"Cause     {report['cause']}" + (f": {report['hint']}" if report["hint"] else ""))
+    lines.extend(_time_lines(report))
     if not report["has_record_times"]:
         lines.append("Note      the log has no record times: pace from printed times, stalls cannot be seen")
     return "\n".join(lines)

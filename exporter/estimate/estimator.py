@@ -13,6 +13,7 @@ from exporter.estimate.candidates import Verdict, judge
 from exporter.estimate.model import Estimate
 from exporter.estimate.pace import ChangePoint, PaceWindow, Sample
 from exporter.estimate.periodic import DETECTED, PeriodicOverhead
+from exporter.estimate.phases import TimeSplit, time_split
 from exporter.estimate.range import BlockSpread, Calibration, eta_range, judged_range
 from exporter.estimate.robust import median
 from exporter.estimate.stall import Rhythm, allowance
@@ -312,10 +313,10 @@ class Estimator:
         seconds = sample.seconds - normal
         run.periodic.add_cost(seconds, kinds)
         run.overhead_seconds += max(0.0, seconds)
-        self._record(run, sample, min(sample.seconds, normal), clock)
+        self._record(run, sample, min(sample.seconds, normal), clock, overhead=max(0.0, seconds))
 
     @staticmethod
-    def _record(run: _Run, sample: Sample, normal_seconds: float, clock: float) -> None:
+    def _record(run: _Run, sample: Sample, normal_seconds: float, clock: float, *, overhead: float = 0.0) -> None:
         if run.window.pace is None:
             return
         if sample.span > sample.iterations > 0:
@@ -326,6 +327,7 @@ class Estimator:
             clock=clock,
             seconds=sample.seconds,
             normal_seconds=normal_seconds,
+            overhead_seconds=overhead,
             window_pace=run.window.pace,
         )
 
@@ -382,6 +384,19 @@ class Estimator:
         if weight < 1:
             future = weight * current + (1 - weight) * run.normal_seconds / run.normal_iterations
         return future * remaining + (run.periodic.seconds_remaining(iteration, total) if periodic else 0.0)
+
+    def time_split(self, *, now: float | None = None) -> TimeSplit:
+        """Where the current run's wall time went so far (see ``phases``); O(history), so read it when shown."""
+        run = self._run
+        if now is None:
+            now = self._clock()
+        estimate = self.estimate(now=now)
+        return time_split(
+            run.timeline,
+            baseline=run.baseline.value,
+            warmup_seconds=run.warmup_seconds,
+            stalled_seconds=estimate.seconds_since_progress or 0.0,
+        )
 
     def estimate(self, *, now: float | None = None) -> Estimate:
         """The current picture; ``now`` (Unix seconds) defaults to the injected clock."""

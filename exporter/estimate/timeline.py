@@ -26,6 +26,9 @@ class Timeline:
         self.clock: list[float] = []
         self.normal: list[float] = []
         """Cumulative seconds of normal work since the first point."""
+        self.overhead: list[float] = []
+        """Cumulative extra seconds of evals/checkpoints since the first point (the clock's remainder beyond
+        normal work and overhead is hangs)."""
         self.window: list[float] = []
         """The windowed pace (seconds per iteration) reported after the point's sample; the origin repeats the
         first sample's."""
@@ -34,23 +37,25 @@ class Timeline:
         return len(self.iteration)
 
     def add(self, *, start_iteration: float, end_iteration: float, clock: float, seconds: float,
-            normal_seconds: float, window_pace: float) -> None:
+            normal_seconds: float, overhead_seconds: float = 0.0, window_pace: float) -> None:
         """One sample of ``seconds`` over (start_iteration, end_iteration], ending at ``clock``."""
         if not self.iteration:
-            self._append(start_iteration, clock - seconds, 0.0, window_pace)
+            self._append(start_iteration, clock - seconds, 0.0, 0.0, window_pace)
         if len(self.iteration) >= self._capacity:
             self._halve()
-        self._append(end_iteration, clock, self.normal[-1] + max(0.0, normal_seconds), window_pace)
+        self._append(end_iteration, clock, self.normal[-1] + max(0.0, normal_seconds),
+                     self.overhead[-1] + max(0.0, overhead_seconds), window_pace)
 
     def drop_before(self, iteration: float) -> None:
         """Forget the points before ``iteration`` (they turned out to be warm-up); the rest keep their sums."""
         start = bisect_right(self.iteration, iteration) - 1
         if start <= 0:
             return
-        base = self.normal[start]
+        base, extra = self.normal[start], self.overhead[start]
         self.iteration = self.iteration[start:]
         self.clock = self.clock[start:]
         self.normal = [n - base for n in self.normal[start:]]
+        self.overhead = [n - extra for n in self.overhead[start:]]
         self.window = self.window[start:]
 
     def index_at_or_before(self, iteration: float) -> int:
@@ -68,10 +73,11 @@ class Timeline:
             return None
         return (self.normal[end] - self.normal[start]) / iterations
 
-    def _append(self, iteration: float, clock: float, normal: float, window: float) -> None:
+    def _append(self, iteration: float, clock: float, normal: float, overhead: float, window: float) -> None:
         self.iteration.append(iteration)
         self.clock.append(clock)
         self.normal.append(normal)
+        self.overhead.append(overhead)
         self.window.append(window)
 
     def _halve(self) -> None:
@@ -81,4 +87,5 @@ class Timeline:
         self.iteration = [self.iteration[i] for i in keep]
         self.clock = [self.clock[i] for i in keep]
         self.normal = [self.normal[i] for i in keep]
+        self.overhead = [self.overhead[i] for i in keep]
         self.window = [self.window[i] for i in keep]

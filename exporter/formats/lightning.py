@@ -8,6 +8,8 @@
 - Rich: ``Epoch 3/9 ━━━━ 45/100 0:00:10 • 0:00:12 12.34it/s v_num: 0 train_loss: 0.123`` where ``/9`` is the
   last epoch index (total epochs 10). Written to a file, Rich prints only the final state and wraps long lines,
   so the metrics may continue on the next records (those are not read).
+- The end of ``fit``: ``\`Trainer.fit\` stopped: \`max_epochs=3\` reached.`` (or ``max_steps=N``), often glued to the
+  last bar update: the run's size, so a finished run reads as finished.
 
 Lightning 1.x counted validation batches into the epoch bar's total; such totals are reported as printed.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from exporter.events import Eval, Event, Progress
+from exporter.events import Config, Eval, Event, Progress
 from exporter.formats._values import finite, number, pick_loss
 from exporter.formats.base import Parser
 from exporter.formats.tqdm_bars import match_bar
@@ -29,6 +31,7 @@ _RICH = re.compile(
     r"(?P<remaining>-:--:--|\d+:\d\d:\d\d)?\s*(?:(?P<rate>\d+(?:\.\d+)?)it/s)?(?P<metrics>.*)$"
 )
 _RICH_METRIC = re.compile(r"([\w./-]+):\s+(\S+)")
+_STOPPED = re.compile(r"`(max_epochs|max_steps)=(\d+)` reached")
 
 
 class LightningParser(Parser):
@@ -43,6 +46,17 @@ class LightningParser(Parser):
         self._eval_open = False
 
     def parse(self, text: str) -> list[Event]:
+        if "`Trainer.fit` stopped" in text:
+            # The end of fit (Lightning 2.x ``_check_stopping``): the limit reached is the run's size, so the run
+            # reads as finished even though the per-epoch bars never print the total.
+            end = _STOPPED.search(text)
+            before = text[: text.index("`Trainer.fit` stopped")]
+            events = self.parse(before) if before.strip() else []
+            if end and end.group(1) == "max_epochs":
+                events.append(Config(total_epochs=int(end.group(2))))
+            elif end:
+                events.append(Config(total_iterations=int(end.group(2))))
+            return events
         if "━" in text and "•" in text:
             return self._rich(text)
         if "|" not in text:

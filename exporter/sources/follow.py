@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
 from exporter.sources.decoder import RecordDecoder
+from exporter.sources.tslog import read_timed
 from exporter.sources.record import Record, SourceStats
 
 __all__ = [
@@ -527,8 +528,11 @@ def open_source(spec: str, *, clock: Clock = time.time) -> FileFollower | GlobFo
     return FileFollower(spec, clock=clock)
 
 
-def read_records(path: str, *, stats: SourceStats | None = None) -> Iterator[Record]:
+def read_records(path: str, *, stats: SourceStats | None = None, with_times: bool = True) -> Iterator[Record]:
     """All records of a whole file (or stdin for ``-``), read once, as history (for parse/report/replay).
+
+    A ``.tslog`` file (``unix_time<TAB>record`` per line) gives each record its recorded time (``with_times=False``
+    drops them: the log as a user would have it).
 
     Record times come from timestamp prefixes and container envelopes only (else None). The file is opened
     before this returns, so a missing, unreadable or directory path raises ``OSError`` here
@@ -538,6 +542,8 @@ def read_records(path: str, *, stats: SourceStats | None = None) -> Iterator[Rec
     stats = stats if stats is not None else SourceStats()
     if path == "-":
         return _read_stream(sys.stdin.buffer, "-", stats)
+    if path.endswith(".tslog"):
+        return read_timed(path, with_times=with_times, stats=stats)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         if stat.S_ISDIR(os.fstat(fd).st_mode):
