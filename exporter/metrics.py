@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 from exporter import __version__
 from exporter.diagnosis import CAUSES
 from exporter.estimate.model import STATES
+from exporter.estimate.phases import PHASES
 from exporter.gpu.snapshot import CLOCKS_EVENT_REASONS
 from exporter.runtime import GpuState, RunState
 
@@ -156,6 +157,11 @@ class ExporterCollector(Collector):
         )
         restarts = CounterMetricFamily("training_run_restarts", "New runs or resumes detected in the log.", labels=["run"])
         info = GaugeMetricFamily("training_run_info", "Detected log format and source of the run.", labels=["run", "format", "source"])
+        spent = GaugeMetricFamily(
+            "training_time_spent_seconds",
+            "Wall time of the current run so far, by phase (they add up to the run's wall time).",
+            labels=["run", "phase"],
+        )
         for state in runs:
             estimate = state.estimate
             for name in STATES:
@@ -169,7 +175,10 @@ class ExporterCollector(Collector):
             nonfinite_total.add_metric([state.run], float(estimate.nonfinite_loss_events))
             restarts.add_metric([state.run], float(max(0, estimate.runs - 1)))
             info.add_metric([state.run, state.format, state.source], 1.0)
-        yield from (states, causes, loss, nonfinite, nonfinite_total, restarts, info)
+            if state.time_split is not None:
+                for phase in PHASES:
+                    spent.add_metric([state.run, phase], state.time_split.seconds.get(phase, 0.0))
+        yield from (states, causes, loss, nonfinite, nonfinite_total, restarts, info, spent)
 
     def _gpu_metrics(self, gpu: GpuState) -> Iterator[Metric]:
         labels = ["gpu", "uuid"]

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from exporter.config import RunConfig
 from exporter.diagnosis import Diagnosis, diagnose
 from exporter.estimate.model import Estimate
+from exporter.estimate.phases import TimeSplit
 from exporter.events import Config, Event, Progress
 from exporter.gpu.snapshot import GpuSnapshot
 from exporter.sources.record import Record, SourceStats
@@ -50,6 +51,8 @@ ESTIMATE_SECONDS = 1.0
 """Least interval between two estimates while catching up on history (only the caught-up state matters). Once
 caught up, every poll estimates: states that depend on the clock (evaluating, stalled) and the ETA countdown must
 follow at the poll rate, and one estimate costs well under a millisecond."""
+TIME_SPLIT_SECONDS = 5.0
+"""Least interval between two time splits (O(history) each; a split of the past needs no 4 Hz refresh)."""
 CONFIGS_KEPT_PER_FILE = 1_000
 """Config events of a file's current run kept beyond the recent window (bounded against a log that repeats its
 config on every line; the oldest go first)."""
@@ -83,6 +86,8 @@ class RunState:
     format: str = ""
     estimate: Estimate = field(default_factory=Estimate)
     diagnosis: Diagnosis | None = None
+    time_split: TimeSplit | None = None
+    """Where the current run's wall time went (refreshed every ``TIME_SPLIT_SECONDS``)."""
     deadline_timestamp_seconds: float | None = None
     records_read: int = 0
     records_parsed: int = 0
@@ -169,6 +174,8 @@ class RunWorker:
         self._estimated_at: float | None = None
         self._estimate = Estimate()
         self._diagnosis: Diagnosis | None = None
+        self._split: TimeSplit | None = None
+        self._split_at: float | None = None
 
     @property
     def leader(self) -> str | None:
@@ -206,6 +213,9 @@ class RunWorker:
                 self._estimate = self._estimator.estimate(now=self._clock())
                 self._diagnosis = self._diagnose(self._estimate, tuple(self._gpus()))
                 self._estimated_at = now
+                if not self.behind and (self._split_at is None or not 0 <= now - self._split_at < TIME_SPLIT_SECONDS):
+                    self._split = self._estimator.time_split(self._estimate)
+                    self._split_at = now
             elif not records:
                 return
         except Exception as exc:  # noqa: BLE001 - one bad poll must not kill the worker thread
@@ -296,6 +306,7 @@ class RunWorker:
             format=fmt,
             estimate=estimate,
             diagnosis=diagnosis,
+            time_split=self._split,
             deadline_timestamp_seconds=self.run.deadline_timestamp_seconds,
             records_read=stats.records,
             records_parsed=sum(getattr(p, "parsed", 0) for p in pipelines),

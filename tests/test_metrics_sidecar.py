@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.diagnosis import Diagnosis
 from exporter.estimate.model import Estimate
+from exporter.estimate.phases import TimeSplit
 from exporter.gpu.snapshot import GpuSnapshot
 from exporter.metrics import make_registry
 from exporter.runtime import GpuState, RunState
@@ -45,6 +46,7 @@ def full_run() -> RunState:
     return RunState(
         run="gpt", source="/logs/train.log", format="nanogpt", estimate=estimate,
         diagnosis=Diagnosis("input_bound", "GPU idles"), deadline_timestamp_seconds=1_700_100_000.0,
+        time_split=TimeSplit({"training": 300.0, "warmup": 40.0, "eval_checkpoint": 20.0, "hang": 5.0, "slow": 60.0}),
         records_read=400, records_parsed=350, records_unparsed=50, oversized_records=1, rotations=2,
         truncations=1, read_errors=4, files=1, up=True, last_success_timestamp_seconds=1_700_000_000.0,
     )
@@ -98,6 +100,8 @@ def test_values_and_labels() -> None:
     assert got[("training_eta_upper_seconds", run)] == 600
     assert got[("training_estimated_completion_timestamp_seconds", run)] == 1_700_000_480
     assert got[("training_deadline_timestamp_seconds", run)] == 1_700_100_000
+    assert got[("training_time_spent_seconds", (("phase", "slow"), ("run", "gpt")))] == 60
+    assert got[("training_time_spent_seconds", (("phase", "stalled"), ("run", "gpt")))] == 0
     assert math.isnan(got[("training_loss", run)])
     assert got[("training_loss_nonfinite", run)] == 1
     assert got[("training_loss_nonfinite_total", run)] == 3

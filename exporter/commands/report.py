@@ -46,7 +46,7 @@ def summarize(path: str, *, total_iterations: int | None, format: str | None, li
     end = estimator.last_event_time
     now = None if live or end is None else end
     estimate = estimator.estimate(now=now)
-    split = estimator.time_split(now=now)
+    split = estimator.time_split(estimate)
     diagnosis = diagnose(estimate, [])
     out: dict[str, Any] = {
         "log": path,

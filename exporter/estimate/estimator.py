@@ -385,12 +385,10 @@ class Estimator:
             future = weight * current + (1 - weight) * run.normal_seconds / run.normal_iterations
         return future * remaining + (run.periodic.seconds_remaining(iteration, total) if periodic else 0.0)
 
-    def time_split(self, *, now: float | None = None) -> TimeSplit:
-        """Where the current run's wall time went so far (see ``phases``); O(history), so read it when shown."""
+    def time_split(self, estimate: Estimate) -> TimeSplit:
+        """Where the current run's wall time went up to ``estimate`` (this estimator's latest; its stall counts as
+        the current stall); see ``phases``. O(history): read it when it is shown."""
         run = self._run
-        if now is None:
-            now = self._clock()
-        estimate = self.estimate(now=now)
         return time_split(
             run.timeline,
             baseline=run.baseline.value,
