@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import http.client
 import logging
 import socket
 import ssl
 import threading
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, BinaryIO
 
 from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
@@ -34,9 +35,60 @@ METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """``generate_latest`` writes the classic text format; say so, for Prometheus servers of every age."""
 
 
+MAX_HEADER_BYTES = 64 * 1024
+"""Request line and headers together, per request (Go's net/http allows 1 MB; a scrape sends a few hundred bytes):
+``http.server`` alone accepts 100 lines of 64 KiB each, and 25 such requests in parallel took 400 MiB."""
+LISTEN_BACKLOG = 1024
+"""Pending connections the kernel holds (``http.server``'s default of 5 made 200 simultaneous scrapes wait seconds)."""
+MAX_HANDLERS = 64
+"""Requests handled at once; more wait in the listen backlog (bounded threads under a scrape storm)."""
+
+
+class _HeaderBudget:
+    """The request's read side, failing ``readline`` once the request line and headers pass ``MAX_HEADER_BYTES``
+    (``parse_request`` answers 431 to the ``HTTPException``)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.left = MAX_HEADER_BYTES
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self._raw.readline(size)
+        self.left -= len(line)
+        if self.left < 0:
+            raise http.client.HTTPException(f"request line and headers over {MAX_HEADER_BYTES} bytes")
+        return line
+
+    def read(self, size: int = -1) -> bytes:
+        return self._raw.read(size)
+
+    def close(self) -> None:
+        self._raw.close()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
     ssl_context: ssl.SSLContext | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._handlers = threading.BoundedSemaphore(MAX_HANDLERS)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Wait for a free handler here (in the accept loop): new connections queue in the listen backlog.
+        self._handlers.acquire()
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._handlers.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._handlers.release()
 
     def get_request(self) -> tuple[socket.socket, Any]:
         # Handshake in the request thread (not here): a client that never completes TLS must not block accept().
@@ -156,6 +208,12 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
                     log.debug("TLS handshake failed: %s", exc)
                     self.handshake_failed = True
             super().setup()
+            self.rfile = _HeaderBudget(self.rfile)  # type: ignore[assignment]
+
+        def handle_one_request(self) -> None:
+            if isinstance(self.rfile, _HeaderBudget):
+                self.rfile.left = MAX_HEADER_BYTES  # per request on a kept-alive connection
+            super().handle_one_request()
 
         def handle(self) -> None:
             if self.handshake_failed:

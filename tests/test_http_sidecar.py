@@ -242,3 +242,59 @@ def test_metrics_scrape_shows_a_changed_state_at_once(served: tuple[View, Export
     assert get(server, "/metrics")[2] == get(server, "/metrics")[2]
     view.run = dataclasses.replace(view.run, estimate=dataclasses.replace(view.run.estimate, iteration=1201))
     assert 'training_iteration{run="gpt<1>"} 1201.0' in get(server, "/metrics")[2]
+
+
+def test_request_headers_over_64_kib_get_431_and_the_connection_is_not_served(
+    served: tuple[View, ExporterServer],
+) -> None:
+    import socket
+
+    from exporter.http import MAX_HEADER_BYTES
+
+    _, server = served
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        # 100 headers of 60 KiB each are within http.server's own limits (100 lines of 64 KiB): 6 MB per request.
+        conn.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + b"".join(
+            b"X-Pad-%d: " % i + b"a" * 60_000 + b"\r\n" for i in range(3)) + b"\r\n")
+        reply = conn.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 431 ")
+    # Small requests on one kept-alive connection each get the full budget again.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        line = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * (MAX_HEADER_BYTES // 2) + b"\r\n\r\n"
+        conn.sendall(line + line)
+        replies = b""
+        while replies.count(b"200 OK") < 2:
+            chunk = conn.recv(65536)
+            assert chunk
+            replies += chunk
+
+
+def test_listen_backlog_and_handlers_are_sized_for_a_scrape_storm(served: tuple[View, ExporterServer]) -> None:
+    from exporter.http import LISTEN_BACKLOG, MAX_HANDLERS
+
+    _, server = served
+    assert server._server is not None and server._server.request_queue_size == LISTEN_BACKLOG >= 128
+    # Handlers are bounded: with every slot taken, a new connection waits in the backlog instead of a thread.
+    semaphore = server._server._handlers
+    for _ in range(MAX_HANDLERS):
+        assert semaphore.acquire(timeout=1)
+    try:
+        import socket
+        import threading
+
+        done = threading.Event()
+
+        def scrape() -> None:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if conn.recv(100).startswith(b"HTTP/1.1 200"):
+                    done.set()
+
+        thread = threading.Thread(target=scrape)
+        thread.start()
+        assert not done.wait(0.5)  # queued, not served
+    finally:
+        for _ in range(MAX_HANDLERS):
+            semaphore.release()
+    assert done.wait(5)  # served once a handler is free
+    thread.join(5)
