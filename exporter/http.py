@@ -1,4 +1,4 @@
-"""The sidecar's HTTP server: ``/metrics``, ``/healthz`` and a small self-refreshing HTML page at ``/``.
+"""The sidecar's HTTP server: ``/metrics``, ``/healthz`` and the status page at ``/`` (``exporter.page``).
 
 Plain ``http.server`` with a thread per request: every handler only reads cached state, so a request never waits
 on a log read or an NVML call. TLS wraps the listening socket with the configured ``ssl.SSLContext``.
@@ -6,8 +6,6 @@ on a log read or an NVML call. TLS wraps the listening socket with the configure
 
 from __future__ import annotations
 
-import datetime as _dt
-import html
 import http.client
 import logging
 import socket
@@ -22,13 +20,12 @@ from prometheus_client.registry import CollectorRegistry
 
 from exporter import __version__
 from exporter.config import base_url
-from exporter.humanize import format_duration, format_timestamp
 from exporter.metrics import ExporterRegistry
+from exporter.page import render_page
 from exporter.runtime import GpuState, RunState
 
 log = logging.getLogger("exporter.http")
 
-REFRESH_SECONDS = 5
 SHUTDOWN_POLL_SECONDS = 0.5
 """How often the idle server checks for ``stop()``: the longest ``stop()`` waits, and 2 wake-ups a second."""
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -259,95 +256,3 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
             log.debug("%s %s", self.address_string(), format % args)
 
     return Handler
-
-
-def _num(value: float | None, fmt: str) -> str:
-    return "–" if value is None else format(value, fmt)
-
-
-_STYLE = """
-body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}
-td,th{border:1px solid #ccc;padding:.3em .7em;text-align:left}
-th{background:#f3f3f3}
-.state-running,.cause-healthy{color:#17702e}
-.state-regressed,.state-stalled,.cause-input_bound,.cause-throttled,.cause-stalled,.cause-compute_slowdown{color:#b3261e;font-weight:bold}
-.muted{color:#777}
-progress{width:12em}
-"""
-
-
-def render_page(runs: Sequence[RunState], gpu: GpuState | None) -> str:
-    """The human page: one table row per run, one per GPU; refreshes itself every few seconds."""
-    esc = html.escape
-    rows = []
-    for state in runs:
-        e = state.estimate
-        eta = format_duration(e.eta_seconds)
-        if e.eta_lower_seconds is not None and e.eta_upper_seconds is not None:
-            eta += f' <span class="muted">({format_duration(e.eta_lower_seconds)}–{format_duration(e.eta_upper_seconds)})</span>'
-        progress = "unknown"
-        if e.progress_ratio is not None:
-            progress = f'<progress value="{e.progress_ratio:.4f}" max="1"></progress> {100 * e.progress_ratio:.1f}%'
-        iteration = "–" if e.iteration is None else f"{e.iteration}" + (f" / {e.total_iterations}" if e.total_iterations else "")
-        pace = _num(e.seconds_per_iteration, ".3f") + " s/it"
-        if e.pace_ratio is not None:
-            pace += f" ({e.pace_ratio:.2f}× baseline)"
-        cause = state.diagnosis.cause if state.diagnosis else "unknown"
-        hint = esc(state.diagnosis.hint) if state.diagnosis and state.diagnosis.hint else ""
-        status = "" if state.up else f'<br><span class="state-stalled">log: {esc(state.error or "not read yet")}</span>'
-        rows.append(
-            "<tr>"
-            f"<td>{esc(state.run)}<br><span class=\"muted\">{esc(state.format or 'format?')} · {esc(state.source)}</span>{status}</td>"
-            f'<td class="state-{esc(e.state)}">{esc(e.state)}</td>'
-            f"<td>{iteration}</td><td>{progress}</td><td>{eta}</td><td>{format_timestamp(e.completion_timestamp_seconds)}</td>"
-            f"<td>{pace}</td><td>{esc(e.trend)}</td>"
-            f'<td class="cause-{esc(cause)}">{esc(cause)}<br><span class="muted">{hint}</span></td>'
-            "</tr>"
-        )
-    gpu_html = '<p class="muted">GPU reporting is off.</p>'
-    if gpu is not None:
-        if not gpu.up and not gpu.snapshots:
-            reason = esc(gpu.down_reason or "no NVML, driver or GPU")
-            gpu_html = f'<p class="state-stalled">GPU collector is down: {reason}.</p>'
-        else:
-            gpu_rows = []
-            for snap in gpu.snapshots:
-                reasons = ", ".join(r for r, on in (snap.clocks_event_reasons or {}).items() if on) or "–"
-                util = "–" if snap.utilization_ratio is None else f"{100 * snap.utilization_ratio:.0f}%"
-                util_min = "–" if snap.utilization_min_ratio is None else f"{100 * snap.utilization_min_ratio:.0f}%"
-                mem = "–"
-                if snap.memory_used_bytes is not None and snap.memory_total_bytes:
-                    mem = f"{snap.memory_used_bytes / 2**30:.1f} / {snap.memory_total_bytes / 2**30:.1f} GiB"
-                gpu_rows.append(
-                    f"<tr><td>{snap.index}</td><td>{esc(snap.name)}<br><span class=\"muted\">{esc(snap.uuid)}</span></td>"
-                    f"<td>{util}</td><td>{util_min}</td><td>{mem}</td><td>{_num(snap.power_watts, '.0f')} W</td>"
-                    f"<td>{_num(snap.temperature_celsius, '.0f')} °C</td>"
-                    f"<td>{_num(None if snap.sm_clock_hertz is None else snap.sm_clock_hertz / 1e6, '.0f')} MHz</td>"
-                    f"<td>{esc(reasons)}</td></tr>"
-                )
-            gpu_html = (
-                "<table><tr><th>GPU</th><th>name</th><th>utilization</th><th>min</th><th>memory</th><th>power</th>"
-                "<th>temp</th><th>SM clock</th><th>clocks events</th></tr>" + "".join(gpu_rows) + "</table>"
-            )
-            if not gpu.up:
-                gpu_html += '<p class="state-stalled">GPU collector is down: values may be stale.</p>'
-    return (
-        "<!doctype html><html><head><meta charset=\"utf-8\">"
-        f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
-        "<title>training-eta-exporter</title>"
-        f"<style>{_STYLE}</style></head><body>"
-        "<h1>Training ETA</h1>"
-        "<table><tr><th>run</th><th>state</th><th>iteration</th><th>progress</th><th>ETA (80% range)</th>"
-        "<th>completion</th><th>pace</th><th>trend</th><th>diagnosis</th></tr>"
-        + "".join(rows)
-        + "</table><h2>GPUs</h2>"
-        + gpu_html
-        + f'<p class="muted">Updated {format_timestamp(_now())} · <a href="/metrics">/metrics</a> · '
-        f'<a href="/healthz">/healthz</a> · training-eta-exporter {esc(__version__)}</p>'
-        "</body></html>"
-    )
-
-
-def _now() -> float:
-    return _dt.datetime.now(_dt.timezone.utc).timestamp()

@@ -211,9 +211,15 @@ class ExporterCollector(Collector):
                 family.add_metric([state.run], float(getattr(state, attribute)))
             yield family
         files = GaugeMetricFamily("training_exporter_log_files", "Files currently followed (0 = log missing).", labels=["run"])
+        readable = GaugeMetricFamily(
+            "training_exporter_log_readable", "0 while the log exists but cannot be read (permissions, I/O).",
+            labels=["run"],
+        )
         for state in runs:
             files.add_metric([state.run], float(state.files))
+            readable.add_metric([state.run], 1.0 if state.log_readable else 0.0)
         yield files
+        yield readable
 
         nvml = CounterMetricFamily("training_exporter_nvml_errors", "NVML errors by kind.", labels=["kind"])
         if gpu is not None:

@@ -39,6 +39,7 @@ from exporter.estimate.model import Estimate
 from exporter.estimate.phases import TimeSplit
 from exporter.events import Config, Event, Progress
 from exporter.gpu.snapshot import GpuSnapshot
+from exporter.sources.follow import Source
 from exporter.sources.record import Record, SourceStats
 
 log = logging.getLogger("exporter.runtime")
@@ -56,15 +57,6 @@ TIME_SPLIT_SECONDS = 5.0
 CONFIGS_KEPT_PER_FILE = 1_000
 """Config events of a file's current run kept beyond the recent window (bounded against a log that repeats its
 config on every line; the oldest go first)."""
-
-
-class Source(Protocol):
-    name: str
-    stats: SourceStats
-
-    def poll(self) -> list[Record]: ...
-
-    def close(self) -> None: ...
 
 
 class GpuSamplerLike(Protocol):
@@ -88,6 +80,9 @@ class RunState:
     diagnosis: Diagnosis | None = None
     time_split: TimeSplit | None = None
     """Where the current run's wall time went (refreshed every ``TIME_SPLIT_SECONDS``)."""
+    pace_history: tuple[tuple[float, float], ...] = ()
+    """(time, seconds per iteration of normal work) over the current run, at most ``PACE_POINTS`` points (for
+    the status page's plot; refreshed with the time split)."""
     deadline_timestamp_seconds: float | None = None
     records_read: int = 0
     records_parsed: int = 0
@@ -99,6 +94,11 @@ class RunState:
     files: int = 0
     up: bool = False
     """True when the latest poll worked (source open and read without an unexpected error)."""
+    log_readable: bool = True
+    """False while the log exists but cannot be read (permissions, a directory, an I/O error)."""
+    status: str = ""
+    """What stands between the run and an estimate, in words ("waiting for …", "cannot read …", "no progress line
+    recognised …"); empty once progress lines are read."""
     last_success_timestamp_seconds: float | None = None
     error: str = ""
 
@@ -112,6 +112,8 @@ class GpuState:
     snapshots: tuple[GpuSnapshot, ...]
     errors: dict[str, int]
     down_reason: str | None = None
+    utilization_history: tuple[tuple[float, float], ...] = ()
+    """(time, mean busy ratio over the GPUs) per poll, recent polls (for the status page's plot)."""
 
 
 def _natural_key(path: str) -> list[Any]:
@@ -176,6 +178,8 @@ class RunWorker:
         self._diagnosis: Diagnosis | None = None
         self._split: TimeSplit | None = None
         self._split_at: float | None = None
+        self._read_error: str | None = None
+        self._pace_history: tuple[tuple[float, float], ...] = ()
 
     @property
     def leader(self) -> str | None:
@@ -185,7 +189,7 @@ class RunWorker:
     @property
     def behind(self) -> bool:
         """Whether the source has more already written than its last poll read (the loop polls again at once)."""
-        return bool(getattr(self._source, "behind", False))
+        return self._source is not None and self._source.behind
 
     def state(self) -> RunState:
         with self._lock:
@@ -202,7 +206,9 @@ class RunWorker:
             if self._source is None:
                 self._source = self._open_source(self.run.log, clock=self._clock)
             records = self._source.poll()
+            self._note_read_error(self._source.last_error)
             self._ingest(records)
+            self._prune(self._source.paths)
             if self._leader is not None and not self.behind:
                 # History without record times ends no later than the file's last write.
                 written = _mtime(self._leader)
@@ -215,6 +221,7 @@ class RunWorker:
                 self._estimated_at = now
                 if not self.behind and (self._split_at is None or not 0 <= now - self._split_at < TIME_SPLIT_SECONDS):
                     self._split = self._estimator.time_split(self._estimate)
+                    self._pace_history = self._estimator.pace_history()
                     self._split_at = now
             elif not records:
                 return
@@ -228,6 +235,24 @@ class RunWorker:
             return
         self._last_error = ""
         self._publish(self._estimate, self._diagnosis, now)
+
+    def _note_read_error(self, error: str | None) -> None:
+        """Log a log that cannot be read once when it starts and once when it ends, not at every poll."""
+        if error == self._read_error:
+            return
+        if error is not None:
+            log.warning("run %s: cannot read %s", self.run.run, error)
+        else:
+            log.info("run %s: %s is readable again", self.run.run, self.run.log)
+        self._read_error = error
+
+    def _prune(self, followed: Sequence[str]) -> None:
+        """Forget files the source no longer follows (a glob's vanished files), except the leader: per-file
+        history is bounded, but a glob that sees thousands of short-lived files must not keep them all."""
+        live = set(followed)
+        for path in [p for p in self._files if p not in live and p != self._leader]:
+            del self._files[path]
+            self._leaderless.discard(path)
 
     def close(self) -> None:
         if self._source is not None:
@@ -282,6 +307,10 @@ class RunWorker:
                 self._estimator.observe(event)
         self._leaderless.clear()
 
+    def _status(self, estimate: Estimate, records: int) -> str:
+        files = self._source.files if self._source is not None else 0
+        return _status_words(self.run, error=self._read_error, files=files, estimate=estimate, records=records)
+
     def _choose_leader(self) -> str | None:
         active = {path: entry.activity for path, entry in self._files.items() if entry.activity is not None}
         if not active:
@@ -299,7 +328,7 @@ class RunWorker:
         fmt = getattr(leader.pipeline, "format", None) if leader else None
         if not fmt:
             fmt = next((p.format for p in pipelines if getattr(p, "format", None)), None) or self.run.format or ""
-        files = getattr(self._source, "files", ())
+        files = self._source.files if self._source is not None else 0
         state = RunState(
             run=self.run.run,
             source=self.run.log,
@@ -307,6 +336,7 @@ class RunWorker:
             estimate=estimate,
             diagnosis=diagnosis,
             time_split=self._split,
+            pace_history=self._pace_history,
             deadline_timestamp_seconds=self.run.deadline_timestamp_seconds,
             records_read=stats.records,
             records_parsed=sum(getattr(p, "parsed", 0) for p in pipelines),
@@ -315,12 +345,28 @@ class RunWorker:
             rotations=stats.rotations,
             truncations=stats.truncations,
             read_errors=stats.read_errors,
-            files=files if isinstance(files, int) else len(files),
-            up=True,
-            last_success_timestamp_seconds=now,
+            files=files,
+            up=self._read_error is None,
+            log_readable=self._read_error is None,
+            status=self._status(estimate, stats.records),
+            error=self._read_error or "",
+            last_success_timestamp_seconds=now if self._read_error is None else self._state.last_success_timestamp_seconds,
         )
         with self._lock:
             self._state = state
+
+
+def _status_words(run: RunConfig, *, error: str | None, files: int, estimate: Estimate, records: int) -> str:
+    if error is not None:
+        return f"cannot read {error}"
+    if files == 0 and estimate.iteration is None:
+        return f"waiting for {run.log} to appear"
+    if estimate.iteration is None:
+        if records == 0:
+            return f"{run.log} has no records yet"
+        tried = run.format or "every known format"
+        return f"no progress line recognised in {records} records (tried: {tried})"
+    return ""
 
 
 def _mtime(path: str) -> float | None:
@@ -398,6 +444,7 @@ class Runtime:
             snapshots=tuple(sampler.snapshots()),
             errors=dict(getattr(sampler, "errors", {}) or {}),
             down_reason=getattr(sampler, "down_reason", None),
+            utilization_history=sampler.utilization_history(),
         )
 
     def gpu_snapshots(self) -> tuple[GpuSnapshot, ...]:

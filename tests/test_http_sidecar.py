@@ -14,7 +14,8 @@ import pytest
 from exporter.diagnosis import Diagnosis
 from exporter.estimate.model import Estimate
 from exporter.gpu.snapshot import GpuSnapshot
-from exporter.http import ExporterServer, render_page
+from exporter.http import ExporterServer
+from exporter.page import render_page
 from exporter.humanize import format_duration, format_timestamp
 from exporter.metrics import make_registry
 from exporter.runtime import GpuState, RunState
@@ -101,7 +102,7 @@ def test_status_page(served: tuple[View, ExporterServer]) -> None:
     assert status == 200 and ctype == "text/html; charset=utf-8"
     assert '<meta http-equiv="refresh"' in body and "<script" not in body
     assert "gpt&lt;1&gt;" in body and "gpt<1>" not in body  # escaped
-    for expected in ("1h 02m", "50m 00s", "1h 15m", "2023-11-14 22:13:20 UTC", "40.0%", "2.50× baseline",
+    for expected in ("1h 02m", "50m 00s", "1h 15m", "2023-11-14 22:13:20 UTC", "40.0%", "2.50× the baseline",
                      "slowing", "regressed", "input_bound", "GPU idle while iterations are slow", "NVIDIA H100",
                      "30%", "2%", "gpu_idle", "1.0 / 80.0 GiB"):
         assert expected in body, expected

@@ -43,7 +43,10 @@ class ReplaySource:
         self._clock = clock
         self._next = 0
         self.name = source
-        self.files = [source]
+        self.files = 1
+        self.paths = [source]
+        self.behind = False
+        self.last_error: str | None = None
         self.stats = SourceStats()
         self._source = source
         self.closed = False
@@ -171,12 +174,23 @@ class ListSource:
     def __init__(self) -> None:
         self.pending: list[Record] = []
         self.stats = SourceStats()
-        self.files = ["a", "b"]
+        self.paths: list[str] = []
+        """The files seen so far (a glob follows every file it matched); a test removes one to make it vanish."""
+        self.last_error: str | None = None
         self.name = "glob"
+
+    @property
+    def files(self) -> int:
+        return len(self.paths)
+
+    @property
+    def behind(self) -> bool:
+        return False
 
     def poll(self) -> list[Record]:
         out, self.pending = self.pending, []
         self.stats.records += len(out)
+        self.paths = sorted(set(self.paths) | {r.source for r in out})
         return out
 
     def close(self) -> None:

@@ -28,7 +28,9 @@ DATA = HERE.parent / "data"
 
 
 def hog() -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", "while True: sum(i * i for i in range(10000))"])
+    # Its own session, like a real neighbour: with autogroup scheduling a hog in the driver's session would only
+    # compete with the driver.
+    return subprocess.Popen([sys.executable, "-c", "while True: sum(i * i for i in range(10000))"], start_new_session=True)
 
 
 def main() -> int:

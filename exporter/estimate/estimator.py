@@ -396,6 +396,24 @@ class Estimator:
             stalled_seconds=estimate.seconds_since_progress or 0.0,
         )
 
+    def pace_history(self, points: int = 240) -> tuple[tuple[float, float], ...]:
+        """(clock, seconds per iteration of normal work) over the current run, at most ``points`` evenly spaced
+        stretches of its history (for a plot)."""
+        timeline = self._run.timeline
+        n = len(timeline)
+        if n < 2:
+            return ()
+        step = max(1, -(-(n - 1) // points))
+        marks = list(range(0, n, step))
+        if marks[-1] != n - 1:
+            marks.append(n - 1)
+        out = []
+        for a, b in zip(marks, marks[1:]):
+            pace = timeline.pace(a, b)
+            if pace is not None:
+                out.append((timeline.clock[b], pace))
+        return tuple(out)
+
     def estimate(self, *, now: float | None = None) -> Estimate:
         """The current picture; ``now`` (Unix seconds) defaults to the injected clock."""
         run = self._run

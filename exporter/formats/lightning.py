@@ -8,7 +8,7 @@
 - Rich: ``Epoch 3/9 ━━━━ 45/100 0:00:10 • 0:00:12 12.34it/s v_num: 0 train_loss: 0.123`` where ``/9`` is the
   last epoch index (total epochs 10). Written to a file, Rich prints only the final state and wraps long lines,
   so the metrics may continue on the next records (those are not read).
-- The end of ``fit``: ``\`Trainer.fit\` stopped: \`max_epochs=3\` reached.`` (or ``max_steps=N``), often glued to the
+- The end of ``fit``: ``Trainer.fit stopped: max_epochs=3 reached.`` (with backquotes; or ``max_steps=N``), often glued to the
   last bar update: the run's size, so a finished run reads as finished.
 
 Lightning 1.x counted validation batches into the epoch bar's total; such totals are reported as printed.

@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_INTERVAL_SECONDS = 1.0
 """NVML poll period; utilization samples are kept between polls, so a longer period loses no dips."""
 
+HISTORY_POLLS = 900
+"""GPU utilisation polls kept for the status page's plot (15 minutes at the default 1 s)."""
+
 UTILIZATION_WINDOW_SECONDS = 60.0
 """Span of the windowed utilization mean/min: the same ~60 s the estimator uses for the current pace, so the
 diagnosis compares GPU activity and pace over the same stretch of time instead of one noisy poll."""
@@ -185,6 +188,7 @@ class GpuSampler:
 
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._history: deque[tuple[float, float]] = deque(maxlen=HISTORY_POLLS)
 
     # -- reads (any thread) -------------------------------------------------------------------------------
 
@@ -302,6 +306,14 @@ class GpuSampler:
             self._down_reason = reason
             if up and now is not None:
                 self._last_success = now
+            busy = [s.utilization_ratio for s in snapshots if s.utilization_ratio is not None]
+            if now is not None and busy:
+                self._history.append((now, sum(busy) / len(busy)))
+
+    def utilization_history(self) -> tuple[tuple[float, float], ...]:
+        """(time, mean busy ratio over the GPUs) per poll, the last ``HISTORY_POLLS`` polls (for the page)."""
+        with self._lock:
+            return tuple(self._history)
 
     def _count(self, kind: str) -> None:
         with self._lock:

@@ -87,6 +87,16 @@ class Source(Protocol):
         """Number of files currently followed (0 while the log is missing)."""
         ...
 
+    @property
+    def paths(self) -> list[str]:
+        """The paths followed now (their records carry them as ``Record.source``)."""
+        ...
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the latest poll could not read (``path: reason``), or None when it could."""
+        ...
+
 
 class _Claims:
     """Which follower reads which file (st_dev, st_ino), shared by the followers of one glob.
@@ -174,6 +184,10 @@ class FileFollower:
     def offset(self) -> int:
         """Bytes of the current file read so far."""
         return self._offset
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.path]
 
     def poll(self) -> list[Record]:
         """Records completed since the last poll (history first, then live records)."""
@@ -391,6 +405,11 @@ class GlobFollower:
         """Paths followed now, sorted."""
         return sorted(self._followers)
 
+    @property
+    def last_error(self) -> str | None:
+        """The first matched file's read error (a glob whose files are all readable has none)."""
+        return next((f.last_error for _, f in sorted(self._followers.items()) if f.last_error), None)
+
     def poll(self) -> list[Record]:
         """Records completed since the last poll, file by file in path order."""
         first = not self._polled
@@ -460,6 +479,13 @@ class StdinSource:
     def at_eof(self) -> bool:
         """Whether the end of input was reached and everything was returned."""
         return self._done
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.name]
+
+    last_error: str | None = None
+    """Read errors are counted in ``stats`` and end the input; nothing stays unreadable."""
 
     @property
     def behind(self) -> bool:

@@ -1,0 +1,169 @@
+"""Each state a user can meet, in the words of the status page, in /metrics and in ``report``: waiting for the
+file, cannot read it, no progress line recognised, running, stalled, finished. Real follower, pipeline and
+estimator on files in a temporary folder; the clock is stepped, nothing sleeps."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporter.config import RunConfig
+from exporter.estimate import Estimator
+from exporter.page import render_page
+from exporter.metrics import make_registry
+from exporter.pipeline import Pipeline
+from exporter.runtime import RunState, RunWorker
+from exporter.sources import open_source
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class View:
+    def __init__(self, worker: RunWorker) -> None:
+        self._worker = worker
+
+    def runs(self) -> list[RunState]:
+        return [self._worker.state()]
+
+    def gpu(self) -> None:
+        return None
+
+
+def worker_for(path: Path, clock: Clock, *, format: str | None = None) -> RunWorker:
+    return RunWorker(
+        RunConfig("gpt", str(path), format=format),
+        clock=clock,
+        open_source=lambda spec, clock: open_source(spec, clock=clock),
+        make_pipeline=lambda format=None: Pipeline(format=format),
+        make_estimator=lambda total_iterations=None, clock=clock: Estimator(total_iterations=total_iterations,
+                                                                            clock=clock),
+    )
+
+
+def scrape(worker: RunWorker) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = make_registry(View(worker)).render().decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+RUN = (("run", "gpt"),)
+
+
+def nanogpt(start: int, stop: int) -> str:
+    return "".join(f"iter {i}: loss 1.5, time 50.00ms, mfu 30.00%\n" for i in range(start, stop, 10))
+
+
+def test_waiting_for_the_file(tmp_path: Path) -> None:
+    clock = Clock(1_800_000_000.0)
+    worker = worker_for(tmp_path / "train.log", clock)
+    worker.step()
+    state = worker.state()
+    assert state.status == f"waiting for {tmp_path / 'train.log'} to appear"
+    got = scrape(worker)
+    assert got[("training_exporter_log_files", RUN)] == 0
+    assert got[("training_exporter_log_readable", RUN)] == 1
+    assert "waiting for" in render_page([state], None)
+
+
+def test_cannot_read_it(tmp_path: Path) -> None:
+    folder = tmp_path / "train.log"
+    folder.mkdir()  # root reads files of any mode, so a directory stands for an unreadable log here
+    clock = Clock(1_800_000_000.0)
+    worker = worker_for(folder, clock)
+    worker.step()
+    state = worker.state()
+    assert state.status.startswith("cannot read ") and "Is a directory" in state.status
+    got = scrape(worker)
+    assert got[("training_exporter_log_readable", RUN)] == 0
+    assert got[("training_exporter_collector_up", (("collector", "log"),))] == 0
+    assert "cannot read" in render_page([state], None)
+
+
+def test_unreadable_after_rotation_marks_the_collector_down(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text(nanogpt(0, 200))
+    clock = Clock(1_800_000_000.0)
+    worker = worker_for(log, clock)
+    worker.step()
+    assert scrape(worker)[("training_exporter_collector_up", (("collector", "log"),))] == 1
+    log.rename(tmp_path / "train.log.1")
+    log.mkdir()  # the new "file" cannot be read
+    for _ in range(3):
+        clock.now += 1
+        worker.step()
+    got = scrape(worker)
+    assert got[("training_exporter_collector_up", (("collector", "log"),))] == 0
+    assert got[("training_exporter_log_readable", RUN)] == 0
+    assert got[("training_iteration", RUN)] == 190  # what was collected stays
+
+
+def test_no_progress_line_recognised(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text("loading data\nstarting\n")
+    clock = Clock(1_800_000_000.0)
+    worker = worker_for(log, clock)
+    worker.step()
+    assert worker.state().status == "no progress line recognised in 2 records (tried: every known format)"
+    forced = worker_for(log, clock, format="keras")
+    forced.step()
+    assert forced.state().status.endswith("(tried: keras)")
+
+
+def test_running_then_stalled_then_finished(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text("Overriding: max_iters = 400\n")
+    clock = Clock(1_800_000_000.0)
+    worker = worker_for(log, clock)
+    worker.step()
+    for i in range(0, 200, 10):
+        clock.now += 0.5
+        with log.open("a") as f:
+            f.write(nanogpt(i, i + 10))
+        worker.step()
+    state = worker.state()
+    assert state.status == "" and state.estimate.state == "running"
+    assert ("training_eta_seconds", RUN) in scrape(worker)
+    clock.now += 120
+    worker.step()
+    stalled = worker.state()
+    assert stalled.estimate.state == "stalled"
+    got = scrape(worker)
+    assert ("training_eta_seconds", RUN) not in got
+    assert ("training_estimated_completion_timestamp_seconds", RUN) not in got
+    assert "no progress for 2m" in render_page([stalled], None)
+    with log.open("a") as f:
+        f.write(nanogpt(200, 410))
+    clock.now += 1
+    worker.step()
+    assert worker.state().estimate.state == "finished"
+
+
+def test_report_words_for_stalled_and_finished(tmp_path: Path) -> None:
+    import time
+
+    start = time.time() - 600  # the run stopped printing ten minutes ago
+    log = tmp_path / "train.tslog"
+    lines = [f"{start + i * 0.05:.3f}\titer {i}: loss 1.5, time 50.00ms, mfu 30.00%" for i in range(0, 400, 10)]
+    log.write_text(f"{start:.3f}\tOverriding: max_iters = 1000\n" + "\n".join(lines) + "\n")
+    live = subprocess.run([sys.executable, "-m", "exporter", "report", str(log), "--live"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "State     stalled" in live and "Stalled   no progress for" in live and "(last line at " in live
+    assert "ETA       unknown" in live
+    done = log.read_text() + "".join(
+        f"{start + 20 + i * 0.05:.3f}\titer {i}: loss 1.5, time 50.00ms, mfu 30.00%\n" for i in range(400, 1010, 10))
+    log.write_text(done)
+    report = subprocess.run([sys.executable, "-m", "exporter", "report", str(log)], capture_output=True, text=True,
+                            check=True).stdout
+    assert "State     finished" in report and "Time      " in report and "hangs and stops" in report
