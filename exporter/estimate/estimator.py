@@ -80,7 +80,10 @@ class _Run:
     changes: int = 0
     """Change points after warm-up: how often this run's pace has switched."""
     clock: float = 0.0
-    """Seconds elapsed as the samples tell it, for logs without record times."""
+    """Seconds elapsed as the samples tell it: the history's clock, in one basis whether the records have times
+    or not (a log read as history without times and then followed live with arrival times stays continuous)."""
+    wall_offset: float | None = None
+    """Record time minus ``clock`` at the latest sample with a time: maps the history's clock to wall time."""
     overhead_seconds: float = 0.0
     """Extra seconds measured in eval/checkpoint samples so far (kept out of the pace's calibration)."""
     origin: int = 0
@@ -236,6 +239,8 @@ class Estimator:
             # Printed times cover only the printed iterations: the unprinted ones in the gap ran at the pace.
             unprinted = max(0.0, gap - sample.iterations)
             run.clock += sample.seconds + unprinted * (run.window.pace or sample.pace)
+            if event.time is not None:
+                run.wall_offset = event.time - run.clock
             self._ingest(run, sample, kinds)
 
     def _ingest(self, run: _Run, sample: Sample, tagged: frozenset[str]) -> None:
@@ -266,12 +271,12 @@ class Estimator:
         clock = sample.end_time if sample.end_time is not None else run.clock
         if tagged:
             if reference is not None:
-                self._overhead(run, sample, reference, tagged, clock)
+                self._overhead(run, sample, reference, tagged)
             return
         spike = reference is not None and sample.pace > SPIKE_FACTOR * reference
         step = self._typical_step(run)
         if run.periodic.sample(sample.end_iteration, spike=spike, step=step) and reference is not None:
-            self._overhead(run, sample, reference, [DETECTED], clock)
+            self._overhead(run, sample, reference, [DETECTED])
             return
         hang = run.window.excess(sample)
         change = run.window.add(sample)
@@ -286,7 +291,7 @@ class Estimator:
             run.gap_seconds.append(sample.line_seconds)
         pace = run.window.pace
         # One-off hangs stay out of the history the candidates are judged on; their recurrence is added back.
-        self._record(run, sample, sample.seconds - hang, clock)
+        self._record(run, sample, sample.seconds - hang)
         if pace is not None:
             run.baseline.add(pace, clock)
             baseline = run.baseline.value
@@ -307,16 +312,16 @@ class Estimator:
             run.step = round(median(run.steps)) if run.steps else 1
         return run.step
 
-    def _overhead(self, run: _Run, sample: Sample, reference: float, kinds: Iterable[str], clock: float) -> None:
+    def _overhead(self, run: _Run, sample: Sample, reference: float, kinds: Iterable[str]) -> None:
         """A sample holding eval/checkpoint work: its excess over the pace is the work's cost, the rest normal."""
         normal = sample.iterations * reference
         seconds = sample.seconds - normal
         run.periodic.add_cost(seconds, kinds)
         run.overhead_seconds += max(0.0, seconds)
-        self._record(run, sample, min(sample.seconds, normal), clock, overhead=max(0.0, seconds))
+        self._record(run, sample, min(sample.seconds, normal), overhead=max(0.0, seconds))
 
     @staticmethod
-    def _record(run: _Run, sample: Sample, normal_seconds: float, clock: float, *, overhead: float = 0.0) -> None:
+    def _record(run: _Run, sample: Sample, normal_seconds: float, *, overhead: float = 0.0) -> None:
         if run.window.pace is None:
             return
         if sample.span > sample.iterations > 0:
@@ -324,7 +329,7 @@ class Estimator:
         run.timeline.add(
             start_iteration=sample.end_iteration - max(sample.span, sample.iterations),
             end_iteration=sample.end_iteration,
-            clock=clock,
+            clock=run.clock,
             seconds=sample.seconds,
             normal_seconds=normal_seconds,
             overhead_seconds=overhead,
@@ -394,11 +399,12 @@ class Estimator:
             baseline=run.baseline.value,
             warmup_seconds=run.warmup_seconds,
             stalled_seconds=estimate.seconds_since_progress or 0.0,
+            clock_offset=run.wall_offset or 0.0,
         )
 
     def pace_history(self, points: int = 240) -> tuple[tuple[float, float], ...]:
-        """(clock, seconds per iteration of normal work) over the current run, at most ``points`` evenly spaced
-        stretches of its history (for a plot)."""
+        """(time, seconds per iteration of normal work) over the current run, at most ``points`` evenly spaced
+        stretches of its history (for a plot); wall time when the records have times, else the run's own clock."""
         timeline = self._run.timeline
         n = len(timeline)
         if n < 2:
@@ -411,7 +417,7 @@ class Estimator:
         for a, b in zip(marks, marks[1:]):
             pace = timeline.pace(a, b)
             if pace is not None:
-                out.append((timeline.clock[b], pace))
+                out.append((timeline.clock[b] + (self._run.wall_offset or 0.0), pace))
         return tuple(out)
 
     def estimate(self, *, now: float | None = None) -> Estimate:

@@ -39,9 +39,15 @@ class TimeSplit:
 
 
 def time_split(
-    timeline: Timeline, *, baseline: float | None, warmup_seconds: float, stalled_seconds: float = 0.0
+    timeline: Timeline,
+    *,
+    baseline: float | None,
+    warmup_seconds: float,
+    stalled_seconds: float = 0.0,
+    clock_offset: float = 0.0,
 ) -> TimeSplit:
-    """The split of the run so far; ``baseline`` (seconds per iteration) sets what counts as slow."""
+    """The split of the run so far; ``baseline`` (seconds per iteration) sets what counts as slow; episodes are
+    timed at the timeline's clock + ``clock_offset`` (wall time)."""
     seconds = dict.fromkeys(PHASES, 0.0)
     seconds["warmup"] = max(0.0, warmup_seconds)
     seconds["stalled"] = max(0.0, stalled_seconds)
@@ -60,7 +66,7 @@ def time_split(
     def close(phase: str) -> None:
         current = open_episode.pop(phase, None)
         if current is not None and current[2] >= MIN_EPISODE_SECONDS:
-            episodes.append(Episode(phase, current[0], current[1], current[2]))
+            episodes.append(Episode(phase, current[0] + clock_offset, current[1] + clock_offset, current[2]))
 
     for k in range(1, len(timeline)):
         start, end = timeline.clock[k - 1], timeline.clock[k]
