@@ -7,11 +7,13 @@ on a log read or an NVML call. TLS wraps the listening socket with the configure
 from __future__ import annotations
 
 import http.client
+import io
 import logging
 import socket
 import ssl
 import threading
 from collections.abc import Callable, Sequence
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO
 
@@ -45,7 +47,7 @@ class _HeaderBudget:
     """The request's read side, failing ``readline`` once the request line and headers pass ``MAX_HEADER_BYTES``
     (``parse_request`` answers 431 to the ``HTTPException``)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO | io.BufferedIOBase) -> None:
         self._raw = raw
         self.left = MAX_HEADER_BYTES
 
@@ -147,9 +149,9 @@ class ExporterServer:
     def start(self) -> None:
         """Bind the address and serve in a background thread. Raises OSError when the address is taken."""
         handler = _make_handler(self)
-        server_class = _Server
+        server_class: type[_Server] = _Server
         if ":" in self.host:
-            server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
+            server_class = _Server6
         elif self.host == "":
             server_class = _dual_stack_class()
         self._server = server_class((self.host, self.requested_port), handler)
@@ -166,6 +168,10 @@ class ExporterServer:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(5)
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 def _dual_stack_class() -> type[_Server]:
@@ -205,7 +211,7 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
                     log.debug("TLS handshake failed: %s", exc)
                     self.handshake_failed = True
             super().setup()
-            self.rfile = _HeaderBudget(self.rfile)  # type: ignore[assignment]
+            self.rfile = _HeaderBudget(self.rfile)  # type: ignore[assignment]  # read side only: readline, read
 
         def handle_one_request(self) -> None:
             if isinstance(self.rfile, _HeaderBudget):
@@ -239,18 +245,19 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
             self.do_GET()
 
         def _send(self, status: int, content_type: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
             payload = b"" if self.command == "HEAD" else body
+            self.log_request(status)
             if self.request_version == "HTTP/0.9":  # no headers at all in HTTP/0.9
                 self.wfile.write(payload)
                 return
-            # Headers and body in one write (one send): a small second write would wait ~40 ms for the client's
-            # delayed ACK of the first. ``end_headers`` would flush the headers alone.
-            self._headers_buffer.append(b"\r\n" + payload)
-            self.flush_headers()
+            # Status line, headers and body in one write (one send): a small second write would wait ~40 ms for
+            # the client's delayed ACK of the first (``send_response`` + ``end_headers`` flush the headers alone).
+            head = (
+                f"{self.protocol_version} {status} {HTTPStatus(status).phrase}\r\n"
+                f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\nCache-Control: no-store\r\n\r\n"
+            )
+            self.wfile.write(head.encode("latin-1") + payload)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server signature
             log.debug("%s %s", self.address_string(), format % args)

@@ -20,7 +20,7 @@ from typing import Any
 from exporter.estimate import Estimate, Estimator
 from exporter.events import Event, Progress
 from exporter.pipeline import Pipeline
-from exporter.sources import read_records
+from exporter.sources import Record, read_records
 
 FIELDS = (
     "iteration",

@@ -69,7 +69,7 @@ class _Run:
     anchor_iteration: int | None = None
     anchor_time: float | None = None
     line_total: int | None = None
-    warmup_pending: list[tuple[Sample, bool]] = field(default_factory=list)
+    warmup_pending: list[tuple[Sample, frozenset[str]]] = field(default_factory=list)
     warmup_done: bool = False
     warmup_seconds: float = 0.0
     warmup_iterations: int = 0

@@ -188,9 +188,9 @@ def load_custom_formats(path: str | Path) -> list[CustomFormat]:
         root: Any = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        line = f"{mark.line + 1}:" if mark is not None else ""
+        position = f"{mark.line + 1}:" if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
-        raise CustomFormatError(f"{where}:{line} not valid YAML: {problem}") from None
+        raise CustomFormatError(f"{where}:{position} not valid YAML: {problem}") from None
     if isinstance(root, yaml.MappingNode) and "formats" in _mapping(root):
         root = _mapping(root)["formats"][1]
     if not isinstance(root, yaml.SequenceNode) or not root.value:

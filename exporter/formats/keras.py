@@ -63,24 +63,24 @@ class KerasParser(Parser):
         if m is None:
             return []
         n = int(m.group("n"))
-        total = int(m.group("total")) if m.group("total") != "Unknown" else None
+        bar_total = int(m.group("total")) if m.group("total") != "Unknown" else None
         rest = m.group("rest")
         step = _STEP.search(rest)
         seconds = step_seconds(step.group(1), step.group(2)) if step else None
         metrics = dict(_METRIC.findall(rest)) if "loss" in rest else {}
-        finished = total is not None and n >= total
+        finished = bar_total is not None and n >= bar_total
         if self._epoch_finished:
             return [Eval(iteration=self._global(), loss=number(metrics.get("loss")), done=finished)]
-        self._steps = total if total is not None else self._steps
+        self._steps = bar_total if bar_total is not None else self._steps
         out = [
             Progress(
                 iteration=n,
-                total_iterations=total,
+                total_iterations=bar_total,
                 iteration_seconds=seconds,
                 loss=number(metrics.get("loss")),
                 epoch=self._epoch,
                 total_epochs=self._total_epochs if self._epoch is not None else None,
-                batches_per_epoch=total if self._epoch is not None else None,
+                batches_per_epoch=bar_total if self._epoch is not None else None,
             )
         ]
         if finished and self._epoch is not None:

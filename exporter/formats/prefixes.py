@@ -61,7 +61,7 @@ def strip_prefixes(text: str) -> Stripped:
         return Stripped([body], time)
     text = _SYSLOG_ESCAPE.sub("", text).replace("#011", "\t")
     parts: list[str] = []
-    time: float | None = None
+    time = None
     for piece in _SYSLOG_SPLIT.split(text):
         body, found = _strip_tags(piece)
         if time is None:

@@ -16,6 +16,7 @@ Every error is counted by kind (the ``pynvml.NVMLError_<Kind>`` suffix) for ``tr
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -361,8 +362,8 @@ class GpuSampler:
             devices = []
             for index in range(count):
                 handle = layer.handle(index)
-                uuid = self._optional(lambda h=handle: layer.uuid(h), default="")
-                name = self._optional(lambda h=handle: layer.name(h), default="")
+                uuid = self._optional(functools.partial(layer.uuid, handle), default="")
+                name = self._optional(functools.partial(layer.name, handle), default="")
                 devices.append(_Device(index=index, uuid=uuid, name=name, handle=handle))
         except Exception as exc:  # noqa: BLE001 - any failure while enumerating leaves NVML unusable for now
             kind = error_kind(exc)

@@ -114,7 +114,7 @@ class CriReader(_EnvelopeReader):
             return None
         m = _CRI_LINE.match(line)
         when = parse_rfc3339(m.group(1).decode("ascii")) if m is not None else None
-        if when is None:
+        if m is None or when is None:
             self._stats.read_errors += 1
             return None
         message = line[m.end():]

@@ -104,7 +104,7 @@ class RecordDecoder:
         self.stats.records += len(texts)
         if _TS_FIRST.isdisjoint(map(getitem, texts, repeat(_FIRST_CHAR))):
             return list(map(Record, texts, repeat(default_time), range(index + 1, self.index + 1), repeat(source)))
-        out = []
+        out: list[Record] = []
         append = out.append
         for text in texts:
             index += 1

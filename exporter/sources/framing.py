@@ -79,9 +79,10 @@ class Framer:
         first = None
         if self._overflow:
             # The held record is already at the cap: drop everything up to its terminator.
-            data = self._skip_overflow(data)
-            if data is None:
+            rest = self._skip_overflow(data)
+            if rest is None:
                 return []
+            data = rest
             first = self._pending
             self._stats.oversized_records += 1
             self._pending = b""
@@ -140,10 +141,10 @@ class Framer:
         """Records of ``head``, which ends with a terminator: capped, ANSI-free, decoded."""
         limit = self._max
         if not self._decode:
-            lines = head.splitlines() if self._split_cr else head[:-1].split(b"\n")
-            if len(head) > limit and max(map(len, lines)) > limit:
-                lines = self._cap(lines)
-            return lines
+            raw = head.splitlines() if self._split_cr else head[:-1].split(b"\n")
+            if len(head) > limit and max(map(len, raw)) > limit:
+                raw = self._cap(raw)
+            return raw
         if b"\x1b" in head:
             head = _ANSI.sub(b"", head)
         # One decode per block, then str.split: far fewer objects than splitting bytes and decoding each line.
