@@ -173,7 +173,7 @@ def main() -> int:
             except OSError:
                 pass  # Prometheus still starting
             time.sleep(2)
-        print(f"| scenario | must | measured | verdict |\n|---|---|---|---|")
+        print("| scenario | must | measured | verdict |\n|---|---|---|---|")
         failures = 0
         for s in items:
             if s.alert is None:

@@ -356,7 +356,7 @@ def summary(label: str, scored: dict[str, dict[str, float | None]]) -> None:
     best_method = min(means, key=lambda m: means[m]) if means else None
     wins = 0
     worst = 0.0
-    for name, figures in scored.items():
+    for figures in scored.values():
         best = min((v for m, v in figures.items() if v is not None and m in methods), default=None)
         ratio = (figures[OURS] or math.nan) / best if best else math.nan
         wins += ratio <= 1.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 
 @dataclass(slots=True)
@@ -101,7 +101,7 @@ class Config(_Stamped):
     """True for a config header that starts a new run (a restarted or resumed trainer prints it again)."""
 
 
-Event = Union[Progress, Eval, Checkpoint, Config]
+Event = Progress | Eval | Checkpoint | Config
 
 MAX_COUNT = 10**15
 """Iterations, totals, epochs and intervals above this are not a training run's (a quadrillion steps): a line

@@ -2,7 +2,8 @@
 # The README's test command: install what the suite needs on a fresh Debian/Ubuntu machine, then run it.
 # - Prometheus and promtool (Debian's `prometheus`): the end-to-end test and the alert-rule tests use the real ones.
 # - Chromium and its driver (Debian's `chromium`, `chromium-driver`): the status page is tested in a real browser.
-# - The package with its test extras, in the active Python environment (a venv is recommended).
+# - The package with its test extras (pytest, hypothesis, jsonschema, selenium, mypy, ruff), in the active Python
+#   environment (a venv is recommended); mypy and ruff run before the suite.
 # Exits non-zero on any failure; "no tests collected" (pytest's 5) counts as one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 python -m pip install -q -e '.[test]'
+python -m mypy        # type check (config in pyproject.toml)
+python -m ruff check . # lint (config in pyproject.toml)
 set +e
 python -m pytest -q "$@"
 status=$?

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from exporter.events import Checkpoint, Config, Eval, Progress
 from exporter.pipeline import read_events
-from exporter.simulator import Schedule, SimulatedClock, Simulator, main as simulator_main
+from exporter.simulator import Schedule, SimulatedClock, Simulator
+from exporter.simulator import main as simulator_main
 
 
 class FakeTime:

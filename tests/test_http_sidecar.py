@@ -15,9 +15,9 @@ from exporter.diagnosis import Diagnosis
 from exporter.estimate.model import Estimate
 from exporter.gpu.snapshot import GpuSnapshot
 from exporter.http import ExporterServer
-from exporter.page import render_page
 from exporter.humanize import format_duration, format_timestamp
 from exporter.metrics import make_registry
+from exporter.page import render_page
 from exporter.runtime import GpuState, RunState
 
 sys.path.insert(0, str(Path(__file__).parent))

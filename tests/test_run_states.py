@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import RunConfig
 from exporter.estimate import Estimator
-from exporter.page import render_page
 from exporter.metrics import make_registry
+from exporter.page import render_page
 from exporter.pipeline import Pipeline
 from exporter.runtime import RunState, RunWorker
 from exporter.sources import open_source

@@ -17,7 +17,7 @@ from exporter.gpu.fake import FakeDeviceLayer, FakeGpu, nvml_error
 from exporter.gpu.sampler import GpuSampler
 from exporter.metrics import make_registry
 from exporter.pipeline import Pipeline
-from exporter.runtime import RunWorker, Runtime
+from exporter.runtime import Runtime, RunWorker
 from exporter.sources.record import Record, SourceStats
 
 DATA = Path(__file__).parent / "data"

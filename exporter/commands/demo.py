@@ -21,7 +21,8 @@ from exporter.commands.serve import build_sidecar, setup_logging, wait_for_signa
 from exporter.config import Config, ConfigError, RunConfig
 from exporter.gpu.fake import FakeDeviceLayer, FakeGpu
 from exporter.gpu.sampler import GpuSelection
-from exporter.simulator import SimulatedClock, Simulator, add_arguments as add_simulator_arguments, schedule_from
+from exporter.simulator import SimulatedClock, Simulator, schedule_from
+from exporter.simulator import add_arguments as add_simulator_arguments
 
 DEFAULT_SPEED = 20.0
 log = logging.getLogger("exporter.demo")

@@ -22,7 +22,7 @@ from exporter import config as config_mod
 from exporter.config import Config, ConfigError
 from exporter.http import ExporterServer
 from exporter.metrics import make_registry
-from exporter.runtime import RunWorker, Runtime
+from exporter.runtime import Runtime, RunWorker
 
 log = logging.getLogger("exporter.serve")
 

@@ -20,7 +20,6 @@ and hangs included), give its range (``range.judged_range``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from exporter.estimate.baseline import Baseline, Regression
-from exporter.estimate.candidates import Verdict, judge
+from exporter.estimate.candidates import judge
 from exporter.estimate.model import Estimate
 from exporter.estimate.pace import ChangePoint, PaceWindow, Sample
 from exporter.estimate.periodic import DETECTED, PeriodicOverhead

@@ -10,7 +10,6 @@ from operator import lt, mul, sub, truediv
 
 from exporter.estimate.candidates import Verdict
 
-
 Z_80 = 1.2816
 """Two-sided 80% interval of a normal distribution: the range aims to hold the truth ~80% of the time."""
 MAX_LOG_WIDTH = math.log(20.0)

@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
 from exporter.sources.decoder import RecordDecoder
-from exporter.sources.tslog import read_timed
 from exporter.sources.record import Record, SourceStats
+from exporter.sources.tslog import read_timed
 
 __all__ = [
     "BLOCK_SIZE",
