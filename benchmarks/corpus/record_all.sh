@@ -25,7 +25,7 @@ lane_a() {
         $(ng --compile=True --max_iters=4000 --lr_decay_iters=4000 --eval_interval=500 --log_interval=10 $(ng_dir b))
     run ng_resume --plan "110 kill; 115 resume" --resume-cmd "$(ng --compile=False --init_from=resume --max_iters=4000 --lr_decay_iters=4000 --eval_interval=250 --log_interval=5 --out_dir=$work/out-c)" -- \
         $(ng --compile=False --max_iters=4000 --lr_decay_iters=4000 --eval_interval=250 --log_interval=5 $(ng_dir c))
-    run torch_curriculum -- $PY "$here/torch_tqdm.py" 6000 0.5
+    run torch_curriculum -- $PY "$here/torch_tqdm.py" 9000 0.5
     run keras_val -- $PY "$here/keras_fit.py" 15
 }
 lane_b() {
@@ -40,5 +40,5 @@ lane_b & b=$!
 wait $a $b
 run ng_noisy_stays --plan "100 hog 2" -- \
     $(ng --compile=True --max_iters=5000 --lr_decay_iters=5000 --eval_interval=500 --log_interval=10 $(ng_dir f))
-run hf_noisy --plan "80 hog 2" -- $PY "$here/hf_train.py" 5000
+run hf_noisy --plan "80 hog 2" -- $PY "$here/hf_train.py" 8000
 run metriclogger_blip --plan "60 hog 2; 90 unhog" -- $PY "$here/metriclogger_train.py" 20

@@ -1,7 +1,8 @@
 """Trainer log formats: the family registry and per-file autodetection.
 
 ``FAMILIES`` lists every built-in parser class, specific shapes before generic ones (a plain tqdm bar also
-appears inside Lightning and HF Trainer logs, so ``tqdm`` comes last). ``AutoParser`` feeds each record to every
+appears inside Lightning and HF Trainer logs, so ``tqdm`` comes after them, and the ``generic`` fallback for any
+step counter comes last). ``AutoParser`` feeds each record to every
 candidate family, each with its own state, until one produces a Progress event; it then locks to that family
 and releases the events that family produced while undecided, so a config echoed before the first progress line
 (nanoGPT's ``max_iters``) is not lost; a generic family that yields progress first is confirmed only after a
@@ -17,6 +18,7 @@ from exporter.events import Event, Progress
 from exporter.formats import (
     deepspeed,
     detectron2,
+    generic,
     hf_trainer,
     keras,
     lightning,
@@ -49,6 +51,7 @@ _MODULES = (
     lightning,
     hf_trainer,
     tqdm_bars,
+    generic,
 )
 
 FAMILIES: tuple[type[Parser], ...] = tuple(cls for module in _MODULES for cls in module.PARSERS)
@@ -63,8 +66,9 @@ DECISION_WINDOW = 64
 DECISION_SECONDS = 10.0
 """Record time after which the window ends anyway (live following of a slow bar: a few records a minute)."""
 
-GENERIC_FAMILIES = frozenset({"hf_trainer", "tqdm_bars"})
-"""Families that also understand plain tqdm bars, which other trainers print too (sanity checks, downloads)."""
+GENERIC_FAMILIES = frozenset({"hf_trainer", "tqdm_bars", "generic"})
+"""Families that also understand plain tqdm bars, which other trainers print too (sanity checks, downloads), and
+the fallback for any step counter: they win only when no more specific family yields progress in the window."""
 
 
 def family_names() -> list[str]:
