@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from exporter.estimate.baseline import Baseline, Regression
-from exporter.estimate.candidates import judge
+from exporter.estimate.candidates import Verdict, judge
 from exporter.estimate.model import Estimate
 from exporter.estimate.pace import ChangePoint, PaceWindow, Sample
 from exporter.estimate.periodic import DETECTED, PeriodicOverhead
@@ -113,6 +113,7 @@ class Estimator:
         self._runs = 0
         self._nonfinite = 0
         self._last_event_time: float | None = None
+        self._verdict: tuple[tuple[object, ...], Verdict | None] | None = None
 
     @property
     def runs(self) -> int:
@@ -353,6 +354,21 @@ class Estimator:
         run.change = change
         run.changes += 1
 
+    def _judged(self, run: _Run, remaining: int, hang_rate: float) -> Verdict | None:
+        """The judge's verdict, computed again only when the history, the remaining work or the added costs
+        changed (a scrape between two progress lines reuses it: same inputs, same verdict)."""
+        periodic = run.periodic
+        key = (id(run), len(run.timeline), run.timeline.iteration[-1] if len(run.timeline) else None,
+               run.timeline.clock[-1] if len(run.timeline) else None, remaining, hang_rate, periodic.state_key())
+        if self._verdict is None or self._verdict[0] != key:
+            verdict = judge(
+                run.timeline,
+                remaining,
+                lambda start, end: hang_rate * (end - start) + periodic.seconds_between(start, end),
+            )
+            self._verdict = (key, verdict)
+        return self._verdict[1]
+
     @staticmethod
     def _hang_rate(run: _Run) -> float:
         """Seconds per iteration of clipped hangs expected ahead: none after a single one (it may be one-off),
@@ -491,11 +507,7 @@ class Estimator:
             out.progress_ratio = min(1.0, iteration / total) if total > 0 else None
             periodic_ahead = periodic.seconds_remaining(iteration, total)
             hang_rate = self._hang_rate(run)
-            verdict = judge(
-                run.timeline,
-                remaining,
-                lambda start, end: hang_rate * (end - start) + periodic.seconds_between(start, end),
-            )
+            verdict = self._judged(run, remaining, hang_rate)
             if verdict is not None:
                 future: float | None = (verdict.pace + hang_rate) * remaining + periodic_ahead
                 out.eta_seconds_per_iteration = verdict.pace

@@ -204,6 +204,10 @@ class PeriodicOverhead:
         """Expected overhead seconds of the occurrences in (start, end] at today's costs (for backtests)."""
         return sum(s.count(int(start), int(end)) * (s.cost or 0.0) for s in self._known())
 
+    def state_key(self) -> tuple[tuple[str, int | None, int, float | None, bool], ...]:
+        """What the schedules' counts and costs depend on (to tell when a result computed from them is stale)."""
+        return tuple((k, s.interval, s.anchor, s.cost, s.after_progress) for k, s in self._schedules.items())
+
     def rate(self) -> float:
         """Overhead seconds per iteration on the known schedules (for a pace that includes them)."""
         return sum((s.cost or 0.0) / (s.interval or 1) for s in self._known())
