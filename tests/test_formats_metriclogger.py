@@ -68,3 +68,20 @@ def test_namespace_echo_gives_epochs() -> None:
 
 def test_epoch_total_time_line_is_ignored() -> None:
     assert MetricLoggerParser().parse("Epoch: [2] Total time: 1:50:03 (4.3892 s / it)") == []
+
+
+def test_the_epoch_closing_line_is_progress_at_the_epoch_end() -> None:
+    """torchvision's ``log_every`` prints the batch index every ``print_freq`` batches and then
+    ``{header} Total time: …`` once the epoch is done (benchmarks/data/metriclogger_blip.log, print_freq 10)."""
+    from exporter.events import Progress
+    from exporter.formats.metriclogger import MetricLoggerParser
+
+    parser = MetricLoggerParser()
+    lines = [
+        "Epoch: [19]  [490/500]  eta: 0:00:00  lr: 0.1  loss: 2.3051 (2.3074)  time: 0.0160  data: 0.0004",
+        "Epoch: [19] Total time: 0:00:08 (0.0162 s / it)",
+        "Epoch: [3] Total time: 0:00:08 (0.0162 s / it)",  # not the epoch in progress: ignored
+    ]
+    events = [e for line in lines for e in parser.parse(line)]
+    assert [(e.epoch, e.iteration, e.global_iteration) for e in events if isinstance(e, Progress)] == [
+        (19, 490, 19 * 500 + 490), (19, 500, 20 * 500)]

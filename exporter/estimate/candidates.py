@@ -43,6 +43,8 @@ MIN_PAIRS = 4
 """Backtests a candidate needs before it is judged."""
 ENDS = 16
 """End points of the backtests per horizon, spread over the history that allows them."""
+DEFAULT = "window"
+"""The candidate that leads while none backtests clearly better (in any steady stretch they all tie)."""
 MARGIN = 0.2
 """Another candidate must backtest this much better than ``window`` (the pace now) to lead: while they tie, as
 in any steady stretch, the pace now is the natural answer."""
@@ -140,5 +142,5 @@ def judge(timeline: Timeline, remaining: float, extra: Callable[[float, float], 
             scores[name] = sum(max(ERROR_FLOOR, abs(1 / r - 1)) for r in row) / len(row)
     if not scores:
         return None
-    leader = min(scores, key=lambda name: scores[name] * (1.0 if name == "window" else 1 + MARGIN))
+    leader = min(scores, key=lambda name: scores[name] * (1.0 if name == DEFAULT else 1 + MARGIN))
     return Verdict(paces[leader], leader, scores, paces, ratios[leader], horizon)

@@ -5,6 +5,8 @@
   batch (the last line of an epoch reads ``[1503/1504]``); both are reported as printed. ``time`` and ``data`` are
   means over the logger's window; a ``value (global mean)`` pair reports the first value.
 - Evaluation: ``Test:  [ 10/100]  eta: …`` while it runs; ``Test: Total time: 0:00:16 (0.16 s / it)`` when done.
+- ``Epoch: [2] Total time: 0:21:38 (0.8631 s / it)`` closes a training epoch: progress at the epoch's end (the last
+  batch printed is up to ``print_freq - 1`` batches before it).
 - The argument echo ``Namespace(…, epochs=90, …)`` gives the number of epochs.
 """
 
@@ -24,6 +26,7 @@ _LINE = re.compile(
 )
 _FIELD = re.compile(r"(?:^|\s)(loss|time|data):\s*([^\s(]+)")
 _EPOCHS = re.compile(r"[(,]\s*epochs=(\d+)\s*[,)]")
+_EPOCH_DONE = re.compile(r"^Epoch: \[(\d+)\] Total time:")
 _TOTAL_TIME = re.compile(r"^(?:Test|Val|Eval):(?:\s+[A-Za-z_]\w*)?\s+Total time:")
 
 
@@ -45,6 +48,13 @@ class MetricLoggerParser(Parser):
             return []
         m = _LINE.search(text[:SCAN_LIMIT])
         if m is None:
+            done = _EPOCH_DONE.match(text.lstrip())
+            last = self.epochs.last
+            if done and last is not None and last[0] == int(done.group(1)) and last[2]:
+                # The epoch's closing line: every batch ran, though the last one printed was up to print_freq-1
+                # batches earlier; without it the final iterations of the run would never be seen.
+                return self.epochs.train(epoch=last[0], n=last[2], total=last[2], seconds=None,
+                                         data_seconds=None, loss=None)
             return []
         n, total = int(m.group("n")), int(m.group("total"))
         if m.group("test"):
