@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from exporter import __version__
 
-COMMANDS = ("serve", "parse", "report", "replay", "demo")
+COMMANDS = ("serve", "parse", "report", "replay", "watch", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,8 +44,14 @@ def summarize(path: str, *, total_iterations: int | None, format: str | None, li
     for event in replay_events(read_records(path), pipeline):
         estimator.observe(event)
     end = estimator.last_event_time
-    now = None if live or end is None else end
+    return report_of(path, pipeline, estimator, now=None if live or end is None else end)
+
+
+def report_of(path: str, pipeline: Pipeline, estimator: Estimator, *, now: float | None) -> dict[str, Any]:
+    """The report dict of what ``estimator`` has seen, as of ``now`` (None: the wall clock)."""
     estimate = estimator.estimate(now=now)
+    # A log without record times has a position in time only once its last write time was assumed (``watch``).
+    timed = estimator.last_event_time is not None or estimate.last_progress_timestamp_seconds is not None
     split = estimator.time_split(estimate)
     diagnosis = diagnose(estimate, [])
     out: dict[str, Any] = {
@@ -53,10 +59,10 @@ def summarize(path: str, *, total_iterations: int | None, format: str | None, li
         "format": pipeline.format,
         "now": now if now is not None else time.time(),
         "now_is_log_end": now is not None,
-        "has_record_times": end is not None,
+        "has_record_times": timed,
     }
     out.update({name: json_ready(value) for name, value in estimate.to_dict().items()})
-    if end is None:
+    if not timed:
         out["completion_timestamp_seconds"] = None  # no clock to anchor it: the log has no times
     out["cause"] = diagnosis.cause
     out["hint"] = diagnosis.hint
@@ -104,9 +110,12 @@ def _time_lines(report: dict[str, Any]) -> list[str]:
     episodes = [e for e in report.get("episodes") or [] if e["phase"] != "eval_checkpoint"]
     for e in sorted(episodes, key=lambda e: -e["seconds"])[:EPISODES_SHOWN]:
         lasted = e["end_timestamp_seconds"] - e["start_timestamp_seconds"]
+        # Without record times the episodes are on the run's own clock (seconds since its first progress line).
+        when = (format_timestamp(e["start_timestamp_seconds"]) if report["has_record_times"]
+                else f"{format_duration(e['start_timestamp_seconds'])} into the run")
         lines.append(
-            f"          {PHASE_WORDS[e['phase']]}: {format_duration(e['seconds'])} lost from "
-            f"{format_timestamp(e['start_timestamp_seconds'])} (over {format_duration(lasted)})"
+            f"          {PHASE_WORDS[e['phase']]}: {format_duration(e['seconds'])} lost from {when} "
+            f"(over {format_duration(lasted)})"
         )
     return lines
 

@@ -132,6 +132,8 @@ class Estimator:
             run.last_time = time
             if run.anchor_iteration == run.last_iteration:
                 run.anchor_time = time
+            if run.wall_offset is None:
+                run.wall_offset = time - run.clock
 
     def observe(self, event: Event) -> None:
         """Take one event into account."""
