@@ -571,3 +571,42 @@ def test_background_thread_polls_and_stop_shuts_nvml_down() -> None:
     finally:
         sampler.stop()
     assert layer.calls[(None, "shutdown")] == 1 and not layer.initialized
+
+
+def test_a_hung_nvml_call_marks_the_collector_down_and_never_holds_shutdown() -> None:
+    """A call that does not return (a lost GPU, a stuck driver): past the deadline the sampler reads down, its
+    series are absent instead of stale, and ``stop()`` returns within ~2 s although the call still hangs."""
+    import threading
+    import time as _time
+
+    from exporter.gpu.fake import FakeDeviceLayer
+    from exporter.gpu.sampler import STOP_SECONDS, GpuSampler
+
+    release = threading.Event()
+
+    class HangingLayer(FakeDeviceLayer):
+        hang = False
+
+        def utilization_samples(self, handle, last_seen_us):  # type: ignore[no-untyped-def]
+            if self.hang:
+                release.wait(30)
+            return super().utilization_samples(handle, last_seen_us)
+
+    layer = HangingLayer(1)
+    sampler = GpuSampler(layer=layer, interval_seconds=0.02, hang_seconds=0.3)
+    sampler.start()
+    try:
+        deadline = _time.monotonic() + 5
+        while not sampler.snapshots() and _time.monotonic() < deadline:
+            _time.sleep(0.01)
+        assert sampler.up and sampler.snapshots()
+        layer.hang = True
+        _time.sleep(0.6)
+        assert not sampler.up
+        assert sampler.snapshots() == []
+        assert "NVML call has not returned" in (sampler.down_reason or "")
+        started = _time.monotonic()
+        sampler.stop()
+        assert _time.monotonic() - started <= STOP_SECONDS + 0.5
+    finally:
+        release.set()

@@ -33,6 +33,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_INTERVAL_SECONDS = 1.0
 """NVML poll period; utilization samples are kept between polls, so a longer period loses no dips."""
 
+HANG_MIN_SECONDS = 5.0
+"""A poll running longer than max(this, 5 polls) is hung: the GPU collector reads down and its series absent."""
+STOP_SECONDS = 2.0
+"""The longest ``stop()`` waits for a poll in progress (a hung NVML call never returns)."""
+
 HISTORY_POLLS = 900
 """GPU utilisation polls kept for the status page's plot (15 minutes at the default 1 s)."""
 
@@ -161,6 +166,7 @@ class GpuSampler:
         select: GpuSelection | str = "all",
         window_seconds: float = UTILIZATION_WINDOW_SECONDS,
         parent_pid: Callable[[int], int | None] = proc_parent_pid,
+        hang_seconds: float | None = None,
     ) -> None:
         if interval_seconds <= 0:
             raise ValueError(f"interval_seconds must be > 0, got {interval_seconds}")
@@ -190,19 +196,35 @@ class GpuSampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._history: deque[tuple[float, float]] = deque(maxlen=HISTORY_POLLS)
+        self._hang_seconds = hang_seconds if hang_seconds is not None else max(HANG_MIN_SECONDS, 5 * interval_seconds)
+        self._poll_started: float | None = None
+        """``time.monotonic()`` when the running poll began (None between polls): the watchdog's clock."""
+        self._hang_warned = False
 
     # -- reads (any thread) -------------------------------------------------------------------------------
 
     def snapshots(self) -> list[GpuSnapshot]:
-        """Latest snapshot of each selected, healthy GPU (a failing GPU is absent, never stale)."""
+        """Latest snapshot of each selected, healthy GPU (a failing GPU is absent, never stale; while a poll
+        hangs in NVML, none: the last values would be stale)."""
         with self._lock:
-            return list(self._snapshots)
+            return [] if self._hung() else list(self._snapshots)
 
     @property
     def up(self) -> bool:
-        """True when the last poll read every selected GPU."""
+        """True when the last poll read every selected GPU and no poll hangs in NVML."""
         with self._lock:
-            return self._up
+            return self._up and not self._hung()
+
+    def _hung(self) -> bool:
+        """A poll has run past its deadline (an NVML call that does not return: a lost GPU, a stuck driver)."""
+        started = self._poll_started
+        if started is None or time.monotonic() - started <= self._hang_seconds:
+            return False
+        if not self._hang_warned:
+            self._hang_warned = True
+            logger.warning("GPU sampler: an NVML call has not returned for %.0f s; GPU series are absent until it "
+                           "does", self._hang_seconds)
+        return True
 
     @property
     def last_success_timestamp(self) -> float | None:
@@ -220,6 +242,8 @@ class GpuSampler:
     def down_reason(self) -> str | None:
         """Why the sampler is down (for the human page), None when up."""
         with self._lock:
+            if self._hung():
+                return f"an NVML call has not returned for over {self._hang_seconds:.0f} s"
             return self._down_reason
 
     @property
@@ -237,15 +261,22 @@ class GpuSampler:
         self._thread = threading.Thread(target=self._run, name="gpu-sampler", daemon=True)
         self._thread.start()
 
-    def stop(self, *, timeout: float = 5.0) -> None:
-        """Stop the thread and shut NVML down."""
+    def stop(self, *, timeout: float = STOP_SECONDS) -> None:
+        """Stop the thread and shut NVML down, waiting at most ``timeout`` for a poll in progress: a hung NVML call
+        must not hold the process past a Kubernetes grace period (the thread is a daemon; it dies with it)."""
         self._stop.set()
+        deadline = time.monotonic() + timeout
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        with self._poll_lock:
-            if self._initialized:
-                self._shutdown_layer()
+        if self._poll_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            try:
+                if self._initialized:
+                    self._shutdown_layer()
+            finally:
+                self._poll_lock.release()
+        else:
+            logger.warning("GPU sampler: a hung NVML call kept it from shutting down NVML; exiting anyway")
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -257,12 +288,18 @@ class GpuSampler:
     def poll_once(self) -> None:
         """One poll: (re)initialise if due, read every selected GPU, publish. Never raises."""
         with self._poll_lock:
+            self._poll_started = time.monotonic()
             try:
                 self._poll(self._clock())
             except Exception as exc:  # noqa: BLE001 - the sampler must survive its own bugs; counted and logged
                 self._count(UNEXPECTED_KIND)
                 logger.exception("GPU sampler: unexpected error: %s", exc)
                 self._publish([], up=False, now=None, reason=f"unexpected error: {exc}")
+            finally:
+                self._poll_started = None
+                if self._hang_warned:
+                    self._hang_warned = False
+                    logger.info("GPU sampler: NVML answers again")
 
     def _poll(self, now: float) -> None:
         if not self._initialized:
