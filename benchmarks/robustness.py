@@ -55,7 +55,7 @@ def rotation_matrix(folder: Path) -> list[tuple[str, int, int, int]]:
         written = 0
         for block in range(20):
             with path.open("a") as f:
-                for i in range(100):
+                for _ in range(100):
                     f.write(f"line {written}\n")
                     written += 1
             seen += [r.text for r in follower.poll()]
