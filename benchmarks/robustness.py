@@ -174,26 +174,16 @@ def scrape_storm(srv: ExporterServer, clients: int = 200) -> tuple[float, float,
 
 def hung_nvml_stop() -> float:
     """Seconds ``GpuSampler.stop()`` takes while an NVML call hangs."""
-    release = threading.Event()
-
-    class Hanging(FakeDeviceLayer):
-        hang = False
-
-        def utilization_samples(self, handle, last_seen_us):  # type: ignore[no-untyped-def]
-            if self.hang:
-                release.wait(60)
-            return super().utilization_samples(handle, last_seen_us)
-
-    layer = Hanging(1)
+    layer = FakeDeviceLayer(1)
     sampler = GpuSampler(layer=layer, interval_seconds=0.05)
     sampler.start()
     time.sleep(0.3)
-    layer.hang = True
+    layer.hang("utilization_samples")
     time.sleep(0.5)
     started = time.perf_counter()
     sampler.stop()
     took = time.perf_counter() - started
-    release.set()
+    layer.release()
     return took
 
 

@@ -8,6 +8,7 @@ import threading
 
 import pynvml
 import pytest
+from conftest import Clock
 
 from exporter.gpu.fake import FakeDeviceLayer, FakeGpu, nvml_error
 from exporter.gpu.nvml import NvmlLayer
@@ -22,19 +23,6 @@ from exporter.gpu.sampler import (
 from exporter.gpu.snapshot import CLOCKS_EVENT_REASONS
 
 LOGGER = "exporter.gpu.sampler"
-
-
-class Clock:
-    """Injected time: tests advance it instead of sleeping."""
-
-    def __init__(self, now: float = 1_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def tick(self, seconds: float = 1.0) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -576,23 +564,11 @@ def test_background_thread_polls_and_stop_shuts_nvml_down() -> None:
 def test_a_hung_nvml_call_marks_the_collector_down_and_never_holds_shutdown() -> None:
     """A call that does not return (a lost GPU, a stuck driver): past the deadline the sampler reads down, its
     series are absent instead of stale, and ``stop()`` returns within ~2 s although the call still hangs."""
-    import threading
     import time as _time
 
-    from exporter.gpu.fake import FakeDeviceLayer
-    from exporter.gpu.sampler import STOP_SECONDS, GpuSampler
+    from exporter.gpu.sampler import STOP_SECONDS
 
-    release = threading.Event()
-
-    class HangingLayer(FakeDeviceLayer):
-        hang = False
-
-        def utilization_samples(self, handle, last_seen_us):  # type: ignore[no-untyped-def]
-            if self.hang:
-                release.wait(30)
-            return super().utilization_samples(handle, last_seen_us)
-
-    layer = HangingLayer(1)
+    layer = FakeDeviceLayer(1)
     sampler = GpuSampler(layer=layer, interval_seconds=0.02, hang_seconds=0.3)
     sampler.start()
     try:
@@ -600,7 +576,7 @@ def test_a_hung_nvml_call_marks_the_collector_down_and_never_holds_shutdown() ->
         while not sampler.snapshots() and _time.monotonic() < deadline:
             _time.sleep(0.01)
         assert sampler.up and sampler.snapshots()
-        layer.hang = True
+        layer.hang("utilization_samples")
         _time.sleep(0.6)
         assert not sampler.up
         assert sampler.snapshots() == []
@@ -609,4 +585,4 @@ def test_a_hung_nvml_call_marks_the_collector_down_and_never_holds_shutdown() ->
         sampler.stop()
         assert _time.monotonic() - started <= STOP_SECONDS + 0.5
     finally:
-        release.set()
+        layer.release()

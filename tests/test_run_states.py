@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import Clock
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import RunConfig
@@ -17,14 +18,6 @@ from exporter.page import render_page
 from exporter.pipeline import Pipeline
 from exporter.runtime import RunState, RunWorker
 from exporter.sources import open_source
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class View:

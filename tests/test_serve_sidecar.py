@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import Clock
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -63,14 +64,6 @@ class ReplaySource:
 
     def close(self) -> None:
         self.closed = True
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def real_worker(run: RunConfig, clock: Clock, open_source: Callable[..., object], gpus=tuple) -> RunWorker:

@@ -125,6 +125,8 @@ class FakeDeviceLayer:
         """Calls made, keyed by (GPU index or None for layer-wide calls, method name)."""
         self.initialized = False
         self._lock = threading.Lock()
+        self._hanging: set[str] = set()
+        self._released = threading.Event()
 
     def fail(self, method: str, error: BaseException, *, times: int | None = None) -> None:
         """Make a layer-wide call (``init``, ``device_count``, ``driver_version``, …) raise ``error``."""
@@ -135,6 +137,16 @@ class FakeDeviceLayer:
         """Remove a layer-wide fault (or all)."""
         with self._lock:
             self.faults.clear(method)
+
+    def hang(self, method: str) -> None:
+        """Make calls of ``method`` block (as a call into a stuck driver does) until ``release()``."""
+        self._released.clear()
+        self._hanging.add(method)
+
+    def release(self) -> None:
+        """Let hanging calls return (and new ones pass)."""
+        self._hanging.clear()
+        self._released.set()
 
     def _enter(self, method: str, gpu: FakeGpu | None = None) -> None:
         index = None if gpu is None else next(i for i, g in enumerate(self.gpus) if g is gpu)
@@ -148,6 +160,8 @@ class FakeDeviceLayer:
             raise nvml_error("Uninitialized")
 
     def _call(self, method: str, gpu: FakeGpu | None, get: Callable[[], Any]) -> Any:
+        if method in self._hanging:
+            self._released.wait()
         with self._lock:
             self._enter(method, gpu)
             return get()
