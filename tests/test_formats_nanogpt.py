@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 from exporter.events import Checkpoint, Config, Eval, Progress
 from exporter.formats.nanogpt import NanoGptParser
 
@@ -130,3 +132,18 @@ def test_iteration_numbers_float_cannot_read_take_the_tolerant_path() -> None:
     assert odd.iteration_seconds == 1.2345 and odd.mfu is None
     (bare,) = parser.parse("iter 9: loss 1_0, time 80ms")
     assert (bare.loss, bare.iteration_seconds, bare.mfu) == (10.0, 0.08, None)
+
+
+def test_llama2c_progress_line() -> None:
+    """llama2.c's ``train.py`` (karpathy/llama2.c, ``print(f"{iter_num} | loss {lossf:.4f} | lr {lr:e} |
+    {dt*1000:.2f}ms | mfu {running_mfu*100:.2f}%")``) with nanoGPT's eval and config lines."""
+    from exporter.events import Eval, Progress
+    from exporter.formats.nanogpt import NanoGptParser
+
+    parser = NanoGptParser()
+    (first,) = parser.parse("590 | loss 1.2345 | lr 1.000000e-04 | 7949.49ms | mfu 2.50%")
+    assert isinstance(first, Progress) and first.iteration == 590
+    assert first.iteration_seconds == pytest.approx(7.94949) and first.mfu == pytest.approx(0.025)
+    (nan,) = parser.parse("600 | loss nan | lr 1.000000e-04 | 7949.49ms | mfu -100.00%")
+    assert isinstance(nan, Progress) and math.isnan(nan.loss) and nan.mfu is None
+    assert isinstance(parser.parse("step 2000: train loss 1.2000, val loss 1.3000")[0], Eval)

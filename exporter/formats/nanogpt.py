@@ -1,5 +1,9 @@
 """nanoGPT ``train.py``: ``iter N: loss X, time Yms, mfu Z%``, eval and checkpoint lines, and the echoed config.
 
+llama2.c's ``train.py`` is nanoGPT's loop (karpathy/llama2.c at 350e04f, ``train.py`` line 332) with another progress
+line: ``590 | loss 1.2345 | lr 1.000000e-04 | 7949.49ms | mfu 2.50%``; its eval (``step N: train loss …, val loss …``),
+checkpoint and ``Overriding:`` lines are nanoGPT's, so it is read by this family.
+
 The total is known only from the echoed config: the ``Overriding config with config/X.py:`` header followed by the
 file's contents (``max_iters = 5000``) and command-line overrides ``Overriding: max_iters = 2000``; each line
 becomes a Config event, so the last one wins downstream. The training loop runs iterations 0..max_iters inclusive
@@ -16,6 +20,7 @@ from exporter.formats._values import integer, number, percent_to_ratio
 from exporter.formats.base import Parser
 
 _ITER = re.compile(r"iter (\d+): loss (\S+?), time ([\d.,]+)ms(?:, mfu (-?[\d.]+)%)?")
+_LLAMA2C = re.compile(r"(\d+) \| loss (\S+) \| lr \S+ \| ([\d.,]+)ms \| mfu (-?[\d.]+)%")
 _EVAL = re.compile(r"step (\d+): train loss (\S+?), val loss (\S+)")
 _ASSIGN = re.compile(r"(?:Overriding: )?(max_iters|eval_interval|log_interval)\s*=\s*([\d_]+)\s*(?:#.*)?$")
 _CONFIG_KEYS = {"max_iters": "total_iterations", "eval_interval": "eval_interval", "log_interval": "log_interval"}
@@ -32,7 +37,9 @@ class NanoGptParser(Parser):
 
     def parse(self, text: str) -> list[Event]:
         if text.startswith("iter "):
-            return self._iteration(text)
+            return self._iteration(_ITER.match(text))
+        if text[:1].isdigit() and " | loss " in text:
+            return self._iteration(_LLAMA2C.match(text))
         if text.startswith("Overriding"):
             return self._override(text)
         if text.startswith("step "):
@@ -48,8 +55,7 @@ class NanoGptParser(Parser):
             return self._config_line(text)
         return []
 
-    def _iteration(self, text: str) -> list[Event]:
-        match = _ITER.match(text)
+    def _iteration(self, match: re.Match[str] | None) -> list[Event]:
         if match is None:
             return []
         self._in_config = False
