@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from exporter.events import Event, Progress
 from exporter.formats import (
+    composer,
     deepspeed,
     detectron2,
     fairseq,
@@ -34,6 +35,7 @@ from exporter.formats import (
     timm,
     torchtitan,
     tqdm_bars,
+    ultralytics,
 )
 from exporter.formats.base import Parser
 
@@ -47,6 +49,8 @@ _MODULES = (
     torchtitan,
     fairseq,
     llamafactory,
+    composer,
+    ultralytics,
     mmengine,
     detectron2,
     metriclogger,
