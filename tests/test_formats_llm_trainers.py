@@ -100,3 +100,15 @@ def test_nanochat_lines() -> None:
     assert math.isnan(newer.loss) and math.isclose(newer.mfu, 0.40)
     assert parser.parse("Step 00250 | Validation bpb: 0.9876") == [Eval(iteration=250, loss=0.9876)]
     assert parser.parse("step   61/74 | loss 3.208939 (+nanz)| norm 1.4800 (+nanz)| lr 3.00e-04 | 44.57 ms") == []
+
+
+def test_llmc_nan_loss_lines_are_parsed() -> None:
+    """llm.c prints the loss with ``%9f``: a diverged run reads ``loss      nan (+nanz)``."""
+    import math
+
+    from exporter.formats.llmc import LlmcParser
+
+    parser = LlmcParser()
+    (event,) = parser.parse("step   12/74 | loss       nan (+nanz)| norm    nan (+nanz)| lr 6.00e-04 | 123.45 ms | "
+                            "35.2% bf16 MFU | 160000 tok/s")
+    assert event.iteration == 12 and event.loss is not None and math.isnan(event.loss)

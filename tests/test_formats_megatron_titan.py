@@ -157,3 +157,25 @@ def test_torchtitan_startup_validation_checkpoint_and_old_wps() -> None:
     assert isinstance(ev, Eval) and (ev.iteration, ev.loss) == (100, 2.5)
     [ckpt] = parser.parse("[titan] 2026-05-18 16:09:01,000 - root - INFO - Saving the checkpoint (or staging if async is enabled).")
     assert isinstance(ckpt, Checkpoint) and ckpt.iteration == 2
+
+
+def test_megatron_deepspeed_counts_megatrons_iterations_not_deepspeeds_steps() -> None:
+    """Megatron-DeepSpeed prints DeepSpeed's ``step=N`` engine lines beside Megatron's ``iteration N/M`` lines (the
+    engine's step is one ahead): the counter and time come from the trainer's own line, even when DeepSpeed's comes
+    first in the file."""
+    from exporter.events import Progress
+    from exporter.pipeline import Pipeline
+    from exporter.sources import Record
+
+    ds = ("[2024-04-06 02:59:36,123] [INFO] [logging.py:96:log_dist] [Rank 0] step={n}, skipped=0, lr=[0.00015], "
+          "mom=[(0.9, 0.95)]")
+    mg = (" iteration       {n}/   10000 | consumed samples:         1088 | elapsed time per iteration (ms): 4103.1 | "
+          "learning rate: 1.500E-04 | global batch size:    32 | lm loss: 7.051849E+00 | loss scale: 1.0 |")
+    lines = [line.format(n=n + shift) for n in range(34, 40) for line, shift in ((ds, 1), (mg, 0))]
+    pipeline = Pipeline()
+    events = [e for i, line in enumerate(lines, 1) for e in pipeline.feed(Record(line, None, i, "md.log"))]
+    events += pipeline.finish()
+    assert pipeline.format == "megatron"
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert [e.iteration for e in progress] == list(range(34, 40))
+    assert all(e.iteration_seconds == 4.1031 for e in progress)

@@ -74,8 +74,9 @@ DECISION_WINDOW = 64
 DECISION_SECONDS = 10.0
 """Record time after which the window ends anyway (live following of a slow bar: a few records a minute)."""
 
-GENERIC_FAMILIES = frozenset({"hf_trainer", "tqdm_bars", "generic"})
-"""Families that also understand plain tqdm bars, which other trainers print too (sanity checks, downloads), and
+GENERIC_FAMILIES = frozenset({"deepspeed", "hf_trainer", "tqdm_bars", "generic"})
+"""Families whose lines other trainers' logs hold too: plain tqdm bars (sanity checks, downloads), DeepSpeed's engine
+lines (Megatron-DeepSpeed prints them beside Megatron's own iteration lines, whose counter is the trainer's), and
 the fallback for any step counter: they win only when no more specific family yields progress in the window."""
 
 

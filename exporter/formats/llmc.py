@@ -5,6 +5,7 @@
 - until 2024-05: ``step   12/74: train loss 4.367 norm 1.2 lr 3.00e-04 (80.79 ms, 50700 tok/s)`` with the norm, lr and
   tok/s parts added over time; CPU ``train_gpt2.c``: ``step 3: train loss 4.67 (took 1926.9 ms)`` (no total).
 - ``val loss 3.21`` lines become Eval at the last printed step.
+- A diverged run prints ``loss      nan (+nanz)``: the value is padded to its width (``%9f``), so spaces vary.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from exporter.formats._values import number, percent_to_ratio
 from exporter.formats.base import Parser
 
 _NEW = re.compile(
-    r"step\s+(\d+)/(\d+) \| (?:train )?loss (\S+)[^|]*\|.*?\|\s*([\d.,]+) ms\s*\|"
+    r"step\s+(\d+)/(\d+) \| (?:train )?loss\s+(\S+)[^|]*\|.*?\|\s*([\d.,]+) ms\s*\|"
     r"(?:\s*(-?[\d.]+)%[^|]*MFU\s*\|)?(?:\s*([\d.,]+) tok/s)?"
 )
 _OLD = re.compile(
-    r"step\s+(\d+)(?:/(\d+))?: train loss (\S+)(?: norm \S+)?(?: lr \S+)? \((?:took )?([\d.,]+) ms(?:, ([\d.,]+) tok/s)?\)"
+    r"step\s+(\d+)(?:/(\d+))?: train loss\s+(\S+)(?: norm \S+)?(?: lr \S+)? \((?:took )?([\d.,]+) ms(?:, ([\d.,]+) tok/s)?\)"
 )
 _VAL = re.compile(r"val loss (\S+)\s*$")
 
