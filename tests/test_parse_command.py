@@ -119,3 +119,13 @@ def test_stdin_and_console_script(tmp_path: Path) -> None:
     [event] = [json.loads(line) for line in result.stdout.splitlines()]
     assert event["kind"] == "progress" and event["total_iterations"] == 10 and event["format"] == "modded_nanogpt"
     assert b"detected format: modded_nanogpt" in result.stderr
+
+
+def test_a_mistyped_flag_gets_one_line_with_the_closest_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--web.listen-adress", ":1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean --web.listen-address?" in err
+    assert main(["report", "x.log", "--jsn"]) == 2
+    assert "did you mean --json?" in capsys.readouterr().err
+    assert main(["--lgo", "x.log"]) == 2  # options without a command go to serve
+    assert "did you mean --log?" in capsys.readouterr().err
