@@ -22,6 +22,6 @@ USER 10001:10001
 EXPOSE 9787
 # slim images have no curl: probe /healthz with the interpreter that is already there
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9787/healthz', timeout=4)"]
+    CMD ["training-eta-exporter", "healthcheck", "--port", "9787"]
 ENTRYPOINT ["training-eta-exporter"]
 CMD ["serve", "--log", "/logs/train.log"]

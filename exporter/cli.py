@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from exporter import __version__
 
-COMMANDS = ("serve", "parse", "report", "replay", "watch", "demo")
+COMMANDS = ("serve", "parse", "report", "replay", "watch", "demo", "healthcheck")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -146,9 +146,14 @@ def test_exporter_reads_the_trainers_log_read_only_as_non_root() -> None:
     assert not exporter["user"].startswith("0") and not exporter["user"].startswith("root")
     assert trainer["image"] == exporter["image"] and "build" in exporter
     test = exporter["healthcheck"]["test"]
-    assert test[0] == "CMD" and test[1] == "python" and "/healthz" in test[-1]
+    # The image's own health check command (HTTP, else HTTPS: it keeps working once TLS is on).
+    assert test[:3] == ["CMD", "training-eta-exporter", "healthcheck"]
     port = flag_value(exporter["command"], "--web.listen-address").rsplit(":", 1)[1]
-    assert f":{port}/healthz" in test[-1]
+    assert flag_value(test, "--port") == port
+    # Admin surfaces are published on this machine only, and Prometheus's lifecycle API is off.
+    for service in ("prometheus", "alertmanager", "grafana", "exporter"):
+        assert all(str(p).startswith("127.0.0.1:") for p in services[service]["ports"]), service
+    assert "--web.enable-lifecycle" not in services["prometheus"]["command"]
 
 
 def test_gpu_override_reserves_gpus_and_writes_the_same_log() -> None:
@@ -215,7 +220,7 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck() -> None:
     (user,) = re.findall(r"^USER\s+(\S+)", text, flags=re.M)
     assert user.split(":")[0] not in ("0", "root")
     assert "EXPOSE 9787" in text
-    assert re.search(r"^HEALTHCHECK .*\n?.*python.*healthz", text, flags=re.M)
+    assert re.search(r"^HEALTHCHECK .*\n?.*training-eta-exporter\", \"healthcheck", text, flags=re.M)
     assert "chown 10001:10001 /logs" in text
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
     assert "*" in ignore and "!exporter" in ignore and "!pyproject.toml" in ignore
