@@ -12,7 +12,6 @@ import datetime as _dt
 import ipaddress
 import os
 import re
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import yaml
 
 from exporter.gpu.sampler import GpuSelection
+from exporter.webconfig import BasicAuth, TlsConfig, WebConfigError, parse_web_config, tls_files
 
 ENV_PREFIX = "TRAINING_ETA_EXPORTER_"
 DEFAULT_LISTEN_ADDRESS = ":9787"
@@ -74,25 +74,14 @@ class ListenAddress:
 
 
 @dataclass(frozen=True, slots=True)
-class TlsConfig:
-    cert_file: str
-    key_file: str
-
-    def context(self) -> ssl.SSLContext:
-        """A server-side SSL context with the configured certificate loaded."""
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(self.cert_file, self.key_file)
-        return context
-
-
-@dataclass(frozen=True, slots=True)
 class Config:
     """The validated sidecar configuration."""
 
     runs: tuple[RunConfig, ...]
     listen: ListenAddress = field(default_factory=lambda: parse_listen_address(DEFAULT_LISTEN_ADDRESS))
     tls: TlsConfig | None = None
+    basic_auth: BasicAuth | None = None
+    """``basic_auth_users`` of the web config: every request must authenticate."""
     gpu: GpuSelection | None = field(default_factory=GpuSelection)
     """GPUs to report; None when GPU reporting is off (``--gpu.devices=none``)."""
     gpu_poll_seconds: float = DEFAULT_GPU_POLL_SECONDS
@@ -365,44 +354,6 @@ def _parse_log_flag(spec: str) -> tuple[str | None, str]:
     return None, spec
 
 
-def _tls_from_web_config(path: str) -> TlsConfig | None:
-    data = _load_yaml("web.config.file", path)
-    if data is None:
-        return None
-    if not isinstance(data, Mapping):
-        raise ConfigError("web.config.file", f"{path!r} must hold a mapping")
-    for name in data:
-        if name != "tls_server_config":
-            raise ConfigError(f"web.config.file: {name}", "is not supported (only tls_server_config)")
-    tls = data.get("tls_server_config")
-    if tls is None:
-        return None
-    if not isinstance(tls, Mapping):
-        raise ConfigError("web.config.file: tls_server_config", "must be a mapping with cert_file and key_file")
-    for name in tls:
-        if name not in ("cert_file", "key_file"):
-            raise ConfigError(f"web.config.file: tls_server_config.{name}", "is not supported (cert_file, key_file)")
-    base = os.path.dirname(os.path.abspath(path))
-    files = []
-    for name in ("cert_file", "key_file"):
-        value = tls.get(name)
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"web.config.file: tls_server_config.{name}", "is required")
-        files.append(value if os.path.isabs(value) else os.path.join(base, value))
-    return _tls("web.config.file: tls_server_config", files[0], files[1])
-
-
-def _tls(key: str, cert: str, keyfile: str) -> TlsConfig:
-    _check_file(f"{key}.cert_file" if ":" in key else "web.tls-cert-file", cert)
-    _check_file(f"{key}.key_file" if ":" in key else "web.tls-key-file", keyfile)
-    tls = TlsConfig(cert, keyfile)
-    try:
-        tls.context()
-    except (ssl.SSLError, OSError) as exc:
-        raise ConfigError(key, f"cannot load certificate/key: {exc}") from None
-    return tls
-
-
 def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
     """Merge flags, environment and config file into a validated ``Config``; raise ``ConfigError`` on any problem."""
     environ = os.environ if environ is None else environ
@@ -475,6 +426,7 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
     cert, key = value("web.tls-cert-file"), value("web.tls-key-file")
     web_config = value("web.config.file")
     tls: TlsConfig | None = None
+    auth: BasicAuth | None = None
     if (cert or key) and web_config:
         raise ConfigError("web.config.file", "use either --web.config.file or --web.tls-cert-file/--web.tls-key-file")
     if cert or key:
@@ -482,9 +434,19 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
             raise ConfigError("web.tls-cert-file", "is required with --web.tls-key-file")
         if not key:
             raise ConfigError("web.tls-key-file", "is required with --web.tls-cert-file")
-        tls = _tls("web.tls-cert-file", str(cert), str(key))
+        _check_file("web.tls-cert-file", str(cert))
+        _check_file("web.tls-key-file", str(key))
+        try:
+            tls = tls_files(str(cert), str(key))
+        except WebConfigError as exc:
+            raise ConfigError("web.tls-cert-file", exc.problem) from None
     elif web_config:
-        tls = _tls_from_web_config(str(web_config))
+        data = _load_yaml("web.config.file", str(web_config))
+        try:
+            web = parse_web_config(data, os.path.dirname(os.path.abspath(str(web_config))))
+        except WebConfigError as exc:
+            raise ConfigError(exc.key, exc.problem) from None
+        tls, auth = web.tls, web.basic_auth
 
     devices, pid = value("gpu.devices"), value("gpu.pid")
     if devices is not None and pid is not None:
@@ -506,6 +468,7 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
         runs=tuple(runs),
         listen=listen,
         tls=tls,
+        basic_auth=auth,
         gpu=gpu,
         gpu_poll_seconds=gpu_poll,
         log_poll_seconds=log_poll,

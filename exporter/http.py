@@ -119,8 +119,11 @@ class ExporterServer:
         host: str = "",
         port: int = 9787,
         ssl_context: ssl.SSLContext | None = None,
+        authorize: Callable[[str | None], bool] | None = None,
     ) -> None:
         self.registry = registry
+        self.authorize = authorize
+        """Given a request's ``Authorization`` header (or None), whether to serve it; None: no authentication."""
         self.render_metrics: Callable[[], bytes] = (
             registry.render if isinstance(registry, ExporterRegistry) else lambda: generate_latest(registry)
         )
@@ -227,6 +230,10 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
                 return
 
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            if server.authorize is not None and not server.authorize(self.headers.get("Authorization")):
+                self._send(401, "text/plain; charset=utf-8", b"authentication required\n",
+                           extra='WWW-Authenticate: Basic realm="training-eta-exporter"\r\n')
+                return
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 self._send(200, METRICS_CONTENT_TYPE, server.render_metrics())
@@ -244,7 +251,7 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
         def do_HEAD(self) -> None:  # noqa: N802
             self.do_GET()
 
-        def _send(self, status: int, content_type: str, body: bytes) -> None:
+        def _send(self, status: int, content_type: str, body: bytes, *, extra: str = "") -> None:
             payload = b"" if self.command == "HEAD" else body
             self.log_request(status)
             if self.request_version == "HTTP/0.9":  # no headers at all in HTTP/0.9
@@ -255,7 +262,8 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
             head = (
                 f"{self.protocol_version} {status} {HTTPStatus(status).phrase}\r\n"
                 f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n"
-                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\nCache-Control: no-store\r\n\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\nCache-Control: no-store\r\n"
+                f"{extra}\r\n"
             )
             self.wfile.write(head.encode("latin-1") + payload)
 

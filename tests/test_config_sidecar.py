@@ -159,7 +159,14 @@ def test_tls_flags_and_web_config(tmp_path: Path) -> None:
     exc = error(["--log", "a", "--web.config.file", str(web)])
     assert exc.key == "web.config.file: tls_server_config.key_file" and "does not exist" in exc.problem
     web.write_text("basic_auth_users: {a: b}\n")
+    assert "must be a bcrypt hash" in error(["--log", "a", "--web.config.file", str(web)]).problem
+    web.write_text("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  cipher_suites: [X]\n")
     assert "not supported" in error(["--log", "a", "--web.config.file", str(web)]).problem
+    web.write_text("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
+                   "  client_auth_type: RequireAndVerifyClientCert\n")
+    assert error(["--log", "a", "--web.config.file", str(web)]).key.endswith("client_ca_file")
+    web.write_text("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  min_version: TLS99\n")
+    assert "must be one of" in error(["--log", "a", "--web.config.file", str(web)]).problem
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate\n")
     exc = error(["--log", "a", "--web.tls-cert-file", str(garbage), "--web.tls-key-file", str(key)])

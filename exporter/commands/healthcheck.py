@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
             with urllib.request.urlopen(f"{scheme}://127.0.0.1:{args.port}/healthz", timeout=args.timeout,
                                         context=context) as response:
                 return 0 if response.status == 200 else 1
-        except urllib.error.HTTPError:
-            return 1  # it answered, and said it is not healthy
+        except urllib.error.HTTPError as exc:
+            # 401: it serves, behind basic auth (the check has no password); anything else: it said it is unhealthy
+            return 0 if exc.code == 401 else 1
         except (OSError, ValueError):
             continue
     return 1

@@ -106,6 +106,7 @@ def build_sidecar(
         host=config.listen.host,
         port=config.listen.port,
         ssl_context=config.tls.context() if config.tls else None,
+        authorize=config.basic_auth.allows if config.basic_auth else None,
     )
     return Sidecar(runtime, server)
 
