@@ -124,6 +124,8 @@ class ExporterServer:
         self.registry = registry
         self.authorize = authorize
         """Given a request's ``Authorization`` header (or None), whether to serve it; None: no authentication."""
+        self.banner = ""
+        """A line shown at the top of the status page (the demo says its times are simulated)."""
         self.render_metrics: Callable[[], bytes] = (
             registry.render if isinstance(registry, ExporterRegistry) else lambda: generate_latest(registry)
         )
@@ -243,7 +245,7 @@ def _make_handler(server: ExporterServer) -> type[BaseHTTPRequestHandler]:
                 else:
                     self._send(503, "text/plain; charset=utf-8", b"a run worker has stopped\n")
             elif path == "/":
-                page = render_page(server.runs(), server.gpu())
+                page = render_page(server.runs(), server.gpu(), banner=server.banner)
                 self._send(200, "text/html; charset=utf-8", page.encode("utf-8"))
             else:
                 self._send(404, "text/plain; charset=utf-8", b"not found: try /metrics, /healthz or /\n")

@@ -61,8 +61,8 @@ text-align:left}
 """
 
 
-def render_page(runs: Sequence[RunState], gpu: GpuState | None) -> str:
-    """The whole page for the current published state."""
+def render_page(runs: Sequence[RunState], gpu: GpuState | None, *, banner: str = "") -> str:
+    """The whole page for the current published state (``banner``: a line shown above it)."""
     cards = "".join(_run_card(state) for state in runs) or '<p class="muted">No run configured.</p>'
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -70,6 +70,7 @@ def render_page(runs: Sequence[RunState], gpu: GpuState | None) -> str:
         f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
         f"<title>training-eta-exporter</title><style>{_STYLE}</style></head><body>"
         "<h1>Training ETA</h1>"
+        + (f'<p class="alert">{html.escape(banner)}</p>' if banner else "")
         + cards
         + _gpu_section(gpu)
         + f'<p class="muted">Updated {format_timestamp(_now())} · <a href="/metrics">/metrics</a> · '

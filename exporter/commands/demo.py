@@ -17,10 +17,11 @@ import tempfile
 import threading
 
 from exporter import config as config_mod
-from exporter.commands.serve import build_sidecar, setup_logging, wait_for_signal
+from exporter.commands.serve import Sidecar, build_sidecar, setup_logging, wait_for_signal
 from exporter.config import Config, ConfigError, RunConfig
 from exporter.gpu.fake import FakeDeviceLayer, FakeGpu
 from exporter.gpu.sampler import GpuSelection
+from exporter.humanize import format_duration
 from exporter.simulator import SimulatedClock, Simulator, schedule_from
 from exporter.simulator import add_arguments as add_simulator_arguments
 
@@ -85,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
         log_poll_seconds=0.25,
     )
     sidecar = build_sidecar(config, clock=clock, gpu_layer=fake_gpus(simulator, args.gpus, clock))
+    sidecar.server.banner = (
+        f"Demo: a simulated trainer at {args.speed:g}× speed. ETAs, durations and times are in simulated time "
+        f"(one wall second is {args.speed:g} simulated seconds)."
+    )
     try:
         sidecar.start()
     except OSError as exc:
@@ -98,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"status page: {url}", flush=True)
     print(f"metrics:     {url}metrics", flush=True)
     print(f"running at {args.speed:g}x simulated speed; Ctrl-C to stop", flush=True)
+    narrator = threading.Thread(target=_narrate, args=(simulator, sidecar, stop), name="narrator", daemon=True)
+    narrator.start()
     try:
         wait_for_signal()
     finally:
@@ -105,6 +112,30 @@ def run(args: argparse.Namespace) -> int:
         trainer.join(5)
         sidecar.stop()
     return 0
+
+
+PHASE_WORDS = {
+    "compile": "compile warm-up: iteration 0 takes long; the exporter keeps it out of the pace",
+    "train": "training at a steady pace",
+    "eval": "eval + checkpoint: a spike the exporter measures and adds back per remaining occurrence",
+    "stall": "data-loader stall: iterations several times slower while the GPUs idle (expect input_bound)",
+    "done": "run finished",
+}
+
+
+def _narrate(simulator: Simulator, sidecar: Sidecar, stop: threading.Event) -> None:
+    """Say in the terminal what the simulated run is doing and what the exporter makes of it, at each change."""
+    said: tuple[str, str, str] | None = None
+    while not stop.wait(0.5):
+        runs = sidecar.runtime.runs()
+        state = runs[0] if runs else None
+        now = (simulator.phase, state.estimate.state if state else "", state.diagnosis.cause
+               if state and state.diagnosis else "")
+        if now != said:
+            said = now
+            eta = state.estimate.eta_seconds if state else None
+            print(f"[demo] trainer: {PHASE_WORDS.get(now[0], now[0])} | exporter: state {now[1]}, cause {now[2]}"
+                  + (f", ETA {format_duration(eta)} (simulated)" if eta is not None else ""), flush=True)
 
 
 def _train(simulator: Simulator, stop: threading.Event) -> None:
