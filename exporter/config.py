@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
+from exporter.errors import ConfigError
 from exporter.gpu.sampler import GpuSelection
-from exporter.webconfig import BasicAuth, TlsConfig, WebConfigError, parse_web_config, tls_files
+from exporter.webconfig import BasicAuth, TlsConfig, parse_web_config, tls_files
 
 ENV_PREFIX = "TRAINING_ETA_EXPORTER_"
 DEFAULT_LISTEN_ADDRESS = ":9787"
@@ -45,15 +46,6 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 _RUN_KEYS = ("run", "log", "format", "total_iterations", "deadline")
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-class ConfigError(ValueError):
-    """An invalid setting: ``str(error)`` is the one line shown to the user."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"invalid configuration: {key}: {problem}")
-        self.key = key
-        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,16 +428,10 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
             raise ConfigError("web.tls-key-file", "is required with --web.tls-cert-file")
         _check_file("web.tls-cert-file", str(cert))
         _check_file("web.tls-key-file", str(key))
-        try:
-            tls = tls_files(str(cert), str(key))
-        except WebConfigError as exc:
-            raise ConfigError("web.tls-cert-file", exc.problem) from None
+        tls = tls_files(str(cert), str(key))
     elif web_config:
         data = _load_yaml("web.config.file", str(web_config))
-        try:
-            web = parse_web_config(data, os.path.dirname(os.path.abspath(str(web_config))))
-        except WebConfigError as exc:
-            raise ConfigError(exc.key, exc.problem) from None
+        web = parse_web_config(data, os.path.dirname(os.path.abspath(str(web_config))))
         tls, auth = web.tls, web.basic_auth
 
     devices, pid = value("gpu.devices"), value("gpu.pid")

@@ -35,6 +35,8 @@ from typing import Any
 
 import bcrypt
 
+from exporter.errors import ConfigError
+
 log = logging.getLogger("exporter.webconfig")
 
 CLIENT_AUTH = {
@@ -48,15 +50,6 @@ VERSIONS = {"TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1, "TLS
             "TLS13": ssl.TLSVersion.TLSv1_3}
 _TLS_KEYS = ("cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version")
 _WEAK_SIGNATURES = ("sha1", "md5")
-
-
-class WebConfigError(ValueError):
-    """``key``: ``problem``, for the one-line configuration error."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
-        self.key = key
-        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +75,7 @@ class TlsConfig:
 
 
 def _no_passphrase() -> str:
-    raise WebConfigError("key_file", "is protected by a passphrase, which the exporter cannot ask for; "
+    raise ConfigError("key_file", "is protected by a passphrase, which the exporter cannot ask for; "
                          "store it unencrypted (openssl pkey -in key.pem -out plain.pem) with tight file permissions")
 
 
@@ -132,20 +125,20 @@ def parse_web_config(data: Any, base_dir: str) -> WebConfig:
     if data is None:
         return WebConfig()
     if not isinstance(data, Mapping):
-        raise WebConfigError("web.config.file", "must hold a mapping")
+        raise ConfigError("web.config.file", "must hold a mapping")
     for name in data:
         if name not in ("tls_server_config", "basic_auth_users"):
-            raise WebConfigError(f"web.config.file: {name}", "is not supported (tls_server_config, basic_auth_users)")
+            raise ConfigError(f"web.config.file: {name}", "is not supported (tls_server_config, basic_auth_users)")
     tls = _tls(data.get("tls_server_config"), base_dir)
     users = data.get("basic_auth_users")
     auth = None
     if users is not None:
         if not isinstance(users, Mapping) or not users:
-            raise WebConfigError("web.config.file: basic_auth_users", "must map user names to bcrypt hashes")
+            raise ConfigError("web.config.file: basic_auth_users", "must map user names to bcrypt hashes")
         hashes: dict[str, bytes] = {}
         for user, hashed in users.items():
             if not isinstance(hashed, str) or not hashed.startswith(("$2a$", "$2b$", "$2y$")):
-                raise WebConfigError(f"web.config.file: basic_auth_users.{user}", "must be a bcrypt hash ($2y$...)")
+                raise ConfigError(f"web.config.file: basic_auth_users.{user}", "must be a bcrypt hash ($2y$...)")
             hashes[str(user)] = hashed.encode()
         auth = BasicAuth(hashes)
     return WebConfig(tls, auth)
@@ -161,10 +154,10 @@ def _tls(section: Any, base_dir: str) -> TlsConfig | None:
     if section is None:
         return None
     if not isinstance(section, Mapping):
-        raise WebConfigError(where, "must be a mapping with cert_file and key_file")
+        raise ConfigError(where, "must be a mapping with cert_file and key_file")
     for name in section:
         if name not in _TLS_KEYS:
-            raise WebConfigError(f"{where}.{name}", f"is not supported ({', '.join(_TLS_KEYS)})")
+            raise ConfigError(f"{where}.{name}", f"is not supported ({', '.join(_TLS_KEYS)})")
     files: dict[str, str | None] = {}
     for name in ("cert_file", "key_file", "client_ca_file"):
         value = section.get(name)
@@ -172,21 +165,21 @@ def _tls(section: Any, base_dir: str) -> TlsConfig | None:
             files[name] = None
             continue
         if not isinstance(value, str) or not value:
-            raise WebConfigError(f"{where}.{name}", "is required")
+            raise ConfigError(f"{where}.{name}", "is required")
         path = value if os.path.isabs(value) else os.path.join(base_dir, value)
         if not os.path.isfile(path) or not os.access(path, os.R_OK):
-            raise WebConfigError(f"{where}.{name}", f"file {path!r} does not exist or is not readable")
+            raise ConfigError(f"{where}.{name}", f"file {path!r} does not exist or is not readable")
         files[name] = path
     auth = str(section.get("client_auth_type", "NoClientCert"))
     if auth not in CLIENT_AUTH:
-        raise WebConfigError(f"{where}.client_auth_type", f"must be one of {', '.join(CLIENT_AUTH)}")
+        raise ConfigError(f"{where}.client_auth_type", f"must be one of {', '.join(CLIENT_AUTH)}")
     if auth in ("RequireAndVerifyClientCert", "VerifyClientCertIfGiven") and not files["client_ca_file"]:
-        raise WebConfigError(f"{where}.client_ca_file", f"is required with client_auth_type {auth}")
+        raise ConfigError(f"{where}.client_ca_file", f"is required with client_auth_type {auth}")
     versions = {}
     for name, default in (("min_version", "TLS12"), ("max_version", None)):
         value = section.get(name, default)
         if value is not None and value not in VERSIONS:
-            raise WebConfigError(f"{where}.{name}", f"must be one of {', '.join(VERSIONS)}")
+            raise ConfigError(f"{where}.{name}", f"must be one of {', '.join(VERSIONS)}")
         versions[name] = value
     tls = TlsConfig(str(files["cert_file"]), str(files["key_file"]), auth, files["client_ca_file"],
                     versions["min_version"] or "TLS12", versions["max_version"])
@@ -196,10 +189,10 @@ def _tls(section: Any, base_dir: str) -> TlsConfig | None:
 def _checked(tls: TlsConfig, where: str) -> TlsConfig:
     try:
         tls.context()
-    except WebConfigError as exc:
-        raise WebConfigError(where, exc.problem) from None
+    except ConfigError as exc:
+        raise ConfigError(where, exc.problem) from None
     except (ssl.SSLError, OSError, ValueError) as exc:
-        raise WebConfigError(where, f"cannot load certificate/key: {exc}") from None
+        raise ConfigError(where, f"cannot load certificate/key: {exc}") from None
     _warn_weak(tls.cert_file)
     return tls
 

@@ -13,8 +13,9 @@ import bcrypt
 import pytest
 from prometheus_client import CollectorRegistry
 
+from exporter.errors import ConfigError
 from exporter.http import ExporterServer
-from exporter.webconfig import TlsConfig, WebConfigError, parse_web_config
+from exporter.webconfig import TlsConfig, parse_web_config
 
 
 def openssl(*args: str) -> None:
@@ -89,7 +90,7 @@ def test_client_certificates_are_required_and_verified(pki: Path) -> None:
 def test_a_passphrase_protected_key_says_so(pki: Path, tmp_path: Path) -> None:
     encrypted = tmp_path / "enc.key"
     openssl("pkey", "-in", str(pki / "server.key"), "-out", str(encrypted), "-aes256", "-passout", "pass:x")
-    with pytest.raises(WebConfigError, match="passphrase"):
+    with pytest.raises(ConfigError, match="passphrase"):
         parse_web_config({"tls_server_config": {"cert_file": str(pki / "server.crt"), "key_file": str(encrypted)}},
                          str(tmp_path))
 
