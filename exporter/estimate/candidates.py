@@ -6,16 +6,17 @@ it can be asked what it would have answered at any past point:
 - ``window``: the clipped mean since the latest change point (one-off hangs clipped): the pace *now*;
 - ``recent_1m``, ``recent_5m``, ``recent_20m``: everything spent over the last 1, 5 or 20 minutes of the run's
   clock (hangs and slow phases included);
-- ``long_run``: everything spent since warm-up ended: right when slow phases recur.
+- ``long_run``: everything spent since warm-up ended: right when slow phases recur;
+- ``typical``: the median pace of the last 200 lines: right when slow phases pass.
 
 The judge backtests them on this run's own history, at the horizon the ETA is about: from past points, each
-candidate predicts the normal seconds needed to reach a later point ``H`` iterations on (``H`` = the iterations
-still to go, at most half of the history), and the prediction is compared with what the run actually spent,
-as the ETA is graded: the absolute error relative to the truth.
-A short-horizon error would favour the recent pace even when the rest of a run holds recurring slow phases;
-this horizon does not. The best candidate leads; ``window`` (the pace now) unless another one does clearly
-better, since in any steady stretch they all tie. The same backtests, replayed for the whole ETA (periodic work
-and hangs included), give its range (``range.judged_range``).
+candidate predicts, as the ETA would (its pace plus the eval/checkpoint work and hang allowance ahead), the time
+to reach a later point ``H`` iterations on (``H`` = the iterations still to go, at most half of the history), and
+the prediction is compared with the wall time the run took, as the ETA is graded: the absolute error relative to
+the truth. A short-horizon error would favour the recent pace even when the rest of a run holds recurring slow
+phases; this horizon does not. The best candidate leads; ``window`` (the pace now) unless another one does
+clearly better, since in any steady stretch they all tie. The leader's backtest ratios give the ETA's range
+(``range.judged_range``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from exporter.estimate.robust import median
 from exporter.estimate.timeline import Timeline
 
 RECENT_SECONDS = {"recent_1m": 60.0, "recent_5m": 300.0, "recent_20m": 1200.0}
@@ -79,18 +81,11 @@ def pace_at(timeline: Timeline, name: str, k: int) -> float | None:
     if name == "long_run":
         return timeline.pace(0, k)
     if name == "typical":
-        return _median([p for p in (timeline.pace(i - 1, i) for i in range(max(1, k - TYPICAL_POINTS + 1), k + 1))
-                        if p is not None])
+        recent = [p for p in (timeline.pace(i - 1, i) for i in range(max(1, k - TYPICAL_POINTS + 1), k + 1))
+                  if p is not None]
+        return median(recent) if recent else None
     j = timeline.index_at_or_before_clock(timeline.clock[k] - RECENT_SECONDS[name], k)
     return timeline.pace(min(j, k - 1), k)
-
-
-def _median(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _pairs(timeline: Timeline, horizon: float) -> list[tuple[int, int]]:
