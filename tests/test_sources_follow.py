@@ -536,3 +536,29 @@ def test_real_tqdm_log_frames_like_its_arrival_record(tmp_path: Path) -> None:
             f.write(raw[start : start + 997])
         texts += [r.text for r in follower.poll()]
     assert texts == expected
+
+
+def test_a_glob_reads_a_new_file_that_reuses_a_deleted_files_inode_from_its_start(tmp_path) -> None:
+    """A new file with the same config banner in its first KiB, on the inode a deleted one had, must not be
+    resumed at the old file's offset (124 of 230 lines were lost that way)."""
+    import os
+
+    from exporter.sources import GlobFollower
+
+    banner = "".join(f"config line {i:04d} = value\n" for i in range(60))  # well over 1 KiB
+    old = tmp_path / "run-a.log"
+    old.write_text(banner + "".join(f"iter {i}\n" for i in range(100)))
+    follower = GlobFollower(str(tmp_path / "*.log"))
+    first = [r.text for r in follower.poll()]
+    assert first[-1] == "iter 99"
+    ino = os.stat(old).st_ino
+    old.unlink()
+    follower.poll()
+    new = tmp_path / "run-b.log"
+    for _ in range(50):  # get the freed inode back (ext4/tmpfs usually hand it out again at once)
+        new.write_text(banner + "".join(f"iter {i}\n" for i in range(130)))
+        if os.stat(new).st_ino == ino:
+            break
+        new.unlink()
+    texts = [r.text for r in follower.poll()]
+    assert texts.count("iter 0") == 1 and texts[-1] == "iter 129" and len(texts) == 60 + 130

@@ -107,7 +107,7 @@ class _Claims:
 
     def __init__(self) -> None:
         self._owners: dict[tuple[int, int], object] = {}
-        self._released: dict[tuple[int, int], tuple[int, bytes]] = {}
+        self._released: dict[tuple[int, int], tuple[int, bytes, bytes]] = {}
 
     def claim(self, ident: tuple[int, int], owner: object, fd: int) -> int | None:
         """Offset to start ``fd`` at, or None if another follower reads this file."""
@@ -118,18 +118,29 @@ class _Claims:
         released = self._released.pop(ident, None)
         if released is None:
             return 0
-        offset, fingerprint = released
-        # The inode number may have been reused by a new file: continue only if its start is the same.
-        if os.pread(fd, len(fingerprint), 0) != fingerprint or os.fstat(fd).st_size < offset:
+        offset, fingerprint, tail = released
+        # The inode number may have been reused by a new file (the same config banner in its first KiB): continue
+        # only if its start and the bytes just before the offset are the same.
+        if (
+            os.fstat(fd).st_size < offset
+            or os.pread(fd, len(fingerprint), 0) != fingerprint
+            or os.pread(fd, len(tail), offset - len(tail)) != tail
+        ):
             return 0
         return offset
 
-    def release(self, ident: tuple[int, int], owner: object, offset: int, fingerprint: bytes) -> None:
+    def release(self, ident: tuple[int, int], owner: object, offset: int, fingerprint: bytes, tail: bytes,
+                *, deleted: bool = False) -> None:
+        """``owner`` stops reading the file at ``offset``; another follower may continue there, unless the file
+        was deleted (its inode number is free for a new file, which must be read from its start)."""
         if self._owners.get(ident) is owner:
             del self._owners[ident]
+            if deleted:
+                self._released.pop(ident, None)
+                return
             if len(self._released) >= 4096:
                 self._released.clear()
-            self._released[ident] = (offset, fingerprint)
+            self._released[ident] = (offset, fingerprint, tail)
 
 
 class FileFollower:
@@ -284,7 +295,11 @@ class FileFollower:
         if self._fd is None:
             return
         if self._claims is not None:
-            self._claims.release(self._ident, self, self._offset, self._fingerprint)
+            try:
+                deleted = os.fstat(self._fd).st_nlink == 0
+            except OSError:
+                deleted = True
+            self._claims.release(self._ident, self, self._offset, self._fingerprint, self._tail, deleted=deleted)
         try:
             os.close(self._fd)
         finally:
