@@ -562,3 +562,22 @@ def test_a_glob_reads_a_new_file_that_reuses_a_deleted_files_inode_from_its_star
         new.unlink()
     texts = [r.text for r in follower.poll()]
     assert texts.count("iter 0") == 1 and texts[-1] == "iter 129" and len(texts) == 60 + 130
+
+
+def test_copytruncate_with_a_non_appending_writer_keeps_the_line_after_the_nul_hole(tmp_path) -> None:
+    """``python train.py > train.log`` writes at its own offset: after logrotate's copytruncate the file regrows
+    with a hole of NULs up to that offset, then the next line (it was lost inside an oversized record)."""
+    from exporter.sources import FileFollower
+
+    log = tmp_path / "train.log"
+    writer = open(log, "wb", buffering=0)  # not O_APPEND, like a shell redirect
+    writer.write(b"".join(b"iter %d: loss 1.0\n" % i for i in range(5000)))
+    follower = FileFollower(str(log))
+    assert [r.text for r in follower.poll()][-1] == "iter 4999: loss 1.0"
+    with open(log, "r+b") as f:  # copytruncate
+        f.truncate(0)
+    writer.write(b"iter 5000: loss 1.0\niter 5001: loss 1.0\n")  # lands after ~95 KB of NULs
+    texts = [r.text for r in follower.poll()]
+    assert texts == ["iter 5000: loss 1.0", "iter 5001: loss 1.0"]
+    assert follower.stats.oversized_records == 0
+    writer.close()

@@ -55,6 +55,11 @@ class RecordDecoder:
 
     def feed(self, data: bytes, default_time: float | None) -> list[Record]:
         """Records completed by ``data``, the next chunk of the current file."""
+        if b"\x00" in data:
+            # A writer that does not append (``python train.py > train.log``) keeps its offset through a
+            # copytruncate: the file regrows with a hole of NULs before its next line. NULs are never log text;
+            # left in, they would make one oversized record that swallows that line.
+            data = data.replace(b"\x00", b"")
         plain = self._plain
         if plain is not None:
             return self._records(plain.feed(data), default_time)
