@@ -210,6 +210,14 @@ class ExporterCollector(Collector):
             for state in runs:
                 family.add_metric([state.run], float(getattr(state, attribute)))
             yield family
+        errors = CounterMetricFamily(
+            "training_exporter_errors", "Records, events or polls that failed and were skipped, by stage.",
+            labels=["run", "stage"],
+        )
+        for state in runs:
+            for stage, count in state.errors:
+                errors.add_metric([state.run, stage], float(count))
+        yield errors
         files = GaugeMetricFamily("training_exporter_log_files", "Files currently followed (0 = log missing).", labels=["run"])
         readable = GaugeMetricFamily(
             "training_exporter_log_readable", "0 while the log exists but cannot be read (permissions, I/O).",

@@ -91,6 +91,9 @@ class RunState:
     rotations: int = 0
     truncations: int = 0
     read_errors: int = 0
+    errors: tuple[tuple[str, int], ...] = ()
+    """(stage, count) of what went wrong and was skipped: ``parse`` (a parser raised on a record), ``check`` (an event
+    with an out-of-range counter), ``poll`` (a poll that failed as a whole)."""
     files: int = 0
     up: bool = False
     """True when the latest poll worked (source open and read without an unexpected error)."""
@@ -179,6 +182,7 @@ class RunWorker:
         self._split: TimeSplit | None = None
         self._split_at: float | None = None
         self._read_error: str | None = None
+        self._failed_polls = 0
         self._pace_history: tuple[tuple[float, float], ...] = ()
 
     @property
@@ -226,6 +230,7 @@ class RunWorker:
             elif not records:
                 return
         except Exception as exc:  # noqa: BLE001 - one bad poll must not kill the worker thread
+            self._failed_polls += 1
             message = f"{type(exc).__name__}: {exc}"
             if message != self._last_error:
                 log.warning("run %s: reading %s failed: %s", self.run.run, self.run.log, message)
@@ -341,6 +346,11 @@ class RunWorker:
             records_read=stats.records,
             records_parsed=sum(getattr(p, "parsed", 0) for p in pipelines),
             records_unparsed=sum(getattr(p, "unparsed", 0) for p in pipelines),
+            errors=(
+                ("parse", sum(getattr(p, "parser_errors", 0) for p in pipelines)),
+                ("check", sum(getattr(p, "rejected", 0) for p in pipelines)),
+                ("poll", self._failed_polls),
+            ),
             oversized_records=stats.oversized_records,
             rotations=stats.rotations,
             truncations=stats.truncations,

@@ -76,6 +76,8 @@ def test_a_400_digit_iteration_is_rejected_and_the_run_goes_on():
     estimate = estimator.estimate(now=1_800_000_000.0 + len(lines))
     assert estimate.iteration == 990
     assert estimate.runs == 1  # the absurd line did not restart the run either
+    state = RunState(run="r", source="x.log", estimate=estimate, up=True, errors=(("check", pipeline.rejected),))
+    assert scrape([state])[("training_exporter_errors_total", "r")] == 1
 
 
 def test_a_far_future_completion_is_unknown_not_an_absurd_gauge():

@@ -45,6 +45,7 @@ def full_run() -> RunState:
     return RunState(
         run="gpt", source="/logs/train.log", format="nanogpt", estimate=estimate,
         diagnosis=Diagnosis("input_bound", "GPU idles"), deadline_timestamp_seconds=1_700_100_000.0,
+        errors=(("parse", 0), ("check", 2), ("poll", 1)),
         time_split=TimeSplit({"training": 300.0, "warmup": 40.0, "eval_checkpoint": 20.0, "hang": 5.0, "slow": 60.0}),
         records_read=400, records_parsed=350, records_unparsed=50, oversized_records=1, rotations=2,
         truncations=1, read_errors=4, files=1, up=True, last_success_timestamp_seconds=1_700_000_000.0,
@@ -100,6 +101,7 @@ def test_values_and_labels() -> None:
     assert got[("training_estimated_completion_timestamp_seconds", run)] == 1_700_000_480
     assert got[("training_deadline_timestamp_seconds", run)] == 1_700_100_000
     assert got[("training_time_spent_seconds", (("phase", "slow"), ("run", "gpt")))] == 60
+    assert got[("training_exporter_errors_total", (("run", "gpt"), ("stage", "check")))] == 2
     assert got[("training_time_spent_seconds", (("phase", "stalled"), ("run", "gpt")))] == 0
     assert math.isnan(got[("training_loss", run)])
     assert got[("training_loss_nonfinite", run)] == 1
