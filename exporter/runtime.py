@@ -24,7 +24,6 @@ make the iteration ping-pong and per-run files (``run-*.log``) follow the newest
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
@@ -39,7 +38,7 @@ from exporter.estimate.model import Estimate
 from exporter.estimate.phases import TimeSplit
 from exporter.events import Config, Event, Progress
 from exporter.gpu.snapshot import GpuSnapshot
-from exporter.sources.follow import Source
+from exporter.sources.follow import Source, modified_time
 from exporter.sources.record import Record, SourceStats
 
 log = logging.getLogger("exporter.runtime")
@@ -213,9 +212,9 @@ class RunWorker:
             self._note_read_error(self._source.last_error)
             self._ingest(records)
             self._prune(self._source.paths)
-            if self._leader is not None and not self.behind:
+            if self._leader is not None and not self.behind and self._estimator.wants_last_time:
                 # History without record times ends no later than the file's last write.
-                written = _mtime(self._leader)
+                written = modified_time(self._leader)
                 if written is not None:
                     self._estimator.assume_last_time(written)
             due = self._estimated_at is None or not now - ESTIMATE_SECONDS < self._estimated_at <= now
@@ -284,7 +283,7 @@ class RunWorker:
                 when = record.time
                 if when is None:
                     if path not in mtimes:
-                        mtimes[path] = _mtime(path)
+                        mtimes[path] = modified_time(path)
                     when = mtimes[path]
                 if when is not None:
                     entry.activity = when if entry.activity is None else max(entry.activity, when)
@@ -377,13 +376,6 @@ def _status_words(run: RunConfig, *, error: str | None, files: int, estimate: Es
         tried = run.format or "every known format"
         return f"no progress line recognised in {records} records (tried: {tried})"
     return ""
-
-
-def _mtime(path: str) -> float | None:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None
 
 
 def _replace(state: RunState, **changes: Any) -> RunState:

@@ -16,7 +16,7 @@ from exporter.commands.replay import add_log_options
 from exporter.commands.report import render, report_of
 from exporter.estimate import Estimator
 from exporter.pipeline import Pipeline
-from exporter.sources import open_source, read_records
+from exporter.sources import modified_time, open_source, read_records
 
 CLEAR = "\x1b[H\x1b[2J"
 
@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
                     estimator.observe(event)
             if source.behind:
                 continue  # catching up on history: draw once it is read
-            if source.paths and source.files:
-                written = _mtime(source.paths[0])
+            if source.paths and source.files and estimator.wants_last_time:
+                written = modified_time(source.paths[0])
                 if written is not None:
                     estimator.assume_last_time(written)  # history without times ends at the last write
             screen = render(report_of(path, pipeline, estimator, now=None))
@@ -76,9 +76,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         source.close()
 
-
-def _mtime(path: str) -> float | None:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None

@@ -124,11 +124,16 @@ class Estimator:
         """Time of the latest event that had one (a log read after the fact ends there)."""
         return self._last_event_time
 
+    @property
+    def wants_last_time(self) -> bool:
+        """Whether the latest progress line has no time yet (``assume_last_time`` would give it one)."""
+        return self._run.last is not None and self._run.last_time is None
+
     def assume_last_time(self, time: float) -> None:
         """The latest record was written no later than ``time`` (the file's modification time): a log without
         record times, read after the fact, gets a position in time, so a dead run can be seen to be stalled."""
         run = self._run
-        if run.last is not None and run.last_time is None:
+        if self.wants_last_time:
             run.last_time = time
             if run.anchor_iteration == run.last_iteration:
                 run.anchor_time = time

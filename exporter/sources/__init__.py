@@ -11,7 +11,15 @@ Public surface (used by the pipeline, the commands and the sidecar):
 - ``split_timestamp(text)``: a leading timestamp as Unix seconds and the rest of the text.
 """
 
-from exporter.sources.follow import FileFollower, GlobFollower, Source, StdinSource, open_source, read_records
+from exporter.sources.follow import (
+    FileFollower,
+    GlobFollower,
+    Source,
+    StdinSource,
+    modified_time,
+    open_source,
+    read_records,
+)
 from exporter.sources.framing import Framer
 from exporter.sources.record import Record, SourceStats
 from exporter.sources.timestamps import split_timestamp
@@ -25,6 +33,7 @@ __all__ = [
     "SourceStats",
     "StdinSource",
     "open_source",
+    "modified_time",
     "read_records",
     "split_timestamp",
 ]

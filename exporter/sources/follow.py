@@ -375,6 +375,14 @@ class FileFollower:
         self.last_error = f"{self.path}: {exc.strerror or exc}"
 
 
+def modified_time(path: str) -> float | None:
+    """The file's modification time (when its last byte was written), or None if it cannot be stat'ed."""
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
 def is_glob(spec: str) -> bool:
     """Whether ``spec`` is a glob pattern (holds ``*``, ``?`` or ``[``)."""
     return globlib.has_magic(spec)
