@@ -288,11 +288,10 @@ class Estimator:
             return
         hang = run.window.excess(sample)
         change = run.window.add(sample)
-        if change is not None:
-            hang = 0.0  # the slow sample opened a new pace: not a hang
         run.normal_iterations += sample.iterations
         run.normal_seconds += sample.seconds
         if change is not None:
+            hang = 0.0  # the slow sample opened a new pace: not a hang
             self._change(run, change)
         run.blocks.add(sample.iterations, sample.seconds)
         if not hang:
@@ -522,7 +521,7 @@ class Estimator:
             else:
                 future = self._future_seconds(run, iteration, total) if run.window.pace is not None else None
                 if future is None and pace is not None:
-                    future = pace * remaining + periodic.seconds_remaining(iteration, total)
+                    future = pace * remaining + periodic_ahead
             if future is not None:
                 out.periodic_events_remaining = periodic.remaining(iteration, total)
                 eta = future
