@@ -10,14 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import half_real_log_sidecar
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-
-from exporter.commands.serve import build_sidecar
-from exporter.config import Config, ListenAddress, RunConfig
-from exporter.gpu.fake import FakeDeviceLayer
 
 DATA = Path(__file__).parent / "data"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -39,17 +36,10 @@ def chrome() -> webdriver.Chrome:
 def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A sidecar following the first 1,500 iterations of the real nanoGPT log, then lines appended live (so
     the pace plot has record times), with two fake GPUs."""
-    folder = tmp_path_factory.mktemp("browser")
-    log = folder / "train.log"
-    data = (DATA / "real_ng_perturbed.log").read_bytes()
-    half = data.index(b"iter 1500:")
-    log.write_bytes(data[:half])
-    config = Config(runs=(RunConfig("gpt", str(log)),), listen=ListenAddress("127.0.0.1", 0), log_poll_seconds=0.05,
-                    gpu_poll_seconds=0.05)
-    sidecar = build_sidecar(config, gpu_layer=FakeDeviceLayer(2))
-    sidecar.start()
+    log = tmp_path_factory.mktemp("browser") / "train.log"
+    sidecar, rest = half_real_log_sidecar(log, gpus=2)
     try:
-        lines = [line for line in data[half:].split(b"\n") if line.startswith(b"iter ")][:60]
+        lines = [line for line in rest.split(b"\n") if line.startswith(b"iter ")][:60]
         with log.open("ab") as handle:
             for line in lines:
                 handle.write(line + b"\n")

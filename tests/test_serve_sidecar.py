@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Clock
+from conftest import Clock, half_real_log_sidecar
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -298,17 +298,8 @@ def _wait_for(predicate: Callable[[], bool], seconds: float = 20.0) -> bool:
 def test_build_sidecar_follows_a_real_log_file_end_to_end(tmp_path: Path) -> None:
     import urllib.request
 
-    from exporter.commands.serve import build_sidecar
-    from exporter.config import Config, ListenAddress
-
     log = tmp_path / "train.log"
-    data = (DATA / "real_ng_perturbed.log").read_bytes()
-    half = data.index(b"iter 1500:")
-    log.write_bytes(data[:half])
-    config = Config(runs=(RunConfig("gpt", str(log)),), listen=ListenAddress("127.0.0.1", 0), log_poll_seconds=0.05,
-                    gpu_poll_seconds=0.05)
-    sidecar = build_sidecar(config, gpu_layer=FakeDeviceLayer(1))
-    sidecar.start()
+    sidecar, rest = half_real_log_sidecar(log, gpus=1)
     url = sidecar.server.url + "metrics"
 
     def scrape() -> dict:
@@ -325,7 +316,7 @@ def test_build_sidecar_follows_a_real_log_file_end_to_end(tmp_path: Path) -> Non
         assert got[("training_last_progress_timestamp_seconds", run)] == pytest.approx(log.stat().st_mtime)
         assert _wait_for(lambda: scrape().get(("training_exporter_collector_up", (("collector", "gpu"),))) == 1)
         with log.open("ab") as handle:
-            handle.write(data[half:])
+            handle.write(rest)
         assert _wait_for(lambda: scrape().get(("training_iteration", run)) == 3000)
         got = scrape()
         assert got[("training_state", (("run", "gpt"), ("state", "finished")))] == 1
