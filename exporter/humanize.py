@@ -28,3 +28,10 @@ def format_timestamp(timestamp: float | None) -> str:
     if timestamp is None or not math.isfinite(timestamp):
         return "unknown"
     return _dt.datetime.fromtimestamp(timestamp, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_pace(seconds: float | None) -> str:
+    """Seconds per iteration as people read them: ``74.0 ms/it`` below a second, ``2.50 s/it`` above; ``unknown``."""
+    if seconds is None:
+        return "unknown"
+    return f"{seconds * 1000:.1f} ms/it" if seconds < 1 else f"{seconds:.2f} s/it"

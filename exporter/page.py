@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from exporter import __version__
 from exporter.estimate.phases import PHASES, Episode
-from exporter.humanize import format_duration, format_timestamp
+from exporter.humanize import format_duration, format_pace, format_timestamp
 from exporter.runtime import GpuState, RunState
 
 REFRESH_SECONDS = 2
@@ -123,14 +123,14 @@ def _run_card(state: RunState) -> str:
         progress = f'<div class="muted">iteration {e.iteration}</div>'
     pace = ""
     if e.seconds_per_iteration is not None:
-        pace = f"pace {_pace(e.seconds_per_iteration)}"
+        pace = f"pace {format_pace(e.seconds_per_iteration)}"
         if e.pace_ratio is not None:
             baseline = e.baseline_seconds_per_iteration
-            pace += f" ({e.pace_ratio:.2f}× the baseline" + (f" {_pace(baseline)})" if baseline else ")")
+            pace += f" ({e.pace_ratio:.2f}× the baseline" + (f" {format_pace(baseline)})" if baseline else ")")
         if e.trend in ("slowing", "speeding_up"):
             pace += f", {e.trend.replace('_', ' ')}"
         if e.eta_seconds_per_iteration is not None and e.pace_source:
-            pace += f" · the ETA assumes {_pace(e.eta_seconds_per_iteration)}"
+            pace += f" · the ETA assumes {format_pace(e.eta_seconds_per_iteration)}"
     diagnosis = ""
     if state.diagnosis is not None:
         diagnosis = f"{esc(state.diagnosis.cause)}" + (f": {esc(state.diagnosis.hint)}" if state.diagnosis.hint else "")
@@ -141,10 +141,6 @@ def _run_card(state: RunState) -> str:
         f'<div class="card" data-run="{esc(state.run)}">{head}{eta}{alert_html}{progress}'
         f'<p class="muted">{details}</p>{plot}{split}</div>'
     )
-
-
-def _pace(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms/it" if seconds < 1 else f"{seconds:.2f} s/it"
 
 
 def _scale(values: Sequence[float], low: float, high: float, size: float) -> list[float]:
@@ -181,7 +177,7 @@ def _pace_plot(state: RunState) -> str:
     if baseline:
         y = PLOT_HEIGHT - baseline / ceiling * PLOT_HEIGHT
         shapes.append(f'<line x1="0" x2="{PLOT_WIDTH}" y1="{y:.1f}" y2="{y:.1f}" stroke="#555" '
-                      f'stroke-dasharray="6 4"><title>baseline {_pace(baseline)}</title></line>')
+                      f'stroke-dasharray="6 4"><title>baseline {format_pace(baseline)}</title></line>')
     return (
         f'<svg class="pace" viewBox="0 0 {PLOT_WIDTH} {PLOT_HEIGHT + 18}" role="img" '
         f'aria-label="seconds per iteration over time" data-points="{len(history)}">'
@@ -189,7 +185,7 @@ def _pace_plot(state: RunState) -> str:
         + f'<polyline points="{line}" fill="none" stroke="#1565c0" stroke-width="1.5"/>'
         f'<text x="2" y="{PLOT_HEIGHT + 14}" font-size="11" fill="#777">{_clock(t0)}</text>'
         f'<text x="{PLOT_WIDTH - 2}" y="{PLOT_HEIGHT + 14}" font-size="11" fill="#777" text-anchor="end">'
-        f"{_clock(t1)} · pace, top {_pace(ceiling)}</text></svg>"
+        f"{_clock(t1)} · pace, top {format_pace(ceiling)}</text></svg>"
     )
 
 

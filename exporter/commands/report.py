@@ -24,7 +24,7 @@ from exporter.commands.replay import add_log_options, json_ready, open_error, re
 from exporter.diagnosis import diagnose
 from exporter.estimate import Estimate, Estimator
 from exporter.estimate.candidates import DESCRIPTIONS
-from exporter.humanize import format_duration, format_timestamp
+from exporter.humanize import format_duration, format_pace, format_timestamp
 from exporter.pipeline import Pipeline
 
 
@@ -71,21 +71,17 @@ def report_of(path: str, pipeline: Pipeline, estimator: Estimator, *, now: float
     return out
 
 
-def _pace(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    return f"{seconds * 1000:.1f} ms/it" if seconds < 1 else f"{seconds:.2f} s/it"
-
-
 def _pace_ahead(e: Estimate) -> str:
     """Which pace the ETA assumes for the rest of the run, and why, when it is not simply the recent pace."""
     if e.eta_seconds_per_iteration is None or e.pace_source is None or e.seconds_per_iteration is None:
         return ""
     why = DESCRIPTIONS.get(e.pace_source, e.pace_source)
     if abs(e.eta_seconds_per_iteration / e.seconds_per_iteration - 1) < 0.05:
-        return f"the ETA uses {_pace(e.eta_seconds_per_iteration)}: {why}"
-    return (f"recent {_pace(e.seconds_per_iteration)}; the ETA uses {_pace(e.eta_seconds_per_iteration)}: {why} "
-            f"(the pace that best predicted this run's own past at this horizon)")
+        return f"the ETA uses {format_pace(e.eta_seconds_per_iteration)}: {why}"
+    return (
+        f"recent {format_pace(e.seconds_per_iteration)}; the ETA uses {format_pace(e.eta_seconds_per_iteration)}: "
+        f"{why} (the pace that best predicted this run's own past at this horizon)"
+    )
 
 
 PHASE_WORDS = {
@@ -136,9 +132,9 @@ def render(report: dict[str, Any]) -> str:
         if e.epoch is not None:
             where += f", epoch {e.epoch}"
     lines.append(f"State     {e.state}: {where}")
-    pace = _pace(e.seconds_per_iteration)
+    pace = format_pace(e.seconds_per_iteration)
     if e.baseline_seconds_per_iteration is not None and e.pace_ratio is not None:
-        pace += f" (baseline {_pace(e.baseline_seconds_per_iteration)}, x{e.pace_ratio:.2f})"
+        pace += f" (baseline {format_pace(e.baseline_seconds_per_iteration)}, x{e.pace_ratio:.2f})"
     excluded = []
     if e.warmup_seconds:
         excluded.append(f"warm-up {format_duration(e.warmup_seconds)} over {e.warmup_iterations} it")
