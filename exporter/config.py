@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from exporter.errors import ConfigError
+from exporter.errors import ConfigError, check_file
 from exporter.gpu.sampler import GpuSelection
 from exporter.webconfig import BasicAuth, TlsConfig, parse_web_config, tls_files
 
@@ -272,16 +272,8 @@ def _check_format(name: str) -> None:
         raise ConfigError("format", str(exc).splitlines()[0] if str(exc) else repr(name)) from None
 
 
-def _check_file(key: str, path: str) -> str:
-    if not os.path.isfile(path):
-        raise ConfigError(key, f"file {path!r} does not exist")
-    if not os.access(path, os.R_OK):
-        raise ConfigError(key, f"file {path!r} is not readable")
-    return path
-
-
 def _load_yaml(key: str, path: str) -> Any:
-    _check_file(key, path)
+    check_file(key, path)
     try:
         with open(path, encoding="utf-8") as handle:
             return yaml.safe_load(handle)
@@ -426,8 +418,8 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
             raise ConfigError("web.tls-cert-file", "is required with --web.tls-key-file")
         if not key:
             raise ConfigError("web.tls-key-file", "is required with --web.tls-cert-file")
-        _check_file("web.tls-cert-file", str(cert))
-        _check_file("web.tls-key-file", str(key))
+        check_file("web.tls-cert-file", str(cert))
+        check_file("web.tls-key-file", str(key))
         tls = tls_files(str(cert), str(key))
     elif web_config:
         data = _load_yaml("web.config.file", str(web_config))

@@ -35,7 +35,7 @@ from typing import Any
 
 import bcrypt
 
-from exporter.errors import ConfigError
+from exporter.errors import ConfigError, check_file
 
 log = logging.getLogger("exporter.webconfig")
 
@@ -166,10 +166,7 @@ def _tls(section: Any, base_dir: str) -> TlsConfig | None:
             continue
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where}.{name}", "is required")
-        path = value if os.path.isabs(value) else os.path.join(base_dir, value)
-        if not os.path.isfile(path) or not os.access(path, os.R_OK):
-            raise ConfigError(f"{where}.{name}", f"file {path!r} does not exist or is not readable")
-        files[name] = path
+        files[name] = check_file(f"{where}.{name}", value if os.path.isabs(value) else os.path.join(base_dir, value))
     auth = str(section.get("client_auth_type", "NoClientCert"))
     if auth not in CLIENT_AUTH:
         raise ConfigError(f"{where}.client_auth_type", f"must be one of {', '.join(CLIENT_AUTH)}")
