@@ -319,6 +319,10 @@ class RunWorker:
         active = {path: entry.activity for path, entry in self._files.items() if entry.activity is not None}
         if not active:
             return None
+        followed = set(self._source.paths) if self._source is not None else set()
+        if followed & active.keys():
+            # A deleted file stops leading at once when a followed one has progress (not 30 s later).
+            active = {path: when for path, when in active.items() if path in followed}
         newest = max(active.values())
         candidates = [path for path, when in active.items() if when >= newest - LEADER_SWITCH_SECONDS]
         if self._leader in candidates:

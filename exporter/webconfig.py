@@ -13,8 +13,10 @@ basic_auth_users:
   prometheus: $2y$10$...                         # htpasswd -nBC 10 "" | tr -d ':\\n'
 ```
 
-``cipher_suites``, ``curve_preferences`` and ``http_server_config`` are refused with a clear error rather than
-ignored (the Go names do not map one to one onto OpenSSL's). Certificates that are expired or signed with SHA-1
+``cipher_suites`` takes Go's names (``TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256``); as in Go they restrict TLS 1.2 and
+older only (TLS 1.3 suites are not configurable), and a name Go does not offer is an error. ``prefer_server_cipher_suites``
+is accepted (Go ignores it since 1.17; OpenSSL servers prefer their own order here too). ``curve_preferences`` and
+``http_server_config`` are refused with a clear error rather than ignored. Certificates that are expired or signed with SHA-1
 or MD5 are accepted with a warning, as they may be what a cluster has; a passphrase-protected key is an error
 that says so.
 """
@@ -48,7 +50,31 @@ CLIENT_AUTH = {
 }
 VERSIONS = {"TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1, "TLS12": ssl.TLSVersion.TLSv1_2,
             "TLS13": ssl.TLSVersion.TLSv1_3}
-_TLS_KEYS = ("cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version")
+_TLS_KEYS = ("cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version",
+             "cipher_suites", "prefer_server_cipher_suites")
+CIPHER_SUITES = {
+    # Go's crypto/tls names (tls.CipherSuites() and tls.InsecureCipherSuites() without RC4) -> OpenSSL's.
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA": "DES-CBC3-SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA": "AES128-SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA": "AES256-SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256": "AES128-SHA256",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256": "AES128-GCM-SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384": "AES256-GCM-SHA384",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA": "ECDHE-ECDSA-AES128-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA": "ECDHE-ECDSA-AES256-SHA",
+    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA": "ECDHE-RSA-DES-CBC3-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": "ECDHE-RSA-AES128-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA": "ECDHE-RSA-AES256-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256": "ECDHE-ECDSA-AES128-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256": "ECDHE-RSA-AES128-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": "ECDHE-RSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384": "ECDHE-RSA-AES256-GCM-SHA384",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-RSA-CHACHA20-POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-ECDSA-CHACHA20-POLY1305",
+}
+"""Go also accepts the ``..._CHACHA20_POLY1305`` aliases without ``_SHA256``; see ``_cipher_names``."""
 _WEAK_SIGNATURES = ("sha1", "md5")
 
 
@@ -60,6 +86,8 @@ class TlsConfig:
     client_ca_file: str | None = None
     min_version: str = "TLS12"
     max_version: str | None = None
+    cipher_suites: tuple[str, ...] = ()
+    """OpenSSL names of the allowed TLS 1.2-and-older suites; empty: OpenSSL's defaults."""
 
     def context(self) -> ssl.SSLContext:
         """A server-side SSL context with the configured certificate, client verification and versions."""
@@ -67,6 +95,12 @@ class TlsConfig:
         context.minimum_version = VERSIONS[self.min_version]
         if self.max_version:
             context.maximum_version = VERSIONS[self.max_version]
+        if self.cipher_suites:
+            try:
+                context.set_ciphers(":".join(self.cipher_suites))
+            except ssl.SSLError:
+                raise ConfigError("cipher_suites", "none of them is available in this OpenSSL build "
+                                  f"({ssl.OPENSSL_VERSION}); choose ECDHE_..._GCM suites") from None
         context.load_cert_chain(self.cert_file, self.key_file, password=_no_passphrase)
         context.verify_mode = CLIENT_AUTH[self.client_auth_type]
         if self.client_ca_file:
@@ -179,8 +213,23 @@ def _tls(section: Any, base_dir: str) -> TlsConfig | None:
             raise ConfigError(f"{where}.{name}", f"must be one of {', '.join(VERSIONS)}")
         versions[name] = value
     tls = TlsConfig(str(files["cert_file"]), str(files["key_file"]), auth, files["client_ca_file"],
-                    versions["min_version"] or "TLS12", versions["max_version"])
+                    versions["min_version"] or "TLS12", versions["max_version"],
+                    _cipher_names(section.get("cipher_suites"), f"{where}.cipher_suites"))
     return _checked(tls, where)
+
+
+def _cipher_names(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ConfigError(where, "must be a list of cipher suite names (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, ...)")
+    names = []
+    for name in value:
+        openssl = CIPHER_SUITES.get(name) or CIPHER_SUITES.get(f"{name}_SHA256")
+        if openssl is None:
+            raise ConfigError(where, f"{name!r} is not a cipher suite Go's TLS offers (one of {', '.join(CIPHER_SUITES)})")
+        names.append(openssl)
+    return tuple(names)
 
 
 def _checked(tls: TlsConfig, where: str) -> TlsConfig:

@@ -160,7 +160,7 @@ def test_tls_flags_and_web_config(tmp_path: Path) -> None:
     assert exc.key == "web.config.file: tls_server_config.key_file" and "does not exist" in exc.problem
     web.write_text("basic_auth_users: {a: b}\n")
     assert "must be a bcrypt hash" in error(["--log", "a", "--web.config.file", str(web)]).problem
-    web.write_text("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  cipher_suites: [X]\n")
+    web.write_text("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  curve_preferences: [X25519]\n")
     assert "not supported" in error(["--log", "a", "--web.config.file", str(web)]).problem
     web.write_text("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
                    "  client_auth_type: RequireAndVerifyClientCert\n")

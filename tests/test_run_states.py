@@ -184,3 +184,26 @@ def test_files_that_vanish_from_a_glob_are_forgotten(tmp_path: Path) -> None:
             clock.now += 1
             worker.step()
     assert len(worker._files) <= 3  # the live files (and the leader), not the 30 seen
+
+
+def test_a_deleted_leader_hands_over_at_once(tmp_path: Path) -> None:
+    """A glob's leading file that is deleted stops leading at the next poll when another followed file has
+    progress (issue: a deleted glob file kept leading for 30 s)."""
+    clock = Clock(1_800_000_000.0)
+    worker = RunWorker(
+        RunConfig("job", str(tmp_path / "run-*.log")),
+        clock=clock,
+        open_source=lambda spec, clock: open_source(spec, clock=clock),
+        make_pipeline=lambda format=None: Pipeline(format=format),
+        make_estimator=lambda total_iterations=None, clock=clock: Estimator(total_iterations=total_iterations,
+                                                                            clock=clock),
+    )
+    (tmp_path / "run-0.log").write_text(nanogpt(0, 300))
+    (tmp_path / "run-1.log").write_text(nanogpt(0, 100))
+    worker.step()
+    assert worker.leader == str(tmp_path / "run-0.log")
+    (tmp_path / "run-0.log").unlink()
+    clock.now += 1
+    worker.step()
+    assert worker.leader == str(tmp_path / "run-1.log")
+    assert worker.state().estimate.iteration == 90

@@ -98,3 +98,24 @@ def test_a_passphrase_protected_key_says_so(pki: Path, tmp_path: Path) -> None:
 def test_tls_versions_are_applied(pki: Path) -> None:
     context = TlsConfig(str(pki / "server.crt"), str(pki / "server.key"), min_version="TLS13").context()
     assert context.minimum_version == ssl.TLSVersion.TLSv1_3
+
+
+def test_cipher_suites_take_go_names_and_restrict_tls12(pki: Path) -> None:
+    web = {"tls_server_config": {"cert_file": "server.crt", "key_file": "server.key", "max_version": "TLS12",
+                                 "cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"],
+                                 "prefer_server_cipher_suites": True}}
+    server = serve(web, pki)
+    try:
+        client = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+        client.maximum_version = ssl.TLSVersion.TLSv1_2
+        with ssl.create_connection(("127.0.0.1", server.port), timeout=10) as raw, \
+                client.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            assert tls.cipher()[0] == "ECDHE-RSA-AES256-GCM-SHA384"
+        client.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")  # a suite the server does not allow
+        with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+            status(server, context=client)
+    finally:
+        server.stop()
+    with pytest.raises(ConfigError, match="not a cipher suite Go's TLS offers"):
+        parse_web_config({"tls_server_config": {"cert_file": "server.crt", "key_file": "server.key",
+                                                "cipher_suites": ["TLS_RSA_WITH_RC4_128_SHA"]}}, str(pki))
