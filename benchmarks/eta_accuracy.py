@@ -40,9 +40,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exporter.commands.replay import estimates, read_records, replay_events
+from exporter.commands.common import log_events
+from exporter.commands.replay import estimates
 from exporter.events import Config, Eval, Event, Progress
 from exporter.pipeline import Pipeline
+from exporter.sources import read_records
 
 CORPUS = Path(__file__).resolve().parent / "data"
 DEFAULT_TOTALS = {"lightning_tqdm": 3000, "pl_val_speedup": 12000}
@@ -154,7 +156,7 @@ def printed_eta(text: str) -> float | None:
 
 def evaluate(path: Path, *, total: int | None, fmt: str | None) -> tuple[list[Point], str] | str:
     """Points at each progress record of one log, or the reason it is skipped."""
-    timed = list(estimates(replay_events(read_records(str(path)), Pipeline(format=fmt)), total_iterations=total))
+    timed = list(estimates(log_events(read_records(str(path)), Pipeline(format=fmt)), total_iterations=total))
     if not timed:
         return "no progress records"
     run_total = timed[-1][1].total_iterations
@@ -169,7 +171,7 @@ def evaluate(path: Path, *, total: int | None, fmt: str | None) -> tuple[list[Po
     printed = {
         event.record: estimate
         for event, estimate, _ in estimates(
-            replay_events(read_records(str(path), with_times=False), Pipeline(format=fmt)), total_iterations=total
+            log_events(read_records(str(path), with_times=False), Pipeline(format=fmt)), total_iterations=total
         )
     }
     texts = {record.index: record.text for record in read_records(str(path))}

@@ -22,6 +22,9 @@ class _Stamped:
     """1-based index of the record in its input."""
     format: str = dataclasses.field(default="", kw_only=True)
     """Name of the format family that understood the record."""
+    rank: int | None = dataclasses.field(default=None, kw_only=True)
+    """The process rank a launcher tag put in front of the record (``[rank3]:``), None without a tag: ranks
+    interleaved in one file are separate streams of progress."""
 
 
 @dataclass(slots=True)
@@ -103,6 +106,14 @@ class Config(_Stamped):
 
 Event = Progress | Eval | Checkpoint | Config
 
+
+def for_rank(config: Config, rank: int | None) -> Config:
+    """A file's Config as another rank of the same job sees it: its sizes and schedule hold for every rank, but a
+    run start printed by one rank does not restart another rank's progress (that rank restarts on its own)."""
+    if not config.new_run or config.rank is None or config.rank == rank:
+        return config
+    return dataclasses.replace(config, new_run=False)
+
 MAX_COUNT = 10**15
 """Iterations, totals, epochs and intervals above this are not a training run's (a quadrillion steps): a line
 printing one is misread or hostile, and such a number would overflow the estimator's float arithmetic."""
@@ -140,7 +151,8 @@ def checked(event: Event) -> Event | None:
     return event
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """Non-finite floats as the strings "nan", "inf", "-inf" (JSON has no literal for them), else unchanged."""
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return value
@@ -150,5 +162,5 @@ def to_dict(event: Event) -> dict[str, Any]:
     """A JSON-ready dict with ``kind`` first; non-finite floats become the strings "nan", "inf", "-inf"."""
     out: dict[str, Any] = {"kind": event.kind}
     for field in dataclasses.fields(event):
-        out[field.name] = _json_value(getattr(event, field.name))
+        out[field.name] = json_value(getattr(event, field.name))
     return out

@@ -24,7 +24,7 @@ from exporter import __version__
 from exporter.config import base_url
 from exporter.metrics import ExporterRegistry
 from exporter.page import render_page
-from exporter.runtime import GpuState, RunState
+from exporter.state import GpuState, RunState
 
 log = logging.getLogger("exporter.http")
 

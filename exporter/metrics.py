@@ -25,7 +25,7 @@ from exporter.diagnosis import CAUSES
 from exporter.estimate.model import STATES
 from exporter.estimate.phases import PHASES
 from exporter.gpu.snapshot import CLOCKS_EVENT_REASONS
-from exporter.runtime import GpuState, RunState
+from exporter.state import GpuState, RunState
 
 # Estimate attribute -> (metric name, help). Gauges omitted when the attribute is None.
 _RUN_GAUGES = (
@@ -179,6 +179,30 @@ class ExporterCollector(Collector):
                 for phase in PHASES:
                     spent.add_metric([state.run, phase], state.time_split.seconds.get(phase, 0.0))
         yield from (states, causes, loss, nonfinite, nonfinite_total, restarts, info, spent)
+        yield from self._rank_metrics(runs)
+
+    def _rank_metrics(self, runs: Sequence[RunState]) -> Iterator[Metric]:
+        """Per-rank figures of runs whose ranks advance side by side (interleaved in one file, or one file each)."""
+        labels = ["run", "rank"]
+        iteration = GaugeMetricFamily("training_rank_iteration", "Latest iteration of each rank.", labels=labels)
+        pace = GaugeMetricFamily("training_rank_seconds_per_iteration", "Recent pace of each rank.", labels=labels)
+        eta = GaugeMetricFamily("training_rank_eta_seconds", "Each rank's own estimate of the time left.", labels=labels)
+        straggler = GaugeMetricFamily(
+            "training_straggler_ratio",
+            "Slowest rank's seconds per iteration over the median rank's (1 = even; only with two or more ranks).",
+            labels=["run"],
+        )
+        for state in runs:
+            for rank in state.ranks:
+                for family, value in ((iteration, rank.iteration), (pace, rank.seconds_per_iteration),
+                                      (eta, rank.eta_seconds)):
+                    number = _gauge(value)
+                    if number is not None:
+                        family.add_metric([state.run, rank.rank], number)
+            ratio = _gauge(state.straggler_ratio)
+            if ratio is not None:
+                straggler.add_metric([state.run], ratio)
+        yield from (iteration, pace, eta, straggler)
 
     def _gpu_metrics(self, gpu: GpuState) -> Iterator[Metric]:
         labels = ["gpu", "uuid"]

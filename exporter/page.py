@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from exporter import __version__
 from exporter.estimate.phases import PHASES, Episode
 from exporter.humanize import format_duration, format_pace, format_timestamp
-from exporter.runtime import GpuState, RunState
+from exporter.state import GpuState, RunState
 
 REFRESH_SECONDS = 2
 """Often enough to see warm-up, evals and a stall come and go; each load reads cached state only."""
@@ -134,13 +134,26 @@ def _run_card(state: RunState) -> str:
     diagnosis = ""
     if state.diagnosis is not None:
         diagnosis = f"{esc(state.diagnosis.cause)}" + (f": {esc(state.diagnosis.hint)}" if state.diagnosis.hint else "")
-    details = " · ".join(x for x in (esc(pace), diagnosis) if x)
+    details = " · ".join(x for x in (esc(pace), diagnosis, esc(_ranks_line(state))) if x)
     plot = _pace_plot(state)
     split = _time_bar(state)
     return (
         f'<div class="card" data-run="{esc(state.run)}">{head}{eta}{alert_html}{progress}'
         f'<p class="muted">{details}</p>{plot}{split}</div>'
     )
+
+
+def _ranks_line(state: RunState) -> str:
+    """"4 ranks; slowest: rank 3 at 1.50× the median pace" for ranks that advance side by side."""
+    ratio = state.straggler_ratio
+    if not state.ranks:
+        return ""
+    line = f"{len(state.ranks)} ranks"
+    paced = [r for r in state.ranks if r.seconds_per_iteration]
+    if ratio is not None and paced:
+        slowest = max(paced, key=lambda r: r.seconds_per_iteration or 0.0)
+        line += f"; slowest: {slowest.rank} at {ratio:.2f}× the median pace"
+    return line
 
 
 def _scale(values: Sequence[float], low: float, high: float, size: float) -> list[float]:

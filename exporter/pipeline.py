@@ -41,7 +41,8 @@ class Pipeline:
 
     def __init__(self, *, format: str | None = None) -> None:
         self._factories = resolve_format(format)
-        self._parsers: dict[str, AutoParser] = {}
+        self._parsers: dict[tuple[str, int | None], AutoParser] = {}
+        """One detector per (source, rank): interleaved ranks each have their own multi-line state."""
         self._last_counted: tuple[str, int] | None = None
         self.records = 0
         """Records fed."""
@@ -66,7 +67,11 @@ class Pipeline:
     @property
     def formats(self) -> dict[str, str | None]:
         """Detected family per source path."""
-        return {source: parser.name for source, parser in self._parsers.items()}
+        formats: dict[str, str | None] = {}
+        for (source, _), parser in self._parsers.items():
+            if formats.get(source) is None:
+                formats[source] = parser.name
+        return formats
 
     @property
     def parser_errors(self) -> int:
@@ -77,30 +82,39 @@ class Pipeline:
         """The events one record yields, stamped with time (tag timestamp, else record time), index and family."""
         self.records += 1
         source = record.source
-        parser = self._parsers.get(source)
-        if parser is None:
-            parser = self._parsers[source] = AutoParser(self._factories)
         text = record.text
         first = text[:1]
         if first and first != "[" and first != " " and "#0" not in text:
             # No launcher tag and no syslog escape can be in it: ``strip_prefixes`` would return it whole.
-            events = parser.parse(text, time=record.time, record=record.index)
+            events = self._parser(source, None).parse(text, time=record.time, record=record.index)
         else:
             stripped = strip_prefixes(text)
             time = stripped.time if stripped.time is not None else record.time
+            parser = self._parser(source, stripped.rank)
             events = []
             for part in stripped.parts:
                 events.extend(parser.parse(part, time=time, record=record.index))
+            if stripped.rank is not None:
+                for event in events:
+                    event.rank = stripped.rank
         if events:
             events = self._checked(events)
             self._count(source, events)
         return events
 
+    def _parser(self, source: str, rank: int | None) -> AutoParser:
+        parser = self._parsers.get((source, rank))
+        if parser is None:
+            parser = self._parsers[(source, rank)] = AutoParser(self._factories)
+        return parser
+
     def finish(self) -> list[Event]:
         """End of input: the events of sources still deciding between a generic and a more specific family."""
         events: list[Event] = []
-        for source, parser in self._parsers.items():
+        for (source, rank), parser in self._parsers.items():
             released = self._checked(parser.finish())
+            for event in released:
+                event.rank = rank
             self._count(source, released)
             events.extend(released)
         return events

@@ -1,24 +1,23 @@
 """The sidecar's background loops and the state they share with scrapes.
 
-One worker thread per run polls its log source, feeds records through the format pipeline into the estimator
-and stores the latest ``Estimate`` and ``Diagnosis`` (computed with ``now = clock()``). The GPU sampler runs in
-its own thread. Scrapes and the HTML page only read these cached snapshots under a lock, so a slow disk or a
-hung NVML call never makes ``/metrics`` slow or wrong.
+One worker thread per run polls its log source, feeds records through the format pipeline into estimators and
+stores the latest ``RunState`` (``exporter.state``, computed with ``now = clock()``). The GPU sampler runs in its
+own thread. Scrapes and the HTML page only read these cached snapshots under a lock, so a slow disk or a hung
+NVML call never makes ``/metrics`` slow or wrong.
 
-Several files in one run (a glob) feed ONE estimator through a leader rule, so per-rank files of one job do not
-make the iteration ping-pong and per-run files (``run-*.log``) follow the newest run:
+A run may hold several *streams* of progress: the files of a glob (``rank*.log``, ``run-*.log``) and the ranks
+that a launcher tags inside one file (``[rank3]:``). Each stream has its own estimator, so interleaved ranks never
+look like a counter that restarts, and one stream *leads* the run's figures, so the iteration never ping-pongs:
 
-- each file gets its own ``Pipeline`` (format detection and multi-line state are per file) and keeps its recent
-  events (bounded) plus the Config events of its current run (the run's size and schedule, which a long history
-  would otherwise push out of the bounded window);
-- a file's activity time is the time of its latest progress record (the record's own time, else the file's
+- each file gets its own ``Pipeline`` (format detection and multi-line state are per file and rank); a file's
+  Config events (its size and schedule) reach every stream of that file, since its ranks share them;
+- a stream's activity time is the time of its latest progress record (the record's own time, else the file's
   modification time for history read at start-up);
-- candidates are the files whose activity is within ``LEADER_SWITCH_SECONDS`` of the most recent one; the leader
-  stays while it is a candidate, otherwise the candidate with the lowest natural-sorted path (rank 0 before
-  rank 1) becomes leader;
-- only the leader's events reach the estimator, each once; on a switch from one leader to another the estimator is
-  rebuilt from the new leader's current-run configs and kept events, so the estimate describes one file
-  consistently. The first leader needs no rebuild: the estimator has seen every event of it already.
+- candidates are the followed streams whose activity is within ``LEADER_SWITCH_SECONDS`` of the most recent one
+  (a deleted file stops leading at once); the leader stays while it is a candidate, otherwise the candidate with
+  the lowest natural-sorted key (rank 0 before rank 1, ``rank2.log`` before ``rank10.log``) leads;
+- two or more candidates are ranks of one job: each gets its own iteration, pace and ETA (``RunState.ranks``) and
+  the run a straggler ratio (slowest pace over the median's).
 """
 
 from __future__ import annotations
@@ -29,24 +28,26 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from exporter.config import RunConfig
 from exporter.diagnosis import Diagnosis, diagnose
+from exporter.estimate import Estimator
 from exporter.estimate.model import Estimate
 from exporter.estimate.phases import TimeSplit
-from exporter.events import Config, Event, Progress
+from exporter.events import Config, Event, Progress, for_rank
 from exporter.gpu.snapshot import GpuSnapshot
+from exporter.pipeline import Pipeline
+from exporter.sources import open_source as default_open_source
 from exporter.sources.follow import Source, modified_time
 from exporter.sources.record import Record, SourceStats
+from exporter.state import GpuState, RankState, RunState
 
 log = logging.getLogger("exporter.runtime")
 
 LEADER_SWITCH_SECONDS = 30.0
-"""How long the leading file may be silent while another file advances before the other one leads."""
-EVENTS_KEPT_PER_FILE = 20_000
-"""Recent events kept per file to rebuild the estimator on a leader switch (bounded memory)."""
+"""How long the leading stream may be silent while another one advances before the other one leads."""
 ESTIMATE_SECONDS = 1.0
 """Least interval between two estimates while catching up on history (only the caught-up state matters). Once
 caught up, every poll estimates: states that depend on the clock (evaluating, stalled) and the ETA countdown must
@@ -54,12 +55,73 @@ follow at the poll rate, and one estimate costs well under a millisecond."""
 TIME_SPLIT_SECONDS = 5.0
 """Least interval between two time splits (O(history) each; a split of the past needs no 4 Hz refresh)."""
 CONFIGS_KEPT_PER_FILE = 1_000
-"""Config events of a file's current run kept beyond the recent window (bounded against a log that repeats its
-config on every line; the oldest go first)."""
+"""A file's Config events kept for ranks that appear later (bounded against a log that repeats its config on every
+line; the oldest go first)."""
+STREAMS_PER_FILE = 64
+"""Ranks followed per file; events of further ranks are counted (``errors_total{stage="ranks"}``) and skipped."""
+
+
+class PipelineLike(Protocol):
+    """Records in, events out, with counters (``exporter.pipeline.Pipeline``)."""
+
+    parsed: int
+    rejected: int
+
+    @property
+    def format(self) -> str | None: ...
+
+    @property
+    def unparsed(self) -> int: ...
+
+    @property
+    def parser_errors(self) -> int: ...
+
+    def feed(self, record: Record) -> list[Event]: ...
+
+
+class EstimatorLike(Protocol):
+    """Events in, estimates out (``exporter.estimate.Estimator``)."""
+
+    @property
+    def wants_last_time(self) -> bool: ...
+
+    def observe(self, event: Event) -> None: ...
+
+    def estimate(self, *, now: float | None = None) -> Estimate: ...
+
+    def assume_last_time(self, time: float) -> None: ...
+
+    def time_split(self, estimate: Estimate) -> TimeSplit: ...
+
+    def pace_history(self) -> tuple[tuple[float, float], ...]: ...
+
+
+class PipelineFactory(Protocol):
+    def __call__(self, *, format: str | None = None) -> PipelineLike: ...
+
+
+class EstimatorFactory(Protocol):
+    def __call__(self, *, total_iterations: int | None = None, clock: Callable[[], float] = ...) -> EstimatorLike: ...
+
+
+class SourceFactory(Protocol):
+    def __call__(self, spec: str, *, clock: Callable[[], float] = ...) -> Source: ...
 
 
 class GpuSamplerLike(Protocol):
-    up: bool
+    """The GPU collector's thread and what it last read (``exporter.gpu.sampler.GpuSampler``)."""
+
+    @property
+    def up(self) -> bool: ...
+
+    @property
+    def last_success_timestamp(self) -> float | None: ...
+
+    @property
+    def errors(self) -> dict[str, int]: ...
+
+    @property
+    def down_reason(self) -> str | None: ...
 
     def start(self) -> None: ...
 
@@ -67,95 +129,44 @@ class GpuSamplerLike(Protocol):
 
     def snapshots(self) -> Sequence[GpuSnapshot]: ...
 
-
-@dataclass(frozen=True, slots=True)
-class RunState:
-    """What a scrape reports about one run; a consistent copy taken under the worker's lock."""
-
-    run: str
-    source: str
-    format: str = ""
-    estimate: Estimate = field(default_factory=Estimate)
-    diagnosis: Diagnosis | None = None
-    time_split: TimeSplit | None = None
-    """Where the current run's wall time went (refreshed every ``TIME_SPLIT_SECONDS``)."""
-    pace_history: tuple[tuple[float, float], ...] = ()
-    """(time, seconds per iteration of normal work) over the current run, at most ``PACE_POINTS`` points (for
-    the status page's plot; refreshed with the time split)."""
-    deadline_timestamp_seconds: float | None = None
-    records_read: int = 0
-    records_parsed: int = 0
-    records_unparsed: int = 0
-    oversized_records: int = 0
-    rotations: int = 0
-    truncations: int = 0
-    read_errors: int = 0
-    errors: tuple[tuple[str, int], ...] = ()
-    """(stage, count) of what went wrong and was skipped: ``parse`` (a parser raised on a record), ``check`` (an event
-    with an out-of-range counter), ``poll`` (a poll that failed as a whole)."""
-    files: int = 0
-    up: bool = False
-    """True when the latest poll worked (source open and read without an unexpected error)."""
-    log_readable: bool = True
-    """False while the log exists but cannot be read (permissions, a directory, an I/O error)."""
-    status: str = ""
-    """What stands between the run and an estimate, in words ("waiting for …", "cannot read …", "no progress line
-    recognised …"); empty once progress lines are read."""
-    last_success_timestamp_seconds: float | None = None
-    error: str = ""
+    def utilization_history(self) -> tuple[tuple[float, float], ...]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class GpuState:
-    """What a scrape reports about the GPU collector."""
-
-    up: bool
-    last_success_timestamp_seconds: float | None
-    snapshots: tuple[GpuSnapshot, ...]
-    errors: dict[str, int]
-    down_reason: str | None = None
-    utilization_history: tuple[tuple[float, float], ...] = ()
-    """(time, mean busy ratio over the GPUs) per poll, recent polls (for the status page's plot)."""
+StreamKey = tuple[str, int | None]
+"""(file path, rank tag or None)."""
 
 
-def _natural_key(path: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
+def _natural_key(key: StreamKey) -> tuple[list[int | str], int]:
+    path, rank = key
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)], -1 if rank is None else rank
 
 
 @dataclass
 class _File:
-    pipeline: Any
-    events: deque[Event]
+    pipeline: PipelineLike
     configs: deque[Config] = field(default_factory=lambda: deque(maxlen=CONFIGS_KEPT_PER_FILE))
-    """The current run's Config events, from its run start on (a ``new_run`` config starts the list over)."""
+    """The file's Config events since its latest run start, for its ranks that appear later."""
+    ranks: int = 0
+
+
+@dataclass
+class _Stream:
+    estimator: EstimatorLike
     activity: float | None = None
-
-    def keep(self, events: Sequence[Event]) -> None:
-        self.events.extend(events)
-        for event in events:
-            if isinstance(event, Config):
-                if event.new_run:
-                    self.configs.clear()
-                self.configs.append(event)
-
-    def replay(self) -> list[Event]:
-        """What rebuilds an estimator for this file: the configs older than the kept window, then the window."""
-        first = self.events[0].record if self.events else None
-        older = [c for c in self.configs if first is None or c.record < first]
-        return [*older, *self.events]
+    """Time of the latest progress record."""
 
 
 class RunWorker:
-    """Follows one run: source -> per-file pipelines -> leader file -> estimator -> estimate and diagnosis."""
+    """Follows one run: source -> per-file pipelines -> per-stream estimators -> the leader's estimate."""
 
     def __init__(
         self,
         run: RunConfig,
         *,
         clock: Callable[[], float] = time.time,
-        open_source: Callable[..., Source],
-        make_pipeline: Callable[..., Any],
-        make_estimator: Callable[..., Any],
+        open_source: SourceFactory = default_open_source,
+        make_pipeline: PipelineFactory = Pipeline,
+        make_estimator: EstimatorFactory = Estimator,
         gpus: Callable[[], Sequence[GpuSnapshot]] = tuple,
         diagnose_fn: Callable[[Estimate, Sequence[GpuSnapshot]], Diagnosis] = diagnose,
     ) -> None:
@@ -168,26 +179,29 @@ class RunWorker:
         self._diagnose = diagnose_fn
         self._source: Source | None = None
         self._files: dict[str, _File] = {}
-        self._leader: str | None = None
-        self._leaderless: set[str] = set()
-        """Files whose events reached the estimator while no file led (the first leader may need a rebuild)."""
-        self._estimator = make_estimator(total_iterations=run.total_iterations, clock=clock)
+        self._streams: dict[StreamKey, _Stream] = {}
+        self._leader: StreamKey | None = None
+        self._candidates: list[StreamKey] = []
+        self._unheld = self._new_estimator()
+        """The estimator shown while no stream has progress (configs only: totals, intervals)."""
         self._lock = threading.Lock()
         self._state = RunState(run=run.run, source=run.log, deadline_timestamp_seconds=run.deadline_timestamp_seconds)
         self._last_error = ""
         self._estimated_at: float | None = None
         self._estimate = Estimate()
         self._diagnosis: Diagnosis | None = None
+        self._ranks: tuple[RankState, ...] = ()
         self._split: TimeSplit | None = None
         self._split_at: float | None = None
         self._read_error: str | None = None
         self._failed_polls = 0
+        self._skipped_ranks = 0
         self._pace_history: tuple[tuple[float, float], ...] = ()
 
     @property
     def leader(self) -> str | None:
-        """The path whose events currently feed the estimator."""
-        return self._leader
+        """The path whose events currently feed the run's figures."""
+        return self._leader[0] if self._leader is not None else None
 
     @property
     def behind(self) -> bool:
@@ -197,6 +211,13 @@ class RunWorker:
     def state(self) -> RunState:
         with self._lock:
             return self._state
+
+    def _new_estimator(self) -> EstimatorLike:
+        return self._make_estimator(total_iterations=self.run.total_iterations, clock=self._clock)
+
+    @property
+    def _estimator(self) -> EstimatorLike:
+        return self._streams[self._leader].estimator if self._leader is not None else self._unheld
 
     def step(self) -> None:
         """One poll cycle; never raises: a failure marks the run's log collector down until the next success.
@@ -212,19 +233,21 @@ class RunWorker:
             self._note_read_error(self._source.last_error)
             self._ingest(records)
             self._prune(self._source.paths)
-            if self._leader is not None and not self.behind and self._estimator.wants_last_time:
+            estimator = self._estimator
+            if self._leader is not None and not self.behind and estimator.wants_last_time:
                 # History without record times ends no later than the file's last write.
-                written = modified_time(self._leader)
+                written = modified_time(self._leader[0])
                 if written is not None:
-                    self._estimator.assume_last_time(written)
+                    estimator.assume_last_time(written)
             due = self._estimated_at is None or not now - ESTIMATE_SECONDS < self._estimated_at <= now
             if due or not self.behind or not self._state.up:
-                self._estimate = self._estimator.estimate(now=self._clock())
+                self._estimate = estimator.estimate(now=self._clock())
                 self._diagnosis = self._diagnose(self._estimate, tuple(self._gpus()))
+                self._ranks = self._rank_states(now)
                 self._estimated_at = now
                 if not self.behind and (self._split_at is None or not 0 <= now - self._split_at < TIME_SPLIT_SECONDS):
-                    self._split = self._estimator.time_split(self._estimate)
-                    self._pace_history = self._estimator.pace_history()
+                    self._split = estimator.time_split(self._estimate)
+                    self._pace_history = estimator.pace_history()
                     self._split_at = now
             elif not records:
                 return
@@ -235,10 +258,10 @@ class RunWorker:
                 log.warning("run %s: reading %s failed: %s", self.run.run, self.run.log, message)
                 self._last_error = message
             with self._lock:
-                self._state = _replace(self._state, up=False, error=message)
+                self._state = replace(self._state, up=False, error=message)
             return
         self._last_error = ""
-        self._publish(self._estimate, self._diagnosis, now)
+        self._publish(now)
 
     def _note_read_error(self, error: str | None) -> None:
         """Log a log that cannot be read once when it starts and once when it ends, not at every poll."""
@@ -251,12 +274,15 @@ class RunWorker:
         self._read_error = error
 
     def _prune(self, followed: Sequence[str]) -> None:
-        """Forget files the source no longer follows (a glob's vanished files), except the leader: per-file
-        history is bounded, but a glob that sees thousands of short-lived files must not keep them all."""
-        live = set(followed)
-        for path in [p for p in self._files if p not in live and p != self._leader]:
+        """Forget files the source no longer follows (a glob's vanished files), except the leader's: per-file
+        state is bounded, but a glob that sees thousands of short-lived files must not keep them all."""
+        keep = set(followed)
+        if self._leader is not None:
+            keep.add(self._leader[0])
+        for path in [p for p in self._files if p not in keep]:
             del self._files[path]
-            self._leaderless.discard(path)
+        for key in [k for k in self._streams if k[0] not in keep]:
+            del self._streams[key]
 
     def close(self) -> None:
         if self._source is not None:
@@ -266,93 +292,113 @@ class RunWorker:
                 log.debug("run %s: close failed: %s", self.run.run, exc)
 
     def _ingest(self, records: Sequence[Record]) -> None:
-        new_events: dict[str, list[Event]] = {}
         mtimes: dict[str, float | None] = {}
         for record in records:
             path = record.source or self.run.log
             entry = self._files.get(path)
             if entry is None:
-                entry = _File(self._make_pipeline(format=self.run.format), deque(maxlen=EVENTS_KEPT_PER_FILE))
-                self._files[path] = entry
-            events = entry.pipeline.feed(record)
-            if not events:
-                continue
-            entry.keep(events)
-            new_events.setdefault(path, []).extend(events)
-            if any(isinstance(event, Progress) for event in events):
-                when = record.time
-                if when is None:
-                    if path not in mtimes:
-                        mtimes[path] = modified_time(path)
-                    when = mtimes[path]
-                if when is not None:
-                    entry.activity = when if entry.activity is None else max(entry.activity, when)
-                elif entry.activity is None:
-                    entry.activity = self._clock()
-        leader = self._choose_leader()
-        previous, self._leader = self._leader, leader
-        if leader is None:
-            # No file has progress yet: configs still reach the estimator (totals, intervals).
-            for path, events in new_events.items():
-                self._leaderless.add(path)
-                for event in events:
-                    self._estimator.observe(event)
-            return
-        if previous is not None and leader != previous:
-            log.info("run %s: following %s (was %s)", self.run.run, leader, previous)
-        if leader != previous and (previous is not None or self._leaderless - {leader}):
-            # Another file's events reached the estimator: start over from this file's own.
-            self._estimator = self._make_estimator(total_iterations=self.run.total_iterations, clock=self._clock)
-            for event in self._files[leader].replay():
-                self._estimator.observe(event)
-        else:
-            # The same leader, or a first leader that alone fed the estimator: only this poll's events are new.
-            for event in new_events.get(leader, ()):
-                self._estimator.observe(event)
-        self._leaderless.clear()
+                entry = self._files[path] = _File(self._make_pipeline(format=self.run.format))
+            for event in entry.pipeline.feed(record):
+                if isinstance(event, Config):
+                    self._share_config(path, entry, event)
+                    continue
+                stream = self._stream(path, entry, event.rank)
+                if stream is None:
+                    continue
+                stream.estimator.observe(event)
+                if isinstance(event, Progress):
+                    when = record.time
+                    if when is None:
+                        if path not in mtimes:
+                            mtimes[path] = modified_time(path)
+                        when = mtimes[path]
+                    if when is None:
+                        when = self._clock()
+                    stream.activity = when if stream.activity is None else max(stream.activity, when)
+        self._choose_leader()
 
-    def _status(self, estimate: Estimate, records: int) -> str:
-        files = self._source.files if self._source is not None else 0
-        return _status_words(self.run, error=self._read_error, files=files, estimate=estimate, records=records)
+    def _stream(self, path: str, entry: _File, rank: int | None) -> _Stream | None:
+        """The stream of (path, rank), made on its first event with the file's configs so far."""
+        key = (path, rank)
+        stream = self._streams.get(key)
+        if stream is not None:
+            return stream
+        if rank is not None:
+            if entry.ranks >= STREAMS_PER_FILE:
+                self._skipped_ranks += 1
+                return None
+            entry.ranks += 1
+        stream = self._streams[key] = _Stream(self._new_estimator())
+        for config in entry.configs:
+            stream.estimator.observe(for_rank(config, rank))
+        return stream
 
-    def _choose_leader(self) -> str | None:
-        active = {path: entry.activity for path, entry in self._files.items() if entry.activity is not None}
+    def _share_config(self, path: str, entry: _File, config: Config) -> None:
+        """A file's configuration (total, intervals, a new run) holds for all its ranks, whichever printed it."""
+        if config.new_run:
+            entry.configs.clear()
+        entry.configs.append(config)
+        streams = [(key, stream) for key, stream in self._streams.items() if key[0] == path]
+        if not streams:
+            self._unheld.observe(config)
+        for (_, rank), stream in streams:
+            stream.estimator.observe(for_rank(config, rank))
+
+    def _choose_leader(self) -> None:
+        active = {key: stream.activity for key, stream in self._streams.items() if stream.activity is not None}
         if not active:
-            return None
+            self._candidates = []
+            return
         followed = set(self._source.paths) if self._source is not None else set()
-        if followed & active.keys():
+        if any(path in followed for path, _ in active):
             # A deleted file stops leading at once when a followed one has progress (not 30 s later).
-            active = {path: when for path, when in active.items() if path in followed}
+            active = {key: when for key, when in active.items() if key[0] in followed}
         newest = max(active.values())
-        candidates = [path for path, when in active.items() if when >= newest - LEADER_SWITCH_SECONDS]
-        if self._leader in candidates:
-            return self._leader
-        return min(candidates, key=_natural_key)
+        candidates = sorted((key for key, when in active.items() if when >= newest - LEADER_SWITCH_SECONDS),
+                            key=_natural_key)
+        leader = self._leader if self._leader in candidates else candidates[0]
+        if self._leader is not None and leader != self._leader:
+            log.info("run %s: following %s (was %s)", self.run.run, _label(leader), _label(self._leader))
+        self._leader = leader
+        self._candidates = candidates
 
-    def _publish(self, estimate: Estimate, diagnosis: Diagnosis | None, now: float) -> None:
+    def _rank_states(self, now: float) -> tuple[RankState, ...]:
+        """Iteration, pace and ETA of each stream that advances with the leader, leader first."""
+        if len(self._candidates) < 2:
+            return ()
+        one_file = len({path for path, _ in self._candidates}) == 1
+        states = []
+        for key in sorted(self._candidates, key=lambda k: (k != self._leader, _natural_key(k))):
+            estimate = self._estimate if key == self._leader else self._streams[key].estimator.estimate(now=now)
+            name = str(key[1]) if one_file and key[1] is not None else _label(key)
+            states.append(RankState(name, estimate.iteration, estimate.seconds_per_iteration, estimate.eta_seconds))
+        return tuple(states)
+
+    def _publish(self, now: float) -> None:
         stats = self._source.stats if self._source is not None else SourceStats()
         pipelines = [entry.pipeline for entry in self._files.values()]
-        leader = self._files.get(self._leader) if self._leader else None
-        fmt = getattr(leader.pipeline, "format", None) if leader else None
+        leader = self._files.get(self._leader[0]) if self._leader is not None else None
+        fmt = leader.pipeline.format if leader is not None else None
         if not fmt:
-            fmt = next((p.format for p in pipelines if getattr(p, "format", None)), None) or self.run.format or ""
+            fmt = next((p.format for p in pipelines if p.format), None) or self.run.format or ""
         files = self._source.files if self._source is not None else 0
         state = RunState(
             run=self.run.run,
             source=self.run.log,
             format=fmt,
-            estimate=estimate,
-            diagnosis=diagnosis,
+            estimate=self._estimate,
+            diagnosis=self._diagnosis,
             time_split=self._split,
             pace_history=self._pace_history,
             deadline_timestamp_seconds=self.run.deadline_timestamp_seconds,
             records_read=stats.records,
-            records_parsed=sum(getattr(p, "parsed", 0) for p in pipelines),
-            records_unparsed=sum(getattr(p, "unparsed", 0) for p in pipelines),
+            records_parsed=sum(p.parsed for p in pipelines),
+            records_unparsed=sum(p.unparsed for p in pipelines),
             errors=(
-                ("parse", sum(getattr(p, "parser_errors", 0) for p in pipelines)),
-                ("check", sum(getattr(p, "rejected", 0) for p in pipelines)),
+                ("parse", sum(p.parser_errors for p in pipelines)),
+                ("check", sum(p.rejected for p in pipelines)),
                 ("poll", self._failed_polls),
+                ("ranks", self._skipped_ranks),
             ),
             oversized_records=stats.oversized_records,
             rotations=stats.rotations,
@@ -361,12 +407,19 @@ class RunWorker:
             files=files,
             up=self._read_error is None,
             log_readable=self._read_error is None,
-            status=self._status(estimate, stats.records),
+            status=_status_words(self.run, error=self._read_error, files=files, estimate=self._estimate,
+                                 records=stats.records),
             error=self._read_error or "",
             last_success_timestamp_seconds=now if self._read_error is None else self._state.last_success_timestamp_seconds,
+            ranks=self._ranks,
         )
         with self._lock:
             self._state = state
+
+
+def _label(key: StreamKey) -> str:
+    path, rank = key
+    return path if rank is None else f"{path} rank {rank}"
 
 
 def _status_words(run: RunConfig, *, error: str | None, files: int, estimate: Estimate, records: int) -> str:
@@ -382,12 +435,6 @@ def _status_words(run: RunConfig, *, error: str | None, files: int, estimate: Es
     return ""
 
 
-def _replace(state: RunState, **changes: Any) -> RunState:
-    values = {name: getattr(state, name) for name in RunState.__dataclass_fields__}
-    values.update(changes)
-    return RunState(**values)
-
-
 class Runtime:
     """Owns the run workers and the GPU sampler; the collector and the HTTP page read from it."""
 
@@ -395,7 +442,7 @@ class Runtime:
         self,
         workers: Sequence[RunWorker],
         *,
-        gpu_sampler: Any | None = None,
+        gpu_sampler: GpuSamplerLike | None = None,
         poll_seconds: float = 0.25,
     ) -> None:
         self.workers = list(workers)
@@ -443,13 +490,12 @@ class Runtime:
         sampler = self.gpu_sampler
         if sampler is None:
             return None
-        last = getattr(sampler, "last_success_timestamp", None)
         return GpuState(
-            up=bool(sampler.up),
-            last_success_timestamp_seconds=last if last else None,
+            up=sampler.up,
+            last_success_timestamp_seconds=sampler.last_success_timestamp or None,
             snapshots=tuple(sampler.snapshots()),
-            errors=dict(getattr(sampler, "errors", {}) or {}),
-            down_reason=getattr(sampler, "down_reason", None),
+            errors=dict(sampler.errors),
+            down_reason=sampler.down_reason,
             utilization_history=sampler.utilization_history(),
         )
 

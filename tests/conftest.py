@@ -1,14 +1,39 @@
-"""Shared test helpers: the injected clock (tests step time, they never sleep for it) and a live sidecar on a real log."""
+"""Shared test helpers: the injected clock (tests step time, they never sleep for it), golden files (rewritten with
+``pytest --snapshot-update``) and a live sidecar on a real log."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 if TYPE_CHECKING:
     from exporter.commands.serve import Sidecar
 
 DATA = Path(__file__).parent / "data"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--snapshot-update", action="store_true",
+                     help="rewrite golden files from what the code produces now (review the diff before committing)")
+
+
+class Golden:
+    """Compares text with a golden file; ``--snapshot-update`` rewrites the file instead."""
+
+    def __init__(self, update: bool) -> None:
+        self.update = update
+
+    def check(self, path: Path, text: str) -> None:
+        if self.update:
+            path.write_text(text)
+        assert text == path.read_text(), f"{path.name} differs; after an intended change: pytest --snapshot-update"
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Golden:
+    return Golden(bool(request.config.getoption("--snapshot-update")))
 
 
 class Clock:

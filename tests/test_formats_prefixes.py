@@ -12,18 +12,18 @@ LOCAL = time.mktime((2024, 4, 6, 2, 59, 36, 0, 0, -1))
 
 
 @pytest.mark.parametrize(
-    ("text", "body"),
+    ("text", "body", "rank"),
     [
-        ("[rank0]: iter 5: loss 2.0, time 10.00ms", "iter 5: loss 2.0, time 10.00ms"),
-        ("[rank0]:iter 5: loss 2.0", "iter 5: loss 2.0"),
-        ("[default3]:step:1/10 train_time:5ms", "step:1/10 train_time:5ms"),
-        ("[1,mpirank:0,algo-1]<stdout>:step 3/10 | loss 1.0", "step 3/10 | loss 1.0"),
-        ("[1,0]<stderr>:  30%|###  | 3/10 [00:01<00:02, 3.00it/s]", " 30%|###  | 3/10 [00:01<00:02, 3.00it/s]"),
-        ("[1,0]<stdout>:[rank0]: iter 1: loss 2", "iter 1: loss 2"),
+        ("[rank0]: iter 5: loss 2.0, time 10.00ms", "iter 5: loss 2.0, time 10.00ms", 0),
+        ("[rank12]:iter 5: loss 2.0", "iter 5: loss 2.0", 12),
+        ("[default3]:step:1/10 train_time:5ms", "step:1/10 train_time:5ms", 3),
+        ("[1,mpirank:2,algo-1]<stdout>:step 3/10 | loss 1.0", "step 3/10 | loss 1.0", 2),
+        ("[1,5]<stderr>:  30%|###  | 3/10 [00:01<00:02, 3.00it/s]", " 30%|###  | 3/10 [00:01<00:02, 3.00it/s]", 5),
+        ("[1,0]<stdout>:[rank0]: iter 1: loss 2", "iter 1: loss 2", 0),
     ],
 )
-def test_launcher_tags(text: str, body: str) -> None:
-    assert strip_prefixes(text) == Stripped([body], None)
+def test_launcher_tags(text: str, body: str, rank: int) -> None:
+    assert strip_prefixes(text) == Stripped([body], None, rank)
 
 
 def test_text_without_prefix_is_untouched() -> None:

@@ -18,7 +18,7 @@ from exporter.http import ExporterServer
 from exporter.humanize import format_duration, format_timestamp
 from exporter.metrics import make_registry
 from exporter.page import render_page
-from exporter.runtime import GpuState, RunState
+from exporter.state import GpuState, RankState, RunState
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -124,6 +124,12 @@ def test_page_when_gpu_is_down_or_off() -> None:
     assert "GPU collector is down: NVML library not found" in page
     assert "PermissionError: denied" in page and "unknown" in page
     assert "GPU reporting is off" in render_page([run], None)
+
+
+def test_page_names_the_straggler_rank() -> None:
+    ranks = (RankState("0", 500, 0.1, 50.0), RankState("1", 500, 0.1, 50.0), RankState("3", 480, 0.15, 80.0))
+    run = RunState(run="r", source="s", estimate=Estimate(iteration=500, seconds_per_iteration=0.1), ranks=ranks)
+    assert "3 ranks; slowest: 3 at 1.50× the median pace" in render_page([run], None)
 
 
 def test_format_duration() -> None:

@@ -15,7 +15,7 @@ from exporter.estimate.model import Estimate
 from exporter.estimate.phases import TimeSplit
 from exporter.gpu.snapshot import GpuSnapshot
 from exporter.metrics import make_registry
-from exporter.runtime import GpuState, RunState
+from exporter.state import GpuState, RankState, RunState
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
 
@@ -49,6 +49,7 @@ def full_run() -> RunState:
         time_split=TimeSplit({"training": 300.0, "warmup": 40.0, "eval_checkpoint": 20.0, "hang": 5.0, "slow": 60.0}),
         records_read=400, records_parsed=350, records_unparsed=50, oversized_records=1, rotations=2,
         truncations=1, read_errors=4, files=1, up=True, last_success_timestamp_seconds=1_700_000_000.0,
+        ranks=(RankState("0", 1200, 0.1, 480.0), RankState("1", 1199, 0.1, 481.0), RankState("2", 1190, 0.2, None)),
     )
 
 
@@ -107,6 +108,9 @@ def test_values_and_labels() -> None:
     assert got[("training_loss_nonfinite", run)] == 1
     assert got[("training_loss_nonfinite_total", run)] == 3
     assert got[("training_run_restarts_total", run)] == 1
+    assert got[("training_straggler_ratio", run)] == 2.0  # 0.2 s/it over the median 0.1
+    assert got[("training_rank_iteration", (("rank", "2"), ("run", "gpt")))] == 1190
+    assert ("training_rank_eta_seconds", (("rank", "2"), ("run", "gpt"))) not in got  # unknown: absent
     assert got[("training_state", (("run", "gpt"), ("state", "regressed")))] == 1
     assert sum(v for (n, _), v in got.items() if n == "training_state") == 1
     assert len([n for (n, _) in got if n == "training_state"]) == 7

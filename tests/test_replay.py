@@ -86,3 +86,33 @@ def test_replay_is_linear(capsys, tmp_path):
     rows = replay(capsys, str(log))
     assert len(rows) == 6000
     assert time.perf_counter() - start < 15  # generous: the machine is shared; O(n²) would take minutes
+
+
+def same_figures(a: dict, b: dict) -> bool:
+    for key, value in a.items():
+        other = b[key]
+        if isinstance(value, float) and isinstance(other, float):
+            if abs(value - other) > 1e-3 * max(abs(value), abs(other), 1e-9):
+                return False
+        elif value != other:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("every", ["10%", "60s", "37"])
+def test_every_prints_the_same_figures_as_a_full_replay_at_its_points(capsys, every: str) -> None:
+    """``--every`` estimates only at the points it prints; what it prints there equals the full replay's line for
+    the same record (within 0.1 %), and the last progress event is always printed."""
+    log = str(DATA / "real_ng_perturbed.tslog")
+    full = {row["record"]: row for row in replay(capsys, log)}
+    thin = replay(capsys, log, "--every", every)
+    assert 3 <= len(thin) < len(full) / 3
+    assert all(same_figures(row, full[row["record"]]) for row in thin)
+    assert thin[-1]["iteration"] == 3000
+    if every == "10%":
+        assert [row["iteration"] for row in thin][:4] == [0, 300, 600, 900]
+
+
+def test_every_rejects_what_it_cannot_read(capsys) -> None:
+    assert main(["replay", str(DATA / "real_ng_perturbed.tslog"), "--every", "soon"]) == 2
+    assert "--every" in capsys.readouterr().err

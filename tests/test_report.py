@@ -63,3 +63,17 @@ def test_report_missing_file_exits_2(capsys, tmp_path):
 def test_report_directory_exits_2(capsys, tmp_path):
     assert main(["report", str(tmp_path)]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_report_on_interleaved_ranks_follows_one_rank(capsys, tmp_path: Path) -> None:
+    """Two ranks tagged in one file (``torchrun --tee``): one run, not a counter that restarts at every line."""
+    lines = ["1000.0\t[rank0]: Overriding: max_iters = 1000"]
+    for i in range(0, 500, 10):
+        for rank in (1, 0):  # rank 1 prints first; both print every iteration
+            lines.append(f"{1000.0 + i * 0.1 + rank * 0.01:.2f}\t[rank{rank}]: iter {i}: loss 2.0, time 100.00ms")
+    log = tmp_path / "ranks.tslog"
+    log.write_text("\n".join(lines) + "\n")
+    assert main(["report", str(log), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["runs"] == 1 and report["iteration"] == 490 and report["total_iterations"] == 1000
+    assert report["eta_seconds"] is not None

@@ -16,8 +16,9 @@ from exporter.estimate import Estimator
 from exporter.metrics import make_registry
 from exporter.page import render_page
 from exporter.pipeline import Pipeline
-from exporter.runtime import RunState, RunWorker
+from exporter.runtime import RunWorker
 from exporter.sources import open_source
+from exporter.state import RunState
 
 
 class View:

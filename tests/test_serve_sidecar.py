@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Clock, half_real_log_sidecar
+from conftest import Clock, Golden, half_real_log_sidecar
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -104,12 +104,9 @@ def golden_scrape() -> str:
     return normalise(generate_latest(make_registry(runtime)).decode())
 
 
-def test_golden_metrics_for_a_real_log_and_fake_gpus() -> None:
-    """Any change of a name, label or value fails; after an intended change: UPDATE_GOLDEN=1 pytest this test."""
-    text = golden_scrape()
-    if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.write_text(text)
-    assert text == GOLDEN.read_text()
+def test_golden_metrics_for_a_real_log_and_fake_gpus(golden: Golden) -> None:
+    """Any change of a name, label or value fails; after an intended change: ``pytest --snapshot-update``."""
+    golden.check(GOLDEN, golden_scrape())
 
 
 def values(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -389,10 +386,7 @@ def counting_worker(run: RunConfig, clock: Clock, source: ListSource) -> tuple[R
     return worker, made
 
 
-def test_a_history_longer_than_the_kept_window_keeps_its_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    import exporter.runtime as runtime_mod
-
-    monkeypatch.setattr(runtime_mod, "EVENTS_KEPT_PER_FILE", 50)
+def test_each_event_reaches_its_streams_estimator_once() -> None:
     clock, source = Clock(5000.0), ListSource()
     worker, made = counting_worker(RunConfig("job", "/logs/x.log"), clock, source)
     lines = ["Overriding: max_iters = 3000", "Overriding: eval_interval = 250"] + nanogpt_lines(0, 2000)
@@ -409,14 +403,11 @@ def test_a_history_longer_than_the_kept_window_keeps_its_config(monkeypatch: pyt
         clock.now += 1
     assert worker.state().estimate.iteration == 2290
     assert worker.state().estimate.total_iterations == 3000
-    assert len(made) == 1
-    assert made[0].observed == 3 + 200 + 3 * 10  # new-run marker + 2 configs, then progress lines
+    assert len(made) == 2  # the one shown before any progress, and the file's own
+    assert made[1].observed == 3 + 200 + 3 * 10  # new-run marker + 2 configs, then progress lines
 
 
-def test_a_leader_switch_rebuilds_from_the_new_leaders_own_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    import exporter.runtime as runtime_mod
-
-    monkeypatch.setattr(runtime_mod, "EVENTS_KEPT_PER_FILE", 20)
+def test_a_leader_switch_shows_the_new_leaders_own_config() -> None:
     clock, source = Clock(1000.0), ListSource()
     worker, made = counting_worker(RunConfig("job", "/logs/rank*.log", format="nanogpt"), clock, source)
     for path, total in (("/logs/rank2.log", 4000), ("/logs/rank10.log", 6000)):
@@ -425,15 +416,16 @@ def test_a_leader_switch_rebuilds_from_the_new_leaders_own_config(monkeypatch: p
     worker.step()
     assert worker.leader == "/logs/rank2.log"
     assert worker.state().estimate.total_iterations == 4000
-    assert len(made) == 1
-    # rank 2 goes silent: rank 10 leads, and the rebuilt estimator knows rank 10's total, not rank 2's.
+    assert [r.rank for r in worker.state().ranks] == ["/logs/rank2.log", "/logs/rank10.log"]
+    # rank 2 goes silent: rank 10 leads, with its own total, and no estimator is rebuilt.
     for _ in range(20):
         clock.now += 2
         push(source, "/logs/rank10.log", nanogpt_lines(1000 + int(clock.now), 1001 + int(clock.now)), clock.now)
         worker.step()
     assert worker.leader == "/logs/rank10.log"
-    assert len(made) == 2
+    assert len(made) == 3
     assert worker.state().estimate.total_iterations == 6000
+    assert worker.state().ranks == ()  # rank 2 stopped 40 s ago: no longer advancing with the leader
 
 
 def test_estimates_follow_every_poll_once_caught_up_and_at_most_once_a_second_while_behind() -> None:
@@ -441,14 +433,14 @@ def test_estimates_follow_every_poll_once_caught_up_and_at_most_once_a_second_wh
     worker, made = counting_worker(RunConfig("job", "/logs/x.log"), clock, source)
     push(source, "/logs/x.log", nanogpt_lines(0, 100), clock.now)
     worker.step()
-    assert made[0].estimates == 1
+    assert made[-1].estimates == 1
     published = worker.state()
     # Caught up, nothing new, polled every 0.25 s for 5 s: every poll estimates (evaluating and stalled depend
     # on the clock, and a short eval must not fall between two estimates).
     for _ in range(20):
         clock.now += 0.25
         worker.step()
-    assert made[0].estimates == 1 + 20
+    assert made[-1].estimates == 1 + 20
     assert worker.state() is not published
     assert worker.state().last_success_timestamp_seconds == 1005.0
     # Behind (catching up on history): at most one estimate a second, however many polls read records.
@@ -457,19 +449,19 @@ def test_estimates_follow_every_poll_once_caught_up_and_at_most_once_a_second_wh
         clock.now += 0.25
         push(source, "/logs/x.log", nanogpt_lines(100 + i, 101 + i), clock.now)
         worker.step()
-    assert made[0].estimates == 21 + 5
+    assert made[-1].estimates == 21 + 5
     # Caught up again: the newest records are estimated at once.
     source.limit = 0
     clock.now += 0.25
     push(source, "/logs/x.log", nanogpt_lines(120, 130), clock.now)
     worker.step()
-    assert made[0].estimates == 27
+    assert made[-1].estimates == 27
     assert worker.state().estimate.iteration == 120
     # A clock that jumped back does not freeze the estimate while behind.
     source.limit = source.polls + 5
     clock.now -= 3600
     worker.step()
-    assert made[0].estimates == 28
+    assert made[-1].estimates == 28
 
 
 class BehindSource(ListSource):
@@ -505,3 +497,31 @@ def test_runtime_polls_again_at_once_while_the_source_is_behind() -> None:
         assert worker.behind is False
     finally:
         runtime.stop()
+
+
+def test_ranks_interleaved_in_one_file_are_separate_streams_with_a_straggler_ratio() -> None:
+    """``torchrun --tee`` puts every rank's lines in one file. Read as one counter, iterations go back at every
+    other line (issue: 50 restarts per 100 lines, never an ETA); read per rank tag, each rank has its own pace and
+    ETA, the run follows rank 0, and the straggler ratio compares the slowest rank's pace with the median's."""
+    clock, source = Clock(10_000.0), ListSource()
+    worker = real_worker(RunConfig("job", "/logs/train.log"), clock, lambda spec, clock: source)
+    records = [Record(text="[rank0]: Overriding: max_iters = 2000", time=clock.now, index=1, source="/logs/train.log")]
+    seconds = {0: 0.1, 1: 0.1, 2: 0.1, 3: 0.15}  # rank 3 is 1.5x slower
+    for i in range(0, 400, 10):
+        for rank, pace in seconds.items():
+            records.append(Record(text=f"[rank{rank}]: iter {i}: loss 2.0, time {pace * 1000:.2f}ms, mfu 1.00%",
+                                  time=clock.now + i * pace, index=len(records) + 1, source="/logs/train.log"))
+    records.sort(key=lambda r: r.time or 0.0)
+    source.pending.extend(records)
+    clock.now += 400 * 0.15
+    worker.step()
+    state = worker.state()
+    assert state.estimate.runs == 1 and state.estimate.iteration == 390 and state.estimate.total_iterations == 2000
+    assert state.estimate.eta_seconds is not None
+    assert [r.rank for r in state.ranks] == ["0", "1", "2", "3"]
+    assert all(r.iteration == 390 and r.eta_seconds is not None for r in state.ranks)
+    assert state.straggler_ratio == pytest.approx(1.5, rel=0.05)
+    got = values(generate_latest(make_registry(Runtime([worker]))).decode())
+    assert got[("training_straggler_ratio", (("run", "job"),))] == pytest.approx(1.5, rel=0.05)
+    assert got[("training_rank_seconds_per_iteration", (("rank", "3"), ("run", "job")))] == pytest.approx(0.15, rel=0.05)
+    assert got[("training_run_restarts_total", (("run", "job"),))] == 0

@@ -2,8 +2,11 @@
 
 No look-ahead: each line is the estimate right after that progress event, with ``now`` = the record's time
 (when the log has times: a timestamp prefix, a container envelope, or a ``.tslog`` file of
-``unix_time<TAB>record`` lines). Fields the estimator does not know are null. Exit status 2 with a one-line
-error for a missing or unreadable file or a bad ``--format``.
+``unix_time<TAB>record`` lines). Fields the estimator does not know are null. ``--every`` thins the output
+(``1%`` of the total iterations, ``30s`` of record time, ``100`` progress events) and estimates only at the
+points it prints, so a long log replays in time linear in its length; the figures at a point do not depend on how
+many points were printed before it. Exit status 2 with a one-line error for a missing or unreadable file or a bad
+``--format`` or ``--every``.
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from exporter.commands.common import add_log_options, log_events, open_error
+from exporter.config import ConfigError, parse_duration
 from exporter.estimate import Estimate, Estimator
-from exporter.events import Event, Progress
+from exporter.events import Config, Event, Progress, json_value
 from exporter.pipeline import Pipeline
-from exporter.sources import Record, read_records
+from exporter.sources import read_records
 
 FIELDS = (
     "iteration",
@@ -43,83 +48,97 @@ FIELDS = (
 )
 
 
-def add_log_options(parser: argparse.ArgumentParser) -> None:
-    """Options ``report`` and ``replay`` share."""
-    parser.add_argument("log", metavar="LOG", help="training log file ('.tslog': unix_time<TAB>record per line)")
-    parser.add_argument(
-        "--total-iterations",
-        type=_positive_int,
-        metavar="N",
-        default=None,
-        help="total iterations of the run (wins over what the log says)",
-    )
-    parser.add_argument(
-        "--format",
-        metavar="F",
-        default=None,
-        help="force a format family (default: detect) or give a YAML file of custom formats",
-    )
+@dataclass(frozen=True, slots=True)
+class Every:
+    """Which progress events ``replay`` prints: each ``step`` percent of the total, seconds or events."""
 
+    step: float
+    unit: str
+    """``%`` (of the total iterations), ``s`` (of record time) or ``events``."""
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
+    @classmethod
+    def parse(cls, text: str) -> Every:
+        """``1%``, ``30s`` / ``5m`` (a duration), or a count of progress events; ValueError otherwise."""
+        if text.endswith("%"):
+            value, unit = float(text[:-1]), "%"
+        elif text.isdigit():
+            value, unit = float(text), "events"
+        else:
+            try:
+                value, unit = parse_duration("every", text), "s"
+            except ConfigError as exc:
+                raise ValueError(f"--every: {exc.problem}; or give a percentage (1%) or a count (100)") from None
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"--every must be positive, not {text}")
+        return cls(value, unit)
+
+    def selector(self, total_iterations: int | None) -> Callable[[Event], bool]:
+        """A function telling, event by event, whether this progress event is a point to print."""
+        state: dict[str, float] = {"last": -math.inf, "count": 0.0}
+        total = [float(total_iterations)] if total_iterations else [0.0]
+        fixed = total_iterations is not None
+
+        def due(event: Event) -> bool:
+            if isinstance(event, Config) and event.total_iterations and not fixed:
+                total[0] = float(event.total_iterations)
+            if not isinstance(event, Progress):
+                return False
+            if self.unit == "events":
+                state["count"] += 1
+                return state["count"] % self.step == 1 % self.step
+            if self.unit == "s":
+                position = event.time if event.time is not None else -math.inf
+            else:
+                if not fixed and event.global_total:
+                    total[0] = float(event.global_total)
+                if not total[0]:
+                    return False
+                position = 100.0 * event.global_iteration / total[0]
+            if position < state["last"] + self.step:
+                return False
+            state["last"] = position
+            return True
+
+        return due
 
 
 def estimates(
-    events: Iterable[Event], *, total_iterations: int | None = None
+    events: Iterable[Event],
+    *,
+    total_iterations: int | None = None,
+    due: Callable[[Event], bool] | None = None,
 ) -> Iterator[tuple[Progress, Estimate, Estimator]]:
-    """After each progress event: (event, the estimate with ``now`` = its time, the estimator)."""
+    """After each progress event (or only those ``due`` picks, and the last one): (event, the estimate with
+    ``now`` = its time, the estimator)."""
     estimator = Estimator(total_iterations=total_iterations, clock=lambda: math.nan)
+    last: Progress | None = None
     for event in events:
         estimator.observe(event)
+        pick = due(event) if due is not None else isinstance(event, Progress)
         if isinstance(event, Progress):
+            last = None if pick else event
+        if pick and isinstance(event, Progress):
             yield event, estimator.estimate(now=event.time), estimator
-
-
-def replay_events(records: Iterable[Record], pipeline: Pipeline) -> Iterator[Event]:
-    """The events of ``records`` in order, then those the pipeline still holds at the end of input."""
-    for record in records:
-        yield from pipeline.feed(record)
-    yield from pipeline.finish()
-
-
-def json_ready(value: Any) -> Any:
-    """Non-finite floats as the strings "nan", "inf", "-inf" (what ``parse`` prints), else unchanged."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
+    if last is not None:
+        yield last, estimator.estimate(now=last.time), estimator
 
 
 def row(event: Progress, estimate: Estimate) -> dict[str, Any]:
     """The replay line for one progress event."""
     out: dict[str, Any] = {"record": event.record, "time": event.time}
     for name in FIELDS:
-        out[name] = json_ready(getattr(estimate, name))
-    out["loss"] = json_ready(estimate.loss)
-    out["completion_timestamp_seconds"] = json_ready(estimate.completion_timestamp_seconds) if event.time else None
+        out[name] = json_value(getattr(estimate, name))
+    out["loss"] = json_value(estimate.loss)
+    out["completion_timestamp_seconds"] = json_value(estimate.completion_timestamp_seconds) if event.time else None
     return out
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     add_log_options(parser)
-
-
-def open_error(command: str, path: str) -> str | None:
-    """A one-line reason the log cannot be read, or None."""
-    if path == "-":
-        return None
-    try:
-        with open(path, "rb"):
-            pass
-    except OSError as error:
-        return f"training-eta-exporter {command}: cannot read {path}: {error.strerror or error}"
-    if Path(path).is_dir():
-        return f"training-eta-exporter {command}: cannot read {path}: is a directory"
-    return None
+    parser.add_argument("--every", metavar="STEP", default=None,
+                        help="print a point every 1%% of the total, every 30s of record time, or every N progress "
+                             "events (default: every progress event), and the last one")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     error = open_error("replay", args.log)
     try:
         pipeline = Pipeline(format=args.format)
+        every = Every.parse(args.every) if args.every else None
     except ValueError as exc:
         error = error or f"training-eta-exporter replay: {exc}"
     if error:
@@ -134,8 +154,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = sys.stdout
     try:
-        events = replay_events(read_records(args.log), pipeline)
-        for event, estimate, _ in estimates(events, total_iterations=args.total_iterations):
+        events = log_events(read_records(args.log), pipeline)
+        due = every.selector(args.total_iterations) if every is not None else None
+        for event, estimate, _ in estimates(events, total_iterations=args.total_iterations, due=due):
             out.write(json.dumps(row(event, estimate)) + "\n")
         out.flush()
     except BrokenPipeError:

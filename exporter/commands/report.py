@@ -18,14 +18,18 @@ import dataclasses
 import json
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from exporter.commands.replay import add_log_options, json_ready, open_error, read_records, replay_events
+from exporter.commands.common import add_log_options, log_events, open_error
 from exporter.diagnosis import diagnose
 from exporter.estimate import Estimate, Estimator
 from exporter.estimate.candidates import DESCRIPTIONS
+from exporter.estimate.phases import TimeSplit
+from exporter.events import json_value
 from exporter.humanize import format_duration, format_pace, format_timestamp
 from exporter.pipeline import Pipeline
+from exporter.sources import read_records
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -37,38 +41,57 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def summarize(path: str, *, total_iterations: int | None, format: str | None, live: bool = False) -> dict[str, Any]:
-    """Read the log and return the report as a dict (the ``--json`` object). Raises OSError / ValueError."""
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What ``report`` says about one log, as of ``now``."""
+
+    log: str
+    format: str | None
+    now: float
+    now_is_log_end: bool
+    has_record_times: bool
+    estimate: Estimate
+    cause: str
+    hint: str
+    split: TimeSplit
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object: the report's own fields, then every estimate field, then cause and time split."""
+        out: dict[str, Any] = {
+            "log": self.log,
+            "format": self.format,
+            "now": self.now,
+            "now_is_log_end": self.now_is_log_end,
+            "has_record_times": self.has_record_times,
+        }
+        out.update({name: json_value(value) for name, value in self.estimate.to_dict().items()})
+        if not self.has_record_times:
+            out["completion_timestamp_seconds"] = None  # no clock to anchor it: the log has no times
+        out["cause"] = self.cause
+        out["hint"] = self.hint
+        out["time_split_seconds"] = self.split.seconds
+        out["episodes"] = [dataclasses.asdict(episode) for episode in self.split.episodes]
+        return out
+
+
+def summarize(path: str, *, total_iterations: int | None, format: str | None, live: bool = False) -> Report:
+    """Read the log and report on it. Raises OSError / ValueError."""
     pipeline = Pipeline(format=format)
     estimator = Estimator(total_iterations=total_iterations, clock=time.time)
-    for event in replay_events(read_records(path), pipeline):
+    for event in log_events(read_records(path), pipeline):
         estimator.observe(event)
     end = estimator.last_event_time
     return report_of(path, pipeline, estimator, now=None if live or end is None else end)
 
 
-def report_of(path: str, pipeline: Pipeline, estimator: Estimator, *, now: float | None) -> dict[str, Any]:
-    """The report dict of what ``estimator`` has seen, as of ``now`` (None: the wall clock)."""
+def report_of(path: str, pipeline: Pipeline, estimator: Estimator, *, now: float | None) -> Report:
+    """The report of what ``estimator`` has seen, as of ``now`` (None: the wall clock)."""
     estimate = estimator.estimate(now=now)
     # A log without record times has a position in time only once its last write time was assumed (``watch``).
     timed = estimator.last_event_time is not None or estimate.last_progress_timestamp_seconds is not None
-    split = estimator.time_split(estimate)
     diagnosis = diagnose(estimate, [])
-    out: dict[str, Any] = {
-        "log": path,
-        "format": pipeline.format,
-        "now": now if now is not None else time.time(),
-        "now_is_log_end": now is not None,
-        "has_record_times": timed,
-    }
-    out.update({name: json_ready(value) for name, value in estimate.to_dict().items()})
-    if not timed:
-        out["completion_timestamp_seconds"] = None  # no clock to anchor it: the log has no times
-    out["cause"] = diagnosis.cause
-    out["hint"] = diagnosis.hint
-    out["time_split_seconds"] = split.seconds
-    out["episodes"] = [dataclasses.asdict(episode) for episode in split.episodes]
-    return out
+    return Report(path, pipeline.format, now if now is not None else time.time(), now is not None, timed, estimate,
+                  diagnosis.cause, diagnosis.hint, estimator.time_split(estimate))
 
 
 def _pace_ahead(e: Estimate) -> str:
@@ -95,31 +118,31 @@ PHASE_WORDS = {
 EPISODES_SHOWN = 6
 
 
-def _time_lines(report: dict[str, Any]) -> list[str]:
+def _time_lines(report: Report) -> list[str]:
     """"Where the time went": the split of the wall time, then the biggest episodes with when they happened."""
-    split: dict[str, float] = report.get("time_split_seconds") or {}
+    split = report.split.seconds
     wall = sum(split.values())
     if wall <= 0:
         return []
     parts = [f"{PHASE_WORDS[k]} {format_duration(v)} ({100 * v / wall:.0f}%)" for k, v in split.items() if v >= 0.5]
     lines = [f"Time      {format_duration(wall)}: " + ", ".join(parts)]
-    episodes = [e for e in report.get("episodes") or [] if e["phase"] != "eval_checkpoint"]
-    for e in sorted(episodes, key=lambda e: -e["seconds"])[:EPISODES_SHOWN]:
-        lasted = e["end_timestamp_seconds"] - e["start_timestamp_seconds"]
+    episodes = [e for e in report.split.episodes if e.phase != "eval_checkpoint"]
+    for e in sorted(episodes, key=lambda e: -e.seconds)[:EPISODES_SHOWN]:
+        lasted = e.end_timestamp_seconds - e.start_timestamp_seconds
         # Without record times the episodes are on the run's own clock (seconds since its first progress line).
-        when = (format_timestamp(e["start_timestamp_seconds"]) if report["has_record_times"]
-                else f"{format_duration(e['start_timestamp_seconds'])} into the run")
+        when = (format_timestamp(e.start_timestamp_seconds) if report.has_record_times
+                else f"{format_duration(e.start_timestamp_seconds)} into the run")
         lines.append(
-            f"          {PHASE_WORDS[e['phase']]}: {format_duration(e['seconds'])} lost from {when} "
+            f"          {PHASE_WORDS[e.phase]}: {format_duration(e.seconds)} lost from {when} "
             f"(over {format_duration(lasted)})"
         )
     return lines
 
 
-def render(report: dict[str, Any]) -> str:
-    """The one-screen text form of a report dict."""
-    e = Estimate(**{k: report[k] for k in Estimate.__dataclass_fields__})
-    lines = [f"{report['log']}  (format: {report['format'] or 'not recognised'}, runs seen: {e.runs})"]
+def render(report: Report) -> str:
+    """The one-screen text form of a report."""
+    e = report.estimate
+    lines = [f"{report.log}  (format: {report.format or 'not recognised'}, runs seen: {e.runs})"]
     where = "no progress line yet"
     if e.iteration is not None:
         where = f"iteration {e.iteration}"
@@ -150,8 +173,8 @@ def render(report: dict[str, Any]) -> str:
         if e.periodic_events_remaining:
             eta += f", incl. {e.periodic_events_remaining} evals/checkpoints to come"
         lines.append(f"ETA       {eta}")
-        if report["completion_timestamp_seconds"] is not None:
-            lines.append(f"Completes {format_timestamp(report['completion_timestamp_seconds'])}")
+        if report.has_record_times and e.completion_timestamp_seconds is not None:
+            lines.append(f"Completes {format_timestamp(e.completion_timestamp_seconds)}")
     else:
         lines.append("ETA       unknown" + (" (total iterations unknown)" if e.total_iterations is None else ""))
     trend = e.trend
@@ -173,9 +196,9 @@ def render(report: dict[str, Any]) -> str:
             f"Stalled   no progress for {format_duration(e.seconds_since_progress)} "
             f"(last line at {format_timestamp(e.last_progress_timestamp_seconds)})"
         )
-    lines.append(f"Cause     {report['cause']}" + (f": {report['hint']}" if report["hint"] else ""))
+    lines.append(f"Cause     {report.cause}" + (f": {report.hint}" if report.hint else ""))
     lines.extend(_time_lines(report))
-    if not report["has_record_times"]:
+    if not report.has_record_times:
         lines.append("Note      the log has no record times: pace from printed times, stalls cannot be seen")
     return "\n".join(lines)
 
@@ -195,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"training-eta-exporter report: cannot read {args.log}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(report))
+        print(json.dumps(report.to_json()))
     else:
         print(render(report))
     return 0

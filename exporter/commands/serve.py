@@ -22,7 +22,8 @@ from exporter import config as config_mod
 from exporter.config import Config, ConfigError
 from exporter.http import ExporterServer
 from exporter.metrics import make_registry
-from exporter.runtime import Runtime, RunWorker
+from exporter.runtime import Runtime, RunWorker, SourceFactory
+from exporter.sources import open_source as default_open_source
 
 log = logging.getLogger("exporter.serve")
 
@@ -63,22 +64,14 @@ def build_sidecar(
     *,
     clock: Callable[[], float] = time.time,
     gpu_layer: Any | None = None,
-    open_source: Callable[..., Any] | None = None,
+    open_source: SourceFactory = default_open_source,
 ) -> Sidecar:
     """Wire sources, pipelines, estimators, the GPU sampler, the collector and the server from a ``Config``.
 
     ``clock`` drives record arrival times, the estimator and the GPU sampler (the demo passes a simulated clock);
     ``gpu_layer`` replaces NVML (tests and the demo pass ``exporter.gpu.fake.FakeDeviceLayer``).
     """
-    from exporter.estimate import Estimator
     from exporter.gpu.sampler import GpuSampler
-    from exporter.pipeline import Pipeline
-    from exporter.sources import open_source as real_open_source
-
-    source_opener = open_source or real_open_source
-
-    def make_source(spec: str, *, clock: Callable[[], float]) -> Any:
-        return source_opener(spec, clock=clock)
 
     sampler = None
     if config.gpu is not None:
@@ -88,11 +81,7 @@ def build_sidecar(
         RunWorker(
             run,
             clock=clock,
-            open_source=make_source,
-            make_pipeline=lambda format=None: Pipeline(format=format),
-            make_estimator=lambda total_iterations=None, clock=clock: Estimator(
-                total_iterations=total_iterations, clock=clock
-            ),
+            open_source=open_source,
             gpus=gpus,
         )
         for run in config.runs

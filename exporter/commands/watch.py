@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from exporter.commands.replay import add_log_options
+from exporter.commands.common import FirstRank, add_log_options, log_events
 from exporter.commands.report import render, report_of
 from exporter.estimate import Estimator
 from exporter.pipeline import Pipeline
@@ -42,21 +42,21 @@ def run(args: argparse.Namespace) -> int:
     estimator = Estimator(total_iterations=args.total_iterations)
     if path.endswith(".tslog"):
         # A recorded log: its own record times, read once (there is nothing to follow).
-        for record in read_records(path):
-            for event in pipeline.feed(record):
-                estimator.observe(event)
-        for event in pipeline.finish():
+        for event in log_events(read_records(path), pipeline):
             estimator.observe(event)
         print(render(report_of(path, pipeline, estimator, now=estimator.last_event_time)))
         return 0
     source = open_source(path)
+    ranks = FirstRank()
     tty = sys.stdout.isatty()
     shown = 0
     try:
         while True:
             for record in source.poll():
                 for event in pipeline.feed(record):
-                    estimator.observe(event)
+                    kept = ranks.admitted(event)
+                    if kept is not None:
+                        estimator.observe(kept)
             if source.behind:
                 continue  # catching up on history: draw once it is read
             if source.paths and source.files and estimator.wants_last_time:

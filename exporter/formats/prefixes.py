@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 # One or more launcher tags at the start of the text; optional spaces between and after them.
 _TAG = re.compile(r"^(?:\s*(?:\[(?:rank|default)\d+\]:|\[[\w,:.\-]{1,80}\]<std(?:out|err)>:))+ ?")
+_RANK = re.compile(r"\[(?:rank|default)(\d+)\]:|mpirank:(\d+)|\[\d+,(\d+)\]<std")
 _SYSLOG_ESCAPE = re.compile(r"#033\[[0-9;?]*[A-Za-z]")
 _SYSLOG_SPLIT = re.compile(r"#01[25]")
 
@@ -24,6 +25,8 @@ class Stripped:
 
     parts: list[str]
     time: float | None = None
+    rank: int | None = None
+    """The process rank a launcher tag names (``[rank3]:``, ``[default3]:``, ``mpirank:3``, ``[1,3]<stdout>:``)."""
 
 
 def split_timestamp(text: str) -> tuple[float | None, str]:
@@ -39,17 +42,19 @@ def split_timestamp(text: str) -> tuple[float | None, str]:
         return None, text
 
 
-def _strip_tags(text: str) -> tuple[str, float | None]:
+def _strip_tags(text: str) -> tuple[str, float | None, int | None]:
     if not text.lstrip(" ").startswith("["):
-        return text, None
+        return text, None, None
     match = _TAG.match(text)
     if match is None:
-        return text, None
+        return text, None, None
     body = text[match.end() :]
+    tag = _RANK.search(match.group())
+    rank = int(next(group for group in tag.groups() if group is not None)) if tag else None
     found, rest = split_timestamp(body.lstrip(" "))
     if found is None:
-        return body, None
-    return rest.lstrip(" "), found
+        return body, None, rank
+    return rest.lstrip(" "), found, rank
 
 
 def strip_prefixes(text: str) -> Stripped:
@@ -57,15 +62,17 @@ def strip_prefixes(text: str) -> Stripped:
     if "#0" not in text:
         if not text.lstrip(" ").startswith("["):
             return Stripped([text])
-        body, time = _strip_tags(text)
-        return Stripped([body], time)
+        body, time, rank = _strip_tags(text)
+        return Stripped([body], time, rank)
     text = _SYSLOG_ESCAPE.sub("", text).replace("#011", "\t")
     parts: list[str] = []
-    time = None
+    time = rank = None
     for piece in _SYSLOG_SPLIT.split(text):
-        body, found = _strip_tags(piece)
+        body, found, tagged = _strip_tags(piece)
         if time is None:
             time = found
+        if rank is None:
+            rank = tagged
         if body.strip():
             parts.append(body)
-    return Stripped(parts or [""], time)
+    return Stripped(parts or [""], time, rank)

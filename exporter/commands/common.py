@@ -1,0 +1,84 @@
+"""What the one-log commands (``report``, ``replay``, ``watch``) share: their options, the check that the log can
+be read, and the events of one stream of the log."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from exporter.events import Config, Event, Progress, for_rank
+from exporter.pipeline import Pipeline
+from exporter.sources import Record
+
+
+def add_log_options(parser: argparse.ArgumentParser) -> None:
+    """The log and how to read it."""
+    parser.add_argument("log", metavar="LOG", help="training log file ('.tslog': unix_time<TAB>record per line)")
+    parser.add_argument(
+        "--total-iterations",
+        type=positive_int,
+        metavar="N",
+        default=None,
+        help="total iterations of the run (wins over what the log says)",
+    )
+    parser.add_argument(
+        "--format",
+        metavar="F",
+        default=None,
+        help="force a format family (default: detect) or give a YAML file of custom formats",
+    )
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
+
+
+def open_error(command: str, path: str) -> str | None:
+    """A one-line reason the log cannot be read, or None."""
+    if path == "-":
+        return None
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        return f"training-eta-exporter {command}: cannot read {path}: {error.strerror or error}"
+    if Path(path).is_dir():
+        return f"training-eta-exporter {command}: cannot read {path}: is a directory"
+    return None
+
+
+class FirstRank:
+    """Keeps one stream of a log whose launcher tags ranks (``[rank3]:``): untagged events, every rank's Config
+    (the ranks of a job share it, whichever prints it) and the other events of the first rank that makes progress.
+    The commands show one run; ``serve`` follows every rank (``RunState.ranks``)."""
+
+    def __init__(self) -> None:
+        self.rank: int | None = None
+
+    def admitted(self, event: Event) -> Event | None:
+        """The event as the followed rank sees it, or None when it is another rank's."""
+        if event.rank is None:
+            return event
+        if isinstance(event, Config):
+            return for_rank(event, self.rank)
+        if self.rank is None and isinstance(event, Progress):
+            self.rank = event.rank
+        return event if event.rank == self.rank else None
+
+
+def log_events(records: Iterable[Record], pipeline: Pipeline) -> Iterator[Event]:
+    """The events of ``records`` in order, then those the pipeline still holds at the end of input; one rank."""
+    ranks = FirstRank()
+    for record in records:
+        for event in pipeline.feed(record):
+            kept = ranks.admitted(event)
+            if kept is not None:
+                yield kept
+    for event in pipeline.finish():
+        kept = ranks.admitted(event)
+        if kept is not None:
+            yield kept
