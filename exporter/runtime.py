@@ -40,7 +40,7 @@ from exporter.events import Config, Event, Progress, for_rank
 from exporter.gpu.snapshot import GpuSnapshot
 from exporter.pipeline import Pipeline
 from exporter.sources import open_source as default_open_source
-from exporter.sources.follow import Source, modified_time
+from exporter.sources.base import Source, modified_time
 from exporter.sources.record import Record, SourceStats
 from exporter.state import GpuState, RankState, RunState
 

@@ -450,7 +450,7 @@ def test_read_records_errors_raise_at_call(tmp_path: Path) -> None:
 
 
 def test_one_poll_reads_a_bounded_amount_and_says_it_is_behind(tmp_path: Path) -> None:
-    from exporter.sources.follow import MAX_BYTES_PER_POLL
+    from exporter.sources.base import MAX_BYTES_PER_POLL
 
     path = tmp_path / "long.log"
     lines = [b"iter %d: loss 2.0000, time 80.00ms, mfu 30.00%%\n" % i for i in range(120_000)]

@@ -11,17 +11,14 @@ Public surface (used by the pipeline, the commands and the sidecar):
 - ``split_timestamp(text)``: a leading timestamp as Unix seconds and the rest of the text.
 """
 
-from exporter.sources.follow import (
-    FileFollower,
-    GlobFollower,
-    Source,
-    StdinSource,
-    modified_time,
-    open_source,
-    read_records,
-)
+from exporter.sources.base import Source, modified_time
+from exporter.sources.file import FileFollower
+from exporter.sources.follow import open_source
 from exporter.sources.framing import Framer
+from exporter.sources.glob import GlobFollower
+from exporter.sources.history import read_records
 from exporter.sources.record import Record, SourceStats
+from exporter.sources.stdin import StdinSource
 from exporter.sources.timestamps import split_timestamp
 
 __all__ = [
