@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from exporter.errors import ConfigError, check_file
-from exporter.gpu.sampler import GpuSelection
+from exporter.gpu.selection import GpuSelection
 from exporter.webconfig import BasicAuth, TlsConfig, parse_web_config, tls_files
 
 ENV_PREFIX = "TRAINING_ETA_EXPORTER_"

@@ -11,7 +11,7 @@ import pytest
 
 from exporter import config as cfg
 from exporter.config import ConfigError
-from exporter.gpu.sampler import GpuSelection
+from exporter.gpu.selection import GpuSelection
 
 
 def parse(argv: list[str], environ: dict[str, str] | None = None) -> cfg.Config:

@@ -10,6 +10,7 @@ import pynvml
 import pytest
 from conftest import Clock
 
+from exporter.gpu.errors import error_kind
 from exporter.gpu.fake import FakeDeviceLayer, FakeGpu, nvml_error
 from exporter.gpu.nvml import NvmlLayer
 from exporter.gpu.sampler import (
@@ -17,9 +18,8 @@ from exporter.gpu.sampler import (
     INIT_RETRY_INITIAL_SECONDS,
     INIT_RETRY_MAX_SECONDS,
     GpuSampler,
-    GpuSelection,
-    error_kind,
 )
+from exporter.gpu.selection import GpuSelection
 from exporter.gpu.snapshot import CLOCKS_EVENT_REASONS
 
 LOGGER = "exporter.gpu.sampler"

@@ -20,7 +20,7 @@ from exporter import config as config_mod
 from exporter.commands.serve import Sidecar, build_sidecar, setup_logging, wait_for_signal
 from exporter.config import Config, ConfigError, RunConfig
 from exporter.gpu.fake import FakeDeviceLayer, FakeGpu
-from exporter.gpu.sampler import GpuSelection
+from exporter.gpu.selection import GpuSelection
 from exporter.humanize import format_duration
 from exporter.simulator import SimulatedClock, Simulator, schedule_from
 from exporter.simulator import add_arguments as add_simulator_arguments

@@ -22,11 +22,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
+from exporter.gpu.device import Device, DeviceChanged, DeviceReader
+from exporter.gpu.errors import DRIVER_ERROR_KINDS, UNEXPECTED_KIND, backoff, error_kind
 from exporter.gpu.nvml import DeviceLayer, NvmlLayer
-from exporter.gpu.snapshot import CLOCKS_EVENT_REASONS, GpuSnapshot
+from exporter.gpu.selection import GpuSelection, proc_parent_pid
+from exporter.gpu.snapshot import GpuSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -55,105 +56,6 @@ DEVICE_RETRY_MAX_SECONDS = 60.0
 """Per-GPU backoff after a device error: calls on a lost GPU can block in the driver, so the loop must not
 spend every poll on it; 60 s at most so a GPU back after a reset shows within a minute."""
 
-FIELD_ERROR_KINDS = frozenset({"NotSupported", "NoPermission", "FunctionNotFound"})
-"""Errors that concern one field of one device and will not change until a restart: omit and remember."""
-
-DRIVER_ERROR_KINDS = frozenset({"DriverNotLoaded", "Uninitialized", "LibRmVersionMismatch", "LibraryNotFound"})
-"""Errors that invalidate every handle: re-initialise NVML."""
-
-UNEXPECTED_KIND = "Unexpected"
-"""Kind counted for a non-NVML exception (a bug or a binding mismatch), so it still never escapes the loop."""
-
-
-def error_kind(exc: BaseException) -> str:
-    """Bounded label for an exception: ``NVMLError_GpuIsLost`` → ``GpuIsLost``, no ``pynvml`` → ``LibraryNotFound``."""
-    if isinstance(exc, ImportError):
-        return "LibraryNotFound"
-    if isinstance(exc, AttributeError):
-        # An nvidia-ml-py older than the function we call.
-        return "FunctionNotFound"
-    name = type(exc).__name__
-    if name.startswith("NVMLError_"):
-        return name.removeprefix("NVMLError_")
-    if name == "NVMLError":
-        # The base class is used for codes newer than this nvidia-ml-py knows.
-        return "Unknown"
-    return UNEXPECTED_KIND
-
-
-def _backoff(failures: int, initial: float, maximum: float) -> float:
-    return min(maximum, initial * 2 ** max(0, failures - 1))
-
-
-@dataclass(frozen=True, slots=True)
-class GpuSelection:
-    """Which GPUs to report: all (default), NVML indices and/or UUIDs, or the GPUs a process tree uses."""
-
-    devices: tuple[int | str, ...] = ()
-    """NVML indices (``nvidia-smi`` order) or UUIDs; empty means all."""
-    pid: int | None = None
-    """Report only GPUs running this PID or one of its descendants (needs a shared PID namespace)."""
-
-    @classmethod
-    def parse(cls, text: str) -> GpuSelection:
-        """Parse ``all``, ``pid:1234`` or a comma list like ``0,2,GPU-5f1c…``; ValueError says what is wrong."""
-        text = text.strip()
-        if text in ("", "all"):
-            return cls()
-        if text.startswith("pid:"):
-            value = text.removeprefix("pid:").strip()
-            if not value.isdigit() or int(value) <= 0:
-                raise ValueError(f"GPU selection {text!r}: pid must be a positive integer")
-            return cls(pid=int(value))
-        devices: list[int | str] = []
-        for item in (part.strip() for part in text.split(",")):
-            if item.isdigit():
-                devices.append(int(item))
-            elif item.startswith(("GPU-", "MIG-")):
-                devices.append(item)
-            else:
-                raise ValueError(
-                    f"GPU selection {text!r}: {item!r} is neither an index nor a UUID (GPU-…); "
-                    "use 'all', 'pid:N' or a comma-separated list"
-                )
-        return cls(devices=tuple(devices))
-
-    def __str__(self) -> str:
-        if self.pid is not None:
-            return f"pid:{self.pid}"
-        return ",".join(str(d) for d in self.devices) if self.devices else "all"
-
-
-def proc_parent_pid(pid: int) -> int | None:
-    """Parent PID from ``/proc/PID/stat``, or None when the process is gone or invisible."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    try:
-        return int(fields[1])
-    except (IndexError, ValueError):
-        return None
-
-
-@dataclass
-class _Device:
-    index: int
-    uuid: str
-    name: str
-    handle: Any
-    unsupported: set[str] = field(default_factory=set)
-    last_seen_us: int = 0
-    clocks_method: str = "clocks_event_reasons"
-    failures: int = 0
-    retry_at: float = 0.0
-    window: deque[tuple[float, float, int, float]] = field(default_factory=deque)
-    """(poll time, sum of ratios, sample count, min ratio) per poll within the utilization window."""
-
-
 class GpuSampler:
     """Polls NVML (or any ``DeviceLayer``) and keeps the latest snapshots; reads are thread-safe."""
 
@@ -176,6 +78,7 @@ class GpuSampler:
         self.selection = select if isinstance(select, GpuSelection) else GpuSelection.parse(select)
         self._window_seconds = window_seconds
         self._parent_pid = parent_pid
+        self._reader = DeviceReader(self._layer, self._count, window_seconds)
 
         self._lock = threading.Lock()
         self._poll_lock = threading.Lock()
@@ -191,7 +94,7 @@ class GpuSampler:
         self._init_retry_at = float("-inf")
         self._down_warned = False
         self._warned_selection: set[str] = set()
-        self._devices: list[_Device] = []
+        self._devices: list[Device] = []
 
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -313,9 +216,9 @@ class GpuSampler:
                 continue
             try:
                 if dev.failures:
-                    self._refresh_handle(dev)
-                snap = self._read(dev, now)
-            except _DeviceChanged as exc:
+                    self._reader.refresh_handle(dev)
+                snap = self._reader.read(dev, now, self.driver_version)
+            except DeviceChanged as exc:
                 logger.info("%s; re-enumerating GPUs", exc)
                 self._shutdown_layer()
                 self._init_retry_at = now
@@ -359,7 +262,7 @@ class GpuSampler:
 
     def _went_down(self, now: float, reason: str) -> None:
         self._init_failures += 1
-        delay = _backoff(self._init_failures, INIT_RETRY_INITIAL_SECONDS, INIT_RETRY_MAX_SECONDS)
+        delay = backoff(self._init_failures, INIT_RETRY_INITIAL_SECONDS, INIT_RETRY_MAX_SECONDS)
         self._init_retry_at = now + delay
         self._publish([], up=False, now=None, reason=reason)
         if not self._down_warned:
@@ -394,14 +297,14 @@ class GpuSampler:
             self._went_down(now, f"{kind}: {exc}")
             return False
         try:
-            driver = self._optional(lambda: layer.driver_version(), default="")
+            driver = self._reader.optional(lambda: layer.driver_version(), default="")
             count = layer.device_count()
             devices = []
             for index in range(count):
                 handle = layer.handle(index)
-                uuid = self._optional(functools.partial(layer.uuid, handle), default="")
-                name = self._optional(functools.partial(layer.name, handle), default="")
-                devices.append(_Device(index=index, uuid=uuid, name=name, handle=handle))
+                uuid = self._reader.optional(functools.partial(layer.uuid, handle), default="")
+                name = self._reader.optional(functools.partial(layer.name, handle), default="")
+                devices.append(Device(index=index, uuid=uuid, name=name, handle=handle))
         except Exception as exc:  # noqa: BLE001 - any failure while enumerating leaves NVML unusable for now
             kind = error_kind(exc)
             self._count(kind)
@@ -424,27 +327,11 @@ class GpuSampler:
             logger.info("GPU metrics available: %d GPU(s), driver %s", len(selected), driver or "?")
         return True
 
-    def _optional(self, get: Callable[[], Any], *, default: Any) -> Any:
-        """A descriptive value that may be unsupported (default) without failing the whole init."""
-        try:
-            return get()
-        except Exception as exc:
-            self._field_error(exc)
-            return default
-
-    def _field_error(self, exc: Exception) -> str:
-        """Counts ``exc`` and returns its kind if it only means "this value is unavailable"; re-raises the rest."""
-        kind = error_kind(exc)
-        if kind not in FIELD_ERROR_KINDS:
-            raise exc
-        self._count(kind)
-        return kind
-
-    def _select(self, devices: list[_Device]) -> list[_Device]:
+    def _select(self, devices: list[Device]) -> list[Device]:
         wanted = self.selection.devices
         if not wanted:
             return devices
-        chosen: list[_Device] = []
+        chosen: list[Device] = []
         missing: list[str] = []
         for item in wanted:
             match = [d for d in devices if (d.index == item if isinstance(item, int) else d.uuid == item)]
@@ -458,7 +345,7 @@ class GpuSampler:
                 logger.warning("selected GPU %s not found (have %d GPU(s)); ignoring it", item, len(devices))
         return sorted(chosen, key=lambda d: d.index)
 
-    def _wanted_by_pid(self, dev: _Device, snap: GpuSnapshot) -> bool:
+    def _wanted_by_pid(self, dev: Device, snap: GpuSnapshot) -> bool:
         target = self.selection.pid
         if target is None:
             return True
@@ -478,16 +365,9 @@ class GpuSampler:
                 seen += 1
         return False
 
-    def _refresh_handle(self, dev: _Device) -> None:
-        handle = self._layer.handle(dev.index)
-        uuid = self._layer.uuid(handle)
-        if uuid != dev.uuid:
-            raise _DeviceChanged(f"GPU {dev.index} is now {uuid}, was {dev.uuid}")
-        dev.handle = handle
-
-    def _device_failed(self, dev: _Device, now: float, kind: str, exc: BaseException) -> None:
+    def _device_failed(self, dev: Device, now: float, kind: str, exc: BaseException) -> None:
         dev.failures += 1
-        dev.retry_at = now + _backoff(dev.failures, DEVICE_RETRY_INITIAL_SECONDS, DEVICE_RETRY_MAX_SECONDS)
+        dev.retry_at = now + backoff(dev.failures, DEVICE_RETRY_INITIAL_SECONDS, DEVICE_RETRY_MAX_SECONDS)
         if dev.failures == 1:
             logger.warning(
                 "GPU %d (%s): %s (%s); its metrics are dropped and it is retried with backoff",
@@ -496,104 +376,3 @@ class GpuSampler:
                 kind,
                 exc,
             )
-
-    # -- reading one device -------------------------------------------------------------------------------
-
-    def _field(self, dev: _Device, name: str, get: Callable[[], Any]) -> Any:
-        if name in dev.unsupported:
-            return None
-        try:
-            return get()
-        except Exception as exc:
-            kind = self._field_error(exc)
-            dev.unsupported.add(name)
-            logger.debug("GPU %d: %s unavailable (%s); series omitted", dev.index, name, kind)
-            return None
-
-    def _read(self, dev: _Device, now: float) -> GpuSnapshot:
-        layer, h = self._layer, dev.handle
-        mean, minimum = self._utilization(dev)
-        window_mean, window_min = self._window(dev, now, mean, minimum)
-        memory = self._field(dev, "memory", lambda: layer.memory(h))
-        pids = self._field(dev, "compute_pids", lambda: layer.compute_pids(h))
-        with self._lock:
-            driver = self._driver_version
-        return GpuSnapshot(
-            index=dev.index,
-            uuid=dev.uuid,
-            name=dev.name,
-            driver_version=driver,
-            timestamp_seconds=now,
-            utilization_ratio=mean,
-            utilization_min_ratio=minimum,
-            utilization_window_ratio=window_mean,
-            utilization_window_min_ratio=window_min,
-            memory_used_bytes=None if memory is None else memory[0],
-            memory_total_bytes=None if memory is None else memory[1],
-            power_watts=self._field(dev, "power_watts", lambda: layer.power_watts(h)),
-            temperature_celsius=self._field(dev, "temperature_celsius", lambda: layer.temperature_celsius(h)),
-            sm_clock_hertz=self._field(dev, "sm_clock_hertz", lambda: layer.sm_clock_hertz(h)),
-            clocks_event_reasons=self._clocks(dev),
-            pids=tuple(pids) if pids is not None else (),
-        )
-
-    def _utilization(self, dev: _Device) -> tuple[float | None, float | None]:
-        """Mean and minimum busy ratio of the samples since the previous poll (one rate when no samples)."""
-        layer, h = self._layer, dev.handle
-        if "utilization_samples" not in dev.unsupported:
-            try:
-                samples = layer.utilization_samples(h, dev.last_seen_us)
-            except Exception as exc:
-                # NotFound: no sample newer than the last one seen; not an error, use the instantaneous rate.
-                if error_kind(exc) != "NotFound":
-                    self._field_error(exc)
-                    dev.unsupported.add("utilization_samples")
-                samples = ()
-            newer = [(ts, value) for ts, value in samples if ts > dev.last_seen_us]
-            if newer:
-                dev.last_seen_us = max(ts for ts, _ in newer)
-                ratios = [_ratio(value) for _, value in newer]
-                return sum(ratios) / len(ratios), min(ratios)
-        rate = self._field(dev, "utilization_rate", lambda: layer.utilization_rate(h))
-        if rate is None:
-            return None, None
-        return _ratio(rate), _ratio(rate)
-
-    def _window(
-        self, dev: _Device, now: float, mean: float | None, minimum: float | None
-    ) -> tuple[float | None, float | None]:
-        if mean is not None and minimum is not None:
-            # Weight each poll equally: sample counts differ by product and the rate fallback has one.
-            dev.window.append((now, mean, 1, minimum))
-        while dev.window and dev.window[0][0] <= now - self._window_seconds:
-            dev.window.popleft()
-        if not dev.window:
-            return None, None
-        total = sum(entry[1] for entry in dev.window)
-        count = sum(entry[2] for entry in dev.window)
-        return total / count, min(entry[3] for entry in dev.window)
-
-    def _clocks(self, dev: _Device) -> dict[str, bool] | None:
-        if "clocks_reasons" in dev.unsupported:
-            return None
-        try:
-            mask = getattr(self._layer, dev.clocks_method)(dev.handle)
-        except Exception as exc:
-            kind = error_kind(exc)
-            if kind == "FunctionNotFound" and dev.clocks_method == "clocks_event_reasons":
-                # Drivers and bindings before 535 only have the deprecated ...ThrottleReasons name.
-                self._count(kind)
-                dev.clocks_method = "clocks_throttle_reasons"
-                return self._clocks(dev)
-            self._field_error(exc)
-            dev.unsupported.add("clocks_reasons")
-            return None
-        return {name: bool(mask & bit) for bit, name in CLOCKS_EVENT_REASONS.items()}
-
-
-class _DeviceChanged(Exception):
-    """The GPU at an index has another UUID after a failure (reset, hot-plug): re-enumerate."""
-
-
-def _ratio(percent: float) -> float:
-    return min(1.0, max(0.0, float(percent) / 100.0))

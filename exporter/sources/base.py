@@ -1,0 +1,65 @@
+"""What every source shares: the ``Source`` protocol the runtime polls, read budgets and the file clock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Protocol
+
+from exporter.sources.record import Record, SourceStats
+
+BLOCK_SIZE = 256 * 1024
+"""Bytes per read call."""
+MAX_BYTES_PER_POLL = 1024 * 1024
+"""Bytes one poll reads from one file at most: one poll's records, and the caller's work on them, stay small
+(a few MB of objects) however long the history is; ``behind`` tells the caller to poll again at once."""
+FINGERPRINT_BYTES = 1024
+"""First bytes of a file compared at each change to notice a truncate-then-regrow."""
+TAIL_BYTES = 64
+"""Bytes just before the read offset compared with what was read there, for the same purpose."""
+
+Clock = Callable[[], float]
+
+
+
+class Source(Protocol):
+    """What every source offers the pipeline."""
+
+    name: str
+    stats: SourceStats
+
+    def poll(self) -> list[Record]:
+        """Records completed since the last call; never blocks."""
+        ...
+
+    @property
+    def behind(self) -> bool:
+        """Whether the last poll stopped at its byte budget with more to read (poll again without waiting)."""
+        ...
+
+    def close(self) -> None:
+        """Release files and threads."""
+        ...
+
+    @property
+    def files(self) -> int:
+        """Number of files currently followed (0 while the log is missing)."""
+        ...
+
+    @property
+    def paths(self) -> list[str]:
+        """The paths followed now (their records carry them as ``Record.source``)."""
+        ...
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the latest poll could not read (``path: reason``), or None when it could."""
+        ...
+
+
+def modified_time(path: str) -> float | None:
+    """The file's modification time (when its last byte was written), or None if it cannot be stat'ed."""
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None

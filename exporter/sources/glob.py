@@ -1,0 +1,94 @@
+"""Following every file a glob matches, one ``FileFollower`` each, each file read once."""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+import time
+
+from exporter.sources.base import MAX_BYTES_PER_POLL, Clock
+from exporter.sources.file import FileFollower, _Claims
+from exporter.sources.record import Record, SourceStats
+
+
+def is_glob(spec: str) -> bool:
+    """Whether ``spec`` is a glob pattern (holds ``*``, ``?`` or ``[``)."""
+    return globlib.has_magic(spec)
+
+
+class GlobFollower:
+    """Follows every file matching a glob (``**`` recursive); files that match later are picked up then.
+
+    One :class:`FileFollower` per matched path; ``Record.source`` is the path and ``Record.index`` counts per
+    path. A file reachable under two matched paths (symlink, a rotated name the glob also matches) is read once.
+    Files matched at the first poll are history; later ones are live. A follower whose path stopped matching is
+    finished (drained, partial record flushed) and dropped at the first poll that finds nothing new in it.
+    """
+
+    def __init__(
+        self,
+        pattern: str,
+        *,
+        clock: Clock = time.time,
+        max_bytes_per_poll: int = MAX_BYTES_PER_POLL,
+    ) -> None:
+        self.pattern = pattern
+        self.name = pattern
+        self.stats = SourceStats()
+        self._clock = clock
+        self._max_bytes = max_bytes_per_poll
+        self._claims = _Claims()
+        self._followers: dict[str, FileFollower] = {}
+        self._polled = False
+
+    @property
+    def behind(self) -> bool:
+        """Whether some file's last poll stopped at its byte budget with more to read."""
+        return any(f.behind for f in self._followers.values())
+
+    @property
+    def files(self) -> int:
+        """Number of matched files being read."""
+        return sum(f.files for f in self._followers.values())
+
+    @property
+    def paths(self) -> list[str]:
+        """Paths followed now, sorted."""
+        return sorted(self._followers)
+
+    @property
+    def last_error(self) -> str | None:
+        """The first matched file's read error (a glob whose files are all readable has none)."""
+        return next((f.last_error for _, f in sorted(self._followers.items()) if f.last_error), None)
+
+    def poll(self) -> list[Record]:
+        """Records completed since the last poll, file by file in path order."""
+        first = not self._polled
+        self._polled = True
+        matched = set(globlib.glob(self.pattern, recursive=True))
+        for path in sorted(matched - self._followers.keys()):
+            if os.path.isdir(path):
+                continue
+            self._followers[path] = FileFollower(
+                path,
+                clock=self._clock,
+                stats=self.stats,
+                history=first,
+                max_bytes_per_poll=self._max_bytes,
+                _claims=self._claims,
+            )
+        out: list[Record] = []
+        for path in sorted(self._followers):
+            follower = self._followers[path]
+            records = follower.poll()
+            out += records
+            if path not in matched and not records and follower.last_error is None:
+                out += follower.finish()
+                del self._followers[path]
+        return out
+
+    def close(self) -> None:
+        """Close every followed file."""
+        for follower in self._followers.values():
+            follower.close()
+        self._followers.clear()
