@@ -31,7 +31,6 @@ from exporter.gpu.fake import FakeDeviceLayer  # noqa: E402
 from exporter.gpu.sampler import GpuSampler  # noqa: E402
 from exporter.http import ExporterServer  # noqa: E402
 from exporter.metrics import make_registry  # noqa: E402
-from exporter.pipeline import Pipeline  # noqa: E402
 from exporter.runtime import RunWorker  # noqa: E402
 from exporter.sources import FileFollower, open_source  # noqa: E402
 
@@ -85,7 +84,6 @@ def vanished_glob(folder: Path, files: int = 100) -> tuple[float, float]:
         RunConfig("job", str(folder / "run-*.log")),
         clock=lambda: now[0],
         open_source=lambda spec, clock: open_source(spec, clock=clock),
-        make_pipeline=lambda format=None: Pipeline(format=format),
         make_estimator=lambda total_iterations=None, clock=None: Estimator(total_iterations=total_iterations),
     )
     body = "".join(f"iter {i}: loss 1.5, time 50.00ms, mfu 30.00%\n" for i in range(0, 20000, 10))

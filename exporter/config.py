@@ -8,11 +8,9 @@ opened, so ``serve`` can print one line and exit 2.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,49 +18,74 @@ import yaml
 
 from exporter.errors import ConfigError, check_file
 from exporter.gpu.selection import GpuSelection
+from exporter.http import base_url
+from exporter.values import (
+    LOG_LEVELS,
+    ListenAddress,
+    parse_deadline,
+    parse_duration,
+    parse_gpu_devices,
+    parse_listen_address,
+    parse_log_level,
+    parse_positive_int,
+    run_name_from_path,
+)
 from exporter.webconfig import BasicAuth, TlsConfig, parse_web_config, tls_files
+from exporter.worker import RunConfig
+
+__all__ = ["Config", "ConfigError", "ListenAddress", "RunConfig", "SETTINGS", "add_arguments", "load"]
 
 ENV_PREFIX = "TRAINING_ETA_EXPORTER_"
 DEFAULT_LISTEN_ADDRESS = ":9787"
 DEFAULT_GPU_POLL_SECONDS = 1.0
 DEFAULT_LOG_POLL_SECONDS = 0.25
 MAX_LOG_POLL_SECONDS = 1.0
-
-# Flag names (without "--") of the single-valued settings; the config file and the environment use them too.
-_SCALAR_FLAGS = (
-    "web.listen-address",
-    "web.tls-cert-file",
-    "web.tls-key-file",
-    "web.config.file",
-    "format",
-    "total-iterations",
-    "gpu.devices",
-    "gpu.pid",
-    "gpu.poll-interval",
-    "log.poll-interval",
-    "log.level",
-)
-LOG_LEVELS = ("debug", "info", "warning", "error")
 _RUN_KEYS = ("run", "log", "format", "total_iterations", "deadline")
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _text(key: str, value: Any) -> str:
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)
-class RunConfig:
-    """One followed training run: its ``run`` label, the log path/glob and what the log may not say itself."""
+class Setting:
+    """One single-valued setting: its flag (also its config-file key and, upper-cased, its environment name),
+    how its value is parsed, its default and its help."""
 
-    run: str
-    log: str
-    format: str | None = None
-    total_iterations: int | None = None
-    deadline_timestamp_seconds: float | None = None
+    flag: str
+    metavar: str
+    help: str
+    parse: Callable[[str, Any], Any] = _text
+    default: Any = None
 
 
-@dataclass(frozen=True, slots=True)
-class ListenAddress:
-    host: str
-    port: int
+SETTINGS = (
+    Setting("config.file", "FILE", "YAML file with any of these settings (flag names as keys) and a 'runs:' list, "
+            "each entry with run, log, and optional format, total_iterations, deadline (RFC 3339)"),
+    Setting("format", "NAME", "log format of the --log runs (default: detected from the first lines)"),
+    Setting("total-iterations", "N", "total iterations of the --log runs when the log does not print them",
+            parse_positive_int),
+    Setting("web.listen-address", "[HOST]:PORT",
+            f"address to serve /metrics, /healthz and / on (default {DEFAULT_LISTEN_ADDRESS})",
+            lambda key, value: parse_listen_address(value, key), parse_listen_address(DEFAULT_LISTEN_ADDRESS)),
+    Setting("web.tls-cert-file", "FILE", "serve HTTPS with this certificate (PEM); needs --web.tls-key-file"),
+    Setting("web.tls-key-file", "FILE", "private key (PEM) of --web.tls-cert-file"),
+    Setting("web.config.file", "FILE", "Prometheus exporter-toolkit web config (tls_server_config: cert_file, "
+            "key_file, client_auth_type, client_ca_file, min_version, max_version, cipher_suites; basic_auth_users)"),
+    Setting("gpu.devices", "all|none|LIST", "GPUs to report: all (default), none, or comma-separated indices "
+            "and/or UUIDs (GPU-..., MIG-...)", lambda key, value: parse_gpu_devices(value, key)),
+    Setting("gpu.pid", "PID", "report only the GPUs this process (the trainer) uses; needs a shared PID namespace",
+            parse_positive_int),
+    Setting("gpu.poll-interval", "DURATION", "NVML sampling interval, e.g. 1s, 500ms (default 1s)",
+            parse_duration, DEFAULT_GPU_POLL_SECONDS),
+    Setting("log.poll-interval", "DURATION", "how often logs are read, at most 1s (default 250ms)",
+            parse_duration, DEFAULT_LOG_POLL_SECONDS),
+    Setting("log.level", "LEVEL", f"exporter log verbosity on stderr: {', '.join(LOG_LEVELS)} (default info)",
+            lambda key, value: parse_log_level(value), "info"),
+)
+"""Every single-valued ``serve`` setting; argparse options, environment names and config-file keys come from it.
+``--log`` (repeatable, ``RUN=PATH``) and the config file's ``runs:`` list are the two multi-valued ones."""
+_BY_FLAG = {setting.flag: setting for setting in SETTINGS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +109,6 @@ class Config:
         return base_url(self.listen.host, self.listen.port, tls=self.tls is not None)
 
 
-def base_url(host: str, port: int, *, tls: bool) -> str:
-    """The URL a person can open for a server bound to ``host:port``: ``localhost`` for a wildcard bind."""
-    if host in ("", "0.0.0.0", "::"):
-        host = "localhost"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{'https' if tls else 'http'}://{host}:{port}/"
-
-
 def dest_name(flag: str) -> str:
     """``web.listen-address`` -> ``web_listen_address``, the flag's argparse dest."""
     return re.sub(r"[.-]", "_", flag)
@@ -106,160 +120,24 @@ def env_name(flag: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``serve`` flags. Defaults are None here so the environment and config file can fill them in."""
+    """The ``serve`` flags, from ``SETTINGS``. Defaults are None here so the environment and config file can fill
+    them in."""
     parser.allow_abbrev = False
-
-    def option(flag: str, metavar: str, help: str) -> None:
-        parser.add_argument(f"--{flag}", dest=dest_name(flag), metavar=metavar, help=f"{help} (env {env_name(flag)})")
-
-    option(
-        "config.file", "FILE",
-        "YAML file with any of these settings (flag names as keys) and a 'runs:' list, each entry with "
-        "run, log, and optional format, total_iterations, deadline (RFC 3339)",
-    )
     parser.add_argument(
         "--log", dest="log", action="append", metavar="[RUN=]PATH",
         help="training log to follow: a file, a glob (quote it) or '-' for stdin; repeat for several runs. "
         "RUN is the 'run' label (default: the file name without extension)"
         + " (env " + env_name("log") + ", comma-separated)",
     )
-    option("format", "NAME", "log format of the --log runs (default: detected from the first lines)")
-    option("total-iterations", "N", "total iterations of the --log runs when the log does not print them")
-    option(
-        "web.listen-address", "[HOST]:PORT",
-        f"address to serve /metrics, /healthz and / on (default {DEFAULT_LISTEN_ADDRESS})",
-    )
-    option("web.tls-cert-file", "FILE", "serve HTTPS with this certificate (PEM); needs --web.tls-key-file")
-    option("web.tls-key-file", "FILE", "private key (PEM) of --web.tls-cert-file")
-    option(
-        "web.config.file", "FILE",
-        "Prometheus exporter-toolkit web config (tls_server_config: cert_file, key_file)",
-    )
-    option(
-        "gpu.devices", "all|none|LIST",
-        "GPUs to report: all (default), none, or comma-separated indices and/or UUIDs (GPU-..., MIG-...)",
-    )
-    option(
-        "gpu.pid", "PID",
-        "report only the GPUs this process (the trainer) uses; needs a shared PID namespace",
-    )
-    option("gpu.poll-interval", "DURATION", "NVML sampling interval, e.g. 1s, 500ms (default 1s)")
-    option("log.poll-interval", "DURATION", "how often logs are read, at most 1s (default 250ms)")
-    add_log_level(parser)
+    for setting in SETTINGS:
+        add_setting(parser, setting.flag)
 
 
-def add_log_level(parser: argparse.ArgumentParser) -> None:
-    """``--log.level``; shared with ``demo``."""
-    parser.add_argument(
-        "--log.level", dest="log_level", metavar="LEVEL",
-        help=f"exporter log verbosity on stderr: {', '.join(LOG_LEVELS)} (default info; env {env_name('log.level')})",
-    )
-
-
-def parse_duration(key: str, value: Any) -> float:
-    """Go-style duration (``1s``, ``250ms``, ``1m30s``) or a plain number of seconds; must be > 0."""
-    if isinstance(value, bool):
-        raise ConfigError(key, f"{value!r} is not a duration (use e.g. 1s or 500ms)")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        text = str(value).strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            pos = 0
-            seconds = 0.0
-            for match in _DURATION_RE.finditer(text):
-                if match.start() != pos:
-                    break
-                seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-                pos = match.end()
-            if pos != len(text) or not text:
-                raise ConfigError(key, f"{value!r} is not a duration (use e.g. 1s or 500ms)") from None
-    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
-        raise ConfigError(key, f"{value!r} must be a positive duration")
-    return seconds
-
-
-def parse_positive_int(key: str, value: Any) -> int:
-    """A positive whole number, given as an int or a decimal string."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ConfigError(key, f"{value!r} is not a positive whole number")
-    try:
-        number = int(str(value).strip().replace("_", ""))
-    except ValueError:
-        raise ConfigError(key, f"{value!r} is not a positive whole number") from None
-    if number <= 0:
-        raise ConfigError(key, f"{value!r} is not a positive whole number")
-    return number
-
-
-def parse_log_level(value: Any) -> str:
-    """One of :data:`LOG_LEVELS`, any case; ``info`` when not given."""
-    level = str(value or "info").lower()
-    if level not in LOG_LEVELS:
-        raise ConfigError("log.level", f"{level!r} is not one of {', '.join(LOG_LEVELS)}")
-    return level
-
-
-def parse_listen_address(value: str, key: str = "web.listen-address") -> ListenAddress:
-    """``[HOST]:PORT``; HOST may be an IPv6 literal in brackets; an empty HOST binds all interfaces."""
-    text = str(value).strip()
-    match = re.fullmatch(r"(?:\[([0-9A-Fa-f:.%\w]+)\]|([^:\[\]]*)):(\d{1,5})", text)
-    if not match:
-        raise ConfigError(key, f"{value!r} is not [HOST]:PORT (e.g. :9787 or 127.0.0.1:9787)")
-    host = match.group(1) if match.group(1) is not None else match.group(2)
-    port = int(match.group(3))
-    if port > 65535:
-        raise ConfigError(key, f"port {port} is out of range 0-65535")
-    if match.group(1) is not None:
-        try:
-            ipaddress.IPv6Address(host.split("%")[0])
-        except ValueError:
-            raise ConfigError(key, f"{host!r} is not an IPv6 address") from None
-    elif host and not re.fullmatch(r"[A-Za-z0-9.-]+", host):
-        raise ConfigError(key, f"{host!r} is not a host name or address")
-    return ListenAddress(host, port)
-
-
-def parse_deadline(key: str, value: Any) -> float:
-    """RFC 3339 time with an offset (``2025-06-01T12:00:00Z``) to Unix seconds."""
-    if isinstance(value, _dt.datetime):
-        moment = value
-    else:
-        text = str(value).strip()
-        try:
-            moment = _dt.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text))
-        except ValueError:
-            raise ConfigError(key, f"{value!r} is not an RFC 3339 time (e.g. 2025-06-01T12:00:00Z)") from None
-    if moment.tzinfo is None:
-        raise ConfigError(key, f"{value!r} has no UTC offset (add Z or +HH:MM)")
-    return moment.timestamp()
-
-
-def parse_gpu_devices(value: Any, key: str = "gpu.devices") -> GpuSelection | None:
-    """``all``, ``none`` (GPU reporting off) or comma-separated indices and GPU-/MIG- UUIDs."""
-    text = str(value).strip()
-    if text.lower() == "none":
-        return None
-    if text.lower() == "all":
-        return GpuSelection()
-    if text.startswith("pid:"):
-        raise ConfigError(key, f"{text!r}: use --gpu.pid for a process's GPUs")
-    try:
-        return GpuSelection.parse(text)
-    except ValueError as exc:
-        raise ConfigError(key, str(exc)) from None
-
-
-def run_name_from_path(path: str) -> str:
-    """A bounded, label-friendly run name from a log path: ``/logs/train.log`` -> ``train``."""
-    if path == "-":
-        return "stdin"
-    base = os.path.basename(path.rstrip("/")) or path
-    base = re.sub(r"(\.(log|txt|out|err|json|jsonl|tslog))+$", "", base, flags=re.IGNORECASE)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", base).strip("_.-")
-    return name or "run"
+def add_setting(parser: argparse.ArgumentParser, flag: str) -> None:
+    """One setting's option (``demo`` shares ``log.level``)."""
+    setting = _BY_FLAG[flag]
+    parser.add_argument(f"--{flag}", dest=dest_name(flag), metavar=setting.metavar,
+                        help=f"{setting.help} (env {env_name(flag)})")
 
 
 def _check_format(name: str) -> None:
@@ -350,7 +228,7 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
             raise ConfigError("config.file", f"{config_file!r} must hold a mapping of settings")
         _flatten("", data or {}, file_values)
         for key in file_values:
-            if key not in _SCALAR_FLAGS and key not in ("runs", "log"):
+            if key not in _BY_FLAG and key not in ("runs", "log"):
                 raise ConfigError(key, f"unknown key in {config_file}")
         if "runs" in file_values:
             file_runs = _runs_from_file(file_values.pop("runs"), os.path.dirname(os.path.abspath(config_file)))
@@ -358,7 +236,8 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
             logs = file_values.pop("log")
             file_values["log"] = logs if isinstance(logs, list) else [logs]
 
-    def value(flag: str) -> Any:
+    def given(flag: str) -> Any:
+        """The flag's value as given (flag, then environment, then file), None when not given."""
         cli = getattr(args, dest_name(flag), None)
         if cli is not None:
             return cli
@@ -366,10 +245,14 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
             return environ[env_name(flag)]
         return file_values.get(flag)
 
-    listen = parse_listen_address(value("web.listen-address") or DEFAULT_LISTEN_ADDRESS)
+    def value(flag: str) -> Any:
+        """The flag's parsed value, or its default."""
+        setting, raw = _BY_FLAG[flag], given(flag)
+        return setting.parse(flag, raw) if raw is not None else setting.default
+
+    listen = value("web.listen-address")
     fmt = value("format")
-    total_raw = value("total-iterations")
-    total = parse_positive_int("total-iterations", total_raw) if total_raw is not None else None
+    total = value("total-iterations")
 
     log_specs: list[str] = list(getattr(args, "log", None) or [])
     if not log_specs and environ.get(env_name("log")):
@@ -426,23 +309,21 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
         web = parse_web_config(data, os.path.dirname(os.path.abspath(str(web_config))))
         tls, auth = web.tls, web.basic_auth
 
-    devices, pid = value("gpu.devices"), value("gpu.pid")
-    if devices is not None and pid is not None:
+    if given("gpu.devices") is not None and given("gpu.pid") is not None:
         raise ConfigError("gpu.pid", "use either --gpu.pid or --gpu.devices, not both")
     gpu: GpuSelection | None = GpuSelection()
-    if pid is not None:
-        gpu = GpuSelection(pid=parse_positive_int("gpu.pid", pid))
-    elif devices is not None:
-        gpu = parse_gpu_devices(devices)
+    if given("gpu.pid") is not None:
+        gpu = GpuSelection(pid=value("gpu.pid"))
+    elif given("gpu.devices") is not None:
+        gpu = value("gpu.devices")
 
-    gpu_poll_raw = value("gpu.poll-interval")
-    log_poll_raw = value("log.poll-interval")
-    gpu_poll = parse_duration("gpu.poll-interval", gpu_poll_raw) if gpu_poll_raw is not None else DEFAULT_GPU_POLL_SECONDS
-    log_poll = parse_duration("log.poll-interval", log_poll_raw) if log_poll_raw is not None else DEFAULT_LOG_POLL_SECONDS
+    gpu_poll = value("gpu.poll-interval")
+    log_poll = value("log.poll-interval")
     if log_poll > MAX_LOG_POLL_SECONDS:
-        raise ConfigError("log.poll-interval", f"{log_poll_raw!r} is longer than 1s (stalls would be seen late)")
+        raise ConfigError("log.poll-interval",
+                          f"{given('log.poll-interval')!r} is longer than 1s (stalls would be seen late)")
     return Config(
-        log_level=parse_log_level(value("log.level")),
+        log_level=value("log.level"),
         runs=tuple(runs),
         listen=listen,
         tls=tls,

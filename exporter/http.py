@@ -21,7 +21,6 @@ from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from exporter import __version__
-from exporter.config import base_url
 from exporter.metrics import ExporterRegistry
 from exporter.page import render_page
 from exporter.state import GpuState, RunState
@@ -41,6 +40,15 @@ LISTEN_BACKLOG = 1024
 """Pending connections the kernel holds (``http.server``'s default of 5 made 200 simultaneous scrapes wait seconds)."""
 MAX_HANDLERS = 64
 """Requests handled at once; more wait in the listen backlog (bounded threads under a scrape storm)."""
+
+
+def base_url(host: str, port: int, *, tls: bool) -> str:
+    """The URL a person can open for a server bound to ``host:port``: ``localhost`` for a wildcard bind."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "localhost"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{'https' if tls else 'http'}://{host}:{port}/"
 
 
 class _HeaderBudget:

@@ -39,8 +39,10 @@ def resolve_format(format: str | None) -> Sequence[Callable[[], Parser]]:
 class Pipeline:
     """Turns records into stamped events, with one detector per source file, and counts what it understood."""
 
-    def __init__(self, *, format: str | None = None) -> None:
-        self._factories = resolve_format(format)
+    def __init__(self, *, format: str | None = None, parsers: Sequence[Callable[[], Parser]] | None = None) -> None:
+        """``format`` as ``resolve_format`` reads it, or ``parsers`` already resolved (a glob's files share one
+        resolution: a custom-format file is read once, not once per file)."""
+        self._factories = parsers if parsers is not None else resolve_format(format)
         self._parsers: dict[tuple[str, int | None], AutoParser] = {}
         """One detector per (source, rank): interleaved ranks each have their own multi-line state."""
         self._last_counted: tuple[str, int] | None = None

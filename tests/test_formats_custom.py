@@ -96,3 +96,27 @@ def test_custom_parser_never_raises_on_odd_text(tmp_path: Path) -> None:
     parser = CustomParser(load_custom_formats(write(tmp_path, GOOD)))
     for text in ["it=99999999999999999999999/1 loss=x dt=1e999ms data=.ms", "\x00\xff" * 1000, "ep 1/1 b 1/1 .it/s mfu .% "]:
         parser.parse(text)
+
+
+def test_a_glob_reads_its_custom_format_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file of a glob gets its own pipeline, all from one resolution of ``--format`` (issue: a custom-format
+    YAML was read N+1 times for an N-file glob)."""
+    import exporter.pipeline as pipeline_mod
+    from exporter.runtime import RunConfig, RunWorker
+
+    reads: list[str] = []
+    real = pipeline_mod.load_custom_formats
+
+    def counting(path):  # noqa: ANN001, ANN202
+        reads.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(pipeline_mod, "load_custom_formats", counting)
+    formats = write(tmp_path, GOOD)
+    for rank in range(4):
+        (tmp_path / f"rank{rank}.log").write_text("".join(f"it={i}/100 loss=1.0 dt=5.0ms data=1.0ms\n"
+                                                          for i in range(10)))
+    worker = RunWorker(RunConfig("job", str(tmp_path / "rank*.log"), format=str(formats)))
+    worker.step()
+    assert worker.state().estimate.iteration == 9 and worker.state().format == "custom"
+    assert reads == [str(formats)]

@@ -15,7 +15,6 @@ from exporter.config import RunConfig
 from exporter.estimate import Estimator
 from exporter.metrics import make_registry
 from exporter.page import render_page
-from exporter.pipeline import Pipeline
 from exporter.runtime import RunWorker
 from exporter.sources import open_source
 from exporter.state import RunState
@@ -37,7 +36,6 @@ def worker_for(path: Path, clock: Clock, *, format: str | None = None) -> RunWor
         RunConfig("gpt", str(path), format=format),
         clock=clock,
         open_source=lambda spec, clock: open_source(spec, clock=clock),
-        make_pipeline=lambda format=None: Pipeline(format=format),
         make_estimator=lambda total_iterations=None, clock=clock: Estimator(total_iterations=total_iterations,
                                                                             clock=clock),
     )
@@ -171,7 +169,6 @@ def test_files_that_vanish_from_a_glob_are_forgotten(tmp_path: Path) -> None:
         RunConfig("job", str(tmp_path / "run-*.log")),
         clock=clock,
         open_source=lambda spec, clock: open_source(spec, clock=clock),
-        make_pipeline=lambda format=None: Pipeline(format=format),
         make_estimator=lambda total_iterations=None, clock=clock: Estimator(total_iterations=total_iterations,
                                                                             clock=clock),
     )
@@ -195,7 +192,6 @@ def test_a_deleted_leader_hands_over_at_once(tmp_path: Path) -> None:
         RunConfig("job", str(tmp_path / "run-*.log")),
         clock=clock,
         open_source=lambda spec, clock: open_source(spec, clock=clock),
-        make_pipeline=lambda format=None: Pipeline(format=format),
         make_estimator=lambda total_iterations=None, clock=clock: Estimator(total_iterations=total_iterations,
                                                                             clock=clock),
     )

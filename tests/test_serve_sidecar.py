@@ -17,7 +17,6 @@ from exporter.estimate import Estimator
 from exporter.gpu.fake import FakeDeviceLayer, FakeGpu, nvml_error
 from exporter.gpu.sampler import GpuSampler
 from exporter.metrics import make_registry
-from exporter.pipeline import Pipeline
 from exporter.runtime import Runtime, RunWorker
 from exporter.sources.record import Record, SourceStats
 
@@ -68,7 +67,7 @@ class ReplaySource:
 
 def real_worker(run: RunConfig, clock: Clock, open_source: Callable[..., object], gpus=tuple) -> RunWorker:
     return RunWorker(
-        run, clock=clock, open_source=open_source, make_pipeline=lambda format=None: Pipeline(format=format),
+        run, clock=clock, open_source=open_source,
         make_estimator=lambda total_iterations=None, clock=clock: Estimator(total_iterations=total_iterations,
                                                                             clock=clock),
         gpus=gpus,
@@ -381,8 +380,7 @@ def counting_worker(run: RunConfig, clock: Clock, source: ListSource) -> tuple[R
         made.append(CountingEstimator(total_iterations=total_iterations, clock=clock))
         return made[-1]
 
-    worker = RunWorker(run, clock=clock, open_source=lambda spec, clock: source,
-                       make_pipeline=lambda format=None: Pipeline(format=format), make_estimator=make_estimator)
+    worker = RunWorker(run, clock=clock, open_source=lambda spec, clock: source, make_estimator=make_estimator)
     return worker, made
 
 

@@ -44,7 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="[HOST]:PORT", help=f"address to serve on (default {config_mod.DEFAULT_LISTEN_ADDRESS}; port 0 picks a free one)",
     )
     parser.add_argument("--gpus", type=int, default=2, metavar="N", help="number of fake GPUs (default 2)")
-    config_mod.add_log_level(parser)
+    config_mod.add_setting(parser, "log.level")
 
 
 def fake_gpus(simulator: Simulator, count: int, clock: SimulatedClock) -> FakeDeviceLayer:

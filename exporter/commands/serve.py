@@ -22,7 +22,8 @@ from exporter import config as config_mod
 from exporter.config import Config, ConfigError
 from exporter.http import ExporterServer
 from exporter.metrics import make_registry
-from exporter.runtime import Runtime, RunWorker, SourceFactory
+from exporter.runtime import Runtime, RunWorker
+from exporter.seams import SourceFactory
 from exporter.sources import open_source as default_open_source
 
 log = logging.getLogger("exporter.serve")
