@@ -111,7 +111,7 @@ class _View:
 
 def server() -> ExporterServer:
     view = _View()
-    srv = ExporterServer(registry=make_registry(view), runs=view.runs, gpu=view.gpu, healthy=lambda: True,
+    srv = ExporterServer(metrics=make_registry(view).render, runs=view.runs, gpu=view.gpu, healthy=lambda: True,
                          host="127.0.0.1", port=0)
     srv.start()
     return srv

@@ -32,11 +32,11 @@ TARGET_P99_MS = 5.0
 
 BARE_SERVER = """
 import sys, signal, threading
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from exporter.http import ExporterServer
 registry = CollectorRegistry()
 Gauge("bench_value", "One gauge.", registry=registry).set(1)
-server = ExporterServer(registry=registry, runs=lambda: [], gpu=lambda: None, healthy=lambda: True,
+server = ExporterServer(metrics=lambda: generate_latest(registry), runs=lambda: [], gpu=lambda: None, healthy=lambda: True,
                         host="127.0.0.1", port=int(sys.argv[1]))
 server.start()
 stop = threading.Event()

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from prometheus_client import generate_latest
-from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from exporter import __version__
@@ -110,18 +110,17 @@ class ExporterCollector(Collector):
 
     def __init__(self, state: StateView) -> None:
         self._state = state
-        self._pinned: Snapshot | None = None
 
     def snapshot(self) -> Snapshot:
         """Read the published state once (runs and GPUs are immutable snapshots, so equal reads render equal)."""
         return tuple(self._state.runs()), self._state.gpu()
 
-    def pin(self, snapshot: Snapshot | None) -> None:
-        """Make ``collect`` render ``snapshot`` instead of reading the state (None: read it again)."""
-        self._pinned = snapshot
-
     def collect(self) -> Iterator[Metric]:
-        runs, gpu = self._pinned if self._pinned is not None else self.snapshot()
+        return self.metrics(self.snapshot())
+
+    def metrics(self, snapshot: Snapshot) -> Iterator[Metric]:
+        """Every family of one snapshot."""
+        runs, gpu = snapshot
         yield from self._run_metrics(runs)
         if gpu is not None:
             yield from self._gpu_metrics(gpu)
@@ -302,36 +301,46 @@ def _gauge(value: float | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-class ExporterRegistry(CollectorRegistry):
-    """A registry holding only the exporter's collector, with a cached rendering of it for ``/metrics``."""
+class _Frozen(Collector):
+    """One snapshot as a collector, so that a rendering shows exactly the state that keys it."""
+
+    def __init__(self, collector: ExporterCollector, snapshot: Snapshot) -> None:
+        self._collector = collector
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        return self._collector.metrics(self._snapshot)
+
+
+class CachedMetrics(Collector):
+    """The exporter's collector with a cached rendering for ``/metrics`` (``render``); ``collect`` reads live.
+
+    Not a ``CollectorRegistry``: nothing else is ever registered, and the global default registry is never used.
+    """
 
     def __init__(self, collector: ExporterCollector) -> None:
-        super().__init__(auto_describe=False)
-        self.register(collector)
         self._collector = collector
         self._render_lock = threading.Lock()
         self._rendered: tuple[Snapshot, bytes] | None = None
 
+    def collect(self) -> Iterator[Metric]:
+        return self._collector.collect()
+
     def render(self) -> bytes:
-        """``generate_latest`` of this registry; the previous body again while the published state is unchanged.
+        """The exposition text; the previous body again while the published state is unchanged.
 
         The key is the state itself (compared by value; the same objects compare at once), so a body can never
         outlive the state it shows. Renders are serialised: concurrent scrapes wait for one render, not several.
         """
-        with self._render_lock:  # not ``_lock``: the base class holds that one while collecting
+        with self._render_lock:
             snapshot = self._collector.snapshot()
             if self._rendered is not None and self._rendered[0] == snapshot:
                 return self._rendered[1]
-            # Render exactly the state that keys the body, not a newer one read halfway through.
-            self._collector.pin(snapshot)
-            try:
-                body = generate_latest(self)
-            finally:
-                self._collector.pin(None)
+            body = generate_latest(_Frozen(self._collector, snapshot))
             self._rendered = (snapshot, body)
             return body
 
 
-def make_registry(state: StateView) -> ExporterRegistry:
-    """A fresh registry holding only the exporter's collector (never the global default registry)."""
-    return ExporterRegistry(ExporterCollector(state))
+def make_registry(state: StateView) -> CachedMetrics:
+    """The exporter's metrics over ``state`` (a fresh collector; never the global default registry)."""
+    return CachedMetrics(ExporterCollector(state))

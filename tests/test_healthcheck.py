@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
-
 from exporter.http import ExporterServer
 
 
@@ -20,7 +18,7 @@ def check(port: int) -> int:
 
 def test_http_https_unhealthy_and_nothing_listening(tmp_path: Path) -> None:
     def server(healthy: bool, context: ssl.SSLContext | None = None) -> ExporterServer:
-        srv = ExporterServer(registry=CollectorRegistry(), runs=list, gpu=lambda: None, healthy=lambda: healthy,
+        srv = ExporterServer(metrics=bytes, runs=list, gpu=lambda: None, healthy=lambda: healthy,
                              host="127.0.0.1", port=0, ssl_context=context)
         srv.start()
         return srv

@@ -51,7 +51,7 @@ class View:
 
 
 def make_server(view: View, context: ssl.SSLContext | None = None) -> ExporterServer:
-    return ExporterServer(registry=make_registry(view), runs=view.runs, gpu=view.gpu,
+    return ExporterServer(metrics=make_registry(view).render, runs=view.runs, gpu=view.gpu,
                           healthy=lambda: view.healthy, host="127.0.0.1", port=0, ssl_context=context)
 
 
@@ -169,7 +169,7 @@ def test_tls(tmp_path: Path) -> None:
 
 def test_bind_conflict_raises_oserror(served: tuple[View, ExporterServer]) -> None:
     _, server = served
-    other = ExporterServer(registry=make_registry(View()), runs=list, gpu=lambda: None, healthy=lambda: True,
+    other = ExporterServer(metrics=make_registry(View()).render, runs=list, gpu=lambda: None, healthy=lambda: True,
                            host="127.0.0.1", port=server.port)
     with pytest.raises(OSError):
         other.start()

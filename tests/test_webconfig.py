@@ -11,7 +11,6 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-from prometheus_client import CollectorRegistry
 
 from exporter.errors import ConfigError
 from exporter.http import ExporterServer
@@ -38,7 +37,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def serve(web: dict, base: Path) -> ExporterServer:
     config = parse_web_config(web, str(base))
-    server = ExporterServer(registry=CollectorRegistry(), runs=list, gpu=lambda: None, healthy=lambda: True,
+    server = ExporterServer(metrics=bytes, runs=list, gpu=lambda: None, healthy=lambda: True,
                             host="127.0.0.1", port=0, ssl_context=config.tls.context() if config.tls else None,
                             authorize=config.basic_auth.allows if config.basic_auth else None)
     server.start()

@@ -89,7 +89,7 @@ def build_sidecar(
     ]
     runtime = Runtime(workers, gpu_sampler=sampler, poll_seconds=config.log_poll_seconds)
     server = ExporterServer(
-        registry=make_registry(runtime),
+        metrics=make_registry(runtime).render,
         runs=runtime.runs,
         gpu=runtime.gpu,
         healthy=runtime.alive,
