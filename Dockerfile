@@ -11,12 +11,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY exporter ./exporter
-# /logs is owned by the unprivileged user so that a named volume mounted there starts writable for the
-# simulated trainer (Docker copies the image's ownership into an empty volume).
+# /logs and the state directory are owned by the unprivileged user so that a named volume mounted there starts
+# writable (Docker copies the image's ownership into an empty volume).
 RUN pip install . \
     && useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin exporter \
-    && mkdir /logs \
-    && chown 10001:10001 /logs
+    && mkdir /logs /var/lib/training-eta-exporter \
+    && chown 10001:10001 /logs \
+    && chown 10001:10001 /var/lib/training-eta-exporter && chmod 700 /var/lib/training-eta-exporter
 
 USER 10001:10001
 EXPOSE 9787

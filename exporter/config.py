@@ -80,6 +80,9 @@ SETTINGS = (
             parse_duration, DEFAULT_GPU_POLL_SECONDS),
     Setting("log.poll-interval", "DURATION", "how often logs are read, at most 1s (default 250ms)",
             parse_duration, DEFAULT_LOG_POLL_SECONDS),
+    Setting("state.directory", "DIR", "keep a small state file per run here (offset, file identity, the "
+            "estimator's bounded state), so that a restarted sidecar continues where it stopped instead of reading "
+            "the log again (default: none)", lambda key, value: _state_directory(key, value)),
     Setting("log.level", "LEVEL", f"exporter log verbosity on stderr: {', '.join(LOG_LEVELS)} (default info)",
             lambda key, value: parse_log_level(value), "info"),
 )
@@ -102,11 +105,24 @@ class Config:
     gpu_poll_seconds: float = DEFAULT_GPU_POLL_SECONDS
     log_poll_seconds: float = DEFAULT_LOG_POLL_SECONDS
     log_level: str = "info"
+    state_directory: str | None = None
+    """Where run state files live (``--state.directory``); None: a restart reads the logs again."""
 
     @property
     def url(self) -> str:
         """The base URL a person can open (``localhost`` for a wildcard bind)."""
         return base_url(self.listen.host, self.listen.port, tls=self.tls is not None)
+
+
+def _state_directory(key: str, value: Any) -> str:
+    path = os.path.abspath(str(value))
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(key, f"cannot create {path!r}: {exc.strerror or exc}") from None
+    if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(key, f"{path!r} is not a writable directory")
+    return path
 
 
 def dest_name(flag: str) -> str:
@@ -324,6 +340,7 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
                           f"{given('log.poll-interval')!r} is longer than 1s (stalls would be seen late)")
     return Config(
         log_level=value("log.level"),
+        state_directory=value("state.directory"),
         runs=tuple(runs),
         listen=listen,
         tls=tls,

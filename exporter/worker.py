@@ -38,9 +38,10 @@ from exporter.gpu.snapshot import GpuSnapshot
 from exporter.pipeline import Pipeline, resolve_format
 from exporter.seams import EstimatorFactory, EstimatorLike, PipelineFactory, PipelineLike, SourceFactory
 from exporter.sources import open_source as default_open_source
-from exporter.sources.base import Source, modified_time
+from exporter.sources.base import Checkpoint, Source, modified_time
 from exporter.sources.record import Record, SourceStats
 from exporter.state import RankState, RunState
+from exporter.statefile import SAVE_SECONDS, StateFile
 
 log = logging.getLogger("exporter.runtime")
 
@@ -107,6 +108,7 @@ class RunWorker:
         make_estimator: EstimatorFactory = Estimator,
         gpus: Callable[[], Sequence[GpuSnapshot]] = tuple,
         diagnose_fn: Callable[[Estimate, Sequence[GpuSnapshot]], Diagnosis] = diagnose,
+        state_file: StateFile | None = None,
     ) -> None:
         self.run = run
         self._clock = clock
@@ -137,6 +139,8 @@ class RunWorker:
         self._failed_polls = 0
         self._skipped_ranks = 0
         self._pace_history: tuple[tuple[float, float], ...] = ()
+        self._state_file = state_file
+        self._saved_at: float | None = None
 
     @property
     def leader(self) -> str | None:
@@ -169,6 +173,7 @@ class RunWorker:
         try:
             if self._source is None:
                 self._source = self._open_source(self.run.log, clock=self._clock)
+                self._restore()
             records = self._source.poll()
             self._note_read_error(self._source.last_error)
             self._ingest(records)
@@ -202,6 +207,12 @@ class RunWorker:
             return
         self._last_error = ""
         self._publish(now)
+        if self._saved_at is None or not 0 <= now - self._saved_at < SAVE_SECONDS:
+            try:
+                self._save(now)
+            except Exception as exc:  # noqa: BLE001 - a state file is a convenience; reading goes on without it
+                log.warning("run %s: saving the state file failed: %s", self.run.run, exc)
+                self._saved_at = now
 
     def _note_read_error(self, error: str | None) -> None:
         """Log a log that cannot be read once when it starts and once when it ends, not at every poll."""
@@ -224,7 +235,40 @@ class RunWorker:
         for key in [k for k in self._streams if k[0] not in keep]:
             del self._streams[key]
 
+    _SAVED = ("_files", "_streams", "_leader", "_candidates", "_unheld", "_failed_polls", "_skipped_ranks",
+              "_estimate", "_diagnosis", "_ranks", "_split", "_pace_history", "_state")
+    """What a state file holds of the worker: everything read so far, nothing about threads, files or callables."""
+
+    def _save(self, now: float) -> None:
+        if self._state_file is None or self._source is None:
+            return
+        checkpoint = self._source.checkpoint()
+        if checkpoint is None:
+            return
+        payload = {name: getattr(self, name) for name in self._SAVED}
+        payload["source"] = checkpoint
+        self._state_file.save(payload, self._clock)
+        self._saved_at = now
+
+    def _restore(self) -> None:
+        """Continue from the state file when it describes this very file; otherwise read the log from its start."""
+        if self._state_file is None or self._source is None:
+            return
+        payload = self._state_file.load(self._clock)
+        if payload is None:
+            return
+        checkpoint = payload.get("source")
+        if not isinstance(checkpoint, Checkpoint) or not self._source.resume(checkpoint):
+            log.warning("run %s: %s changed since the state file was written (rotated, truncated or replaced); "
+                        "reading it from its start", self.run.run, self.run.log)
+            return
+        for name in self._SAVED:
+            setattr(self, name, payload[name])
+        log.info("run %s: continuing %s at byte %d from %s", self.run.run, self.run.log, checkpoint.offset,
+                 self._state_file.path)
+
     def close(self) -> None:
+        self._save(self._clock())
         if self._source is not None:
             try:
                 self._source.close()

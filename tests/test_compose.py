@@ -137,7 +137,9 @@ def test_exporter_reads_the_trainers_log_read_only_as_non_root() -> None:
     assert exporter_log == trainer_log
 
     (trainer_volume,) = [parse_volume(v) for v in trainer["volumes"]]
-    (exporter_volume,) = [parse_volume(v) for v in exporter["volumes"]]
+    exporter_volume, state_volume = [parse_volume(v) for v in exporter["volumes"]]
+    state_flag = exporter["command"].index("--state.directory")
+    assert state_volume[1] == exporter["command"][state_flag + 1] and state_volume[2] is False  # its own, writable
     assert trainer_volume[0] == exporter_volume[0], "trainer and exporter must share one named volume"
     assert exporter_volume[2] is True and trainer_volume[2] is False
     assert PurePosixPath(trainer_log).is_relative_to(trainer_volume[1])

@@ -182,3 +182,13 @@ def test_serve_exits_2_with_one_line_before_binding() -> None:
     assert result.stderr.strip().splitlines() == [
         "training-eta-exporter: invalid configuration: gpu.poll-interval: 'soon' is not a duration (use e.g. 1s or 500ms)"
     ]
+
+
+def test_state_directory_is_created_and_must_be_writable(tmp_path: Path) -> None:
+    made = tmp_path / "state" / "run"
+    assert parse(["--log", "a", "--state.directory", str(made)]).state_directory == str(made) and made.is_dir()
+    assert parse(["--log", "a"]).state_directory is None
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    exc = error(["--log", "a", "--state.directory", str(blocker / "x")])
+    assert exc.key == "state.directory" and "cannot create" in exc.problem

@@ -69,7 +69,9 @@ def test_log_volume_is_a_shared_emptydir_read_only_in_the_exporter() -> None:
             assert mount["name"] in volumes, f"{container['name']} mounts undeclared volume {mount['name']}"
     sidecar = exporter_container()
     (trainer,) = spec["containers"]
-    (exp_mount,) = sidecar["volumeMounts"]
+    exp_mount, state_mount = sidecar["volumeMounts"]
+    assert f"--state.directory={state_mount['mountPath']}" in sidecar["args"] and not state_mount.get("readOnly")
+    assert "emptyDir" in volumes[state_mount["name"]]  # survives a restart of the exporter container in the pod
     (train_mount,) = trainer["volumeMounts"]
     assert exp_mount["name"] == train_mount["name"]
     assert "emptyDir" in volumes[exp_mount["name"]]

@@ -25,6 +25,7 @@ from exporter.metrics import make_registry
 from exporter.runtime import Runtime, RunWorker
 from exporter.seams import SourceFactory
 from exporter.sources import open_source as default_open_source
+from exporter.statefile import StateFile
 
 log = logging.getLogger("exporter.serve")
 
@@ -84,6 +85,7 @@ def build_sidecar(
             clock=clock,
             open_source=open_source,
             gpus=gpus,
+            state_file=StateFile(config.state_directory, run.run, run.log) if config.state_directory else None,
         )
         for run in config.runs
     ]

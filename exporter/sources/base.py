@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from exporter.sources.record import Record, SourceStats
@@ -19,6 +20,23 @@ TAIL_BYTES = 64
 """Bytes just before the read offset compared with what was read there, for the same purpose."""
 
 Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where a file follower stands, to continue there after a restart (like Promtail's positions file): the
+    file's identity, the offset of what was read, the decoder's partial record and the read counters."""
+
+    path: str
+    device: int
+    inode: int
+    offset: int
+    fingerprint: bytes
+    """The file's first bytes (up to ``FINGERPRINT_BYTES``): a file reusing the inode number differs here."""
+    tail: bytes
+    """The bytes just before ``offset``: a file rewritten in place differs here."""
+    decoder: object
+    stats: SourceStats
 
 
 
@@ -39,6 +57,15 @@ class Source(Protocol):
 
     def close(self) -> None:
         """Release files and threads."""
+        ...
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Where this source stands, or None when it cannot resume (stdin, a glob, no file open)."""
+        ...
+
+    def resume(self, checkpoint: Checkpoint) -> bool:
+        """Continue from ``checkpoint`` before the first poll; False (nothing changed) when the file is not the
+        same one any more (rotated, truncated, rewritten, another inode) and must be read from its start."""
         ...
 
     @property

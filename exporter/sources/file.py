@@ -24,12 +24,13 @@ lost (nothing can read them).
 
 from __future__ import annotations
 
+import copy
 import errno
 import os
 import stat
 import time
 
-from exporter.sources.base import BLOCK_SIZE, FINGERPRINT_BYTES, MAX_BYTES_PER_POLL, TAIL_BYTES, Clock
+from exporter.sources.base import BLOCK_SIZE, FINGERPRINT_BYTES, MAX_BYTES_PER_POLL, TAIL_BYTES, Checkpoint, Clock
 from exporter.sources.decoder import RecordDecoder
 from exporter.sources.record import Record, SourceStats
 
@@ -155,6 +156,48 @@ class FileFollower:
     def close(self) -> None:
         """Stop following: close the file (a held partial record is dropped)."""
         self._close_fd()
+
+    def checkpoint(self) -> Checkpoint | None:
+        if self._fd is None:
+            return None
+        device, inode = self._ident
+        # Copied together: the decoder counts into the same stats object, and must go on doing so.
+        decoder, stats = copy.deepcopy((self._decoder, self.stats))
+        return Checkpoint(self.path, device, inode, self._offset, self._fingerprint, self._tail, decoder, stats)
+
+    def resume(self, checkpoint: Checkpoint) -> bool:
+        if self._polled or checkpoint.path != self.path or not isinstance(checkpoint.decoder, RecordDecoder):
+            return False
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            return False
+        try:
+            st = os.fstat(fd)
+            offset, fingerprint, tail = checkpoint.offset, checkpoint.fingerprint, checkpoint.tail
+            same = (
+                (st.st_dev, st.st_ino) == (checkpoint.device, checkpoint.inode)
+                and stat.S_ISREG(st.st_mode)
+                and st.st_size >= offset
+                and os.pread(fd, len(fingerprint), 0) == fingerprint
+                and os.pread(fd, len(tail), offset - len(tail)) == tail
+                and len(fingerprint) == min(FINGERPRINT_BYTES, offset)
+            )
+            if same:
+                os.lseek(fd, offset, os.SEEK_SET)
+        except OSError:
+            same = False
+        if not same:
+            os.close(fd)
+            return False
+        self._fd, self._ident, self._offset = fd, (st.st_dev, st.st_ino), offset
+        self._fingerprint, self._tail, self._present = fingerprint, tail, True
+        self._decoder = checkpoint.decoder
+        self.stats = checkpoint.stats
+        # What was written while the sidecar was down has no arrival time: read it as history.
+        self._history_end = st.st_size if self._history else None
+        self._polled = True
+        return True
 
     def finish(self) -> list[Record]:
         """Drain the current file to its end, flush its partial record, and close it."""

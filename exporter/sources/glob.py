@@ -6,7 +6,7 @@ import glob as globlib
 import os
 import time
 
-from exporter.sources.base import MAX_BYTES_PER_POLL, Clock
+from exporter.sources.base import MAX_BYTES_PER_POLL, Checkpoint, Clock
 from exporter.sources.file import FileFollower, _Claims
 from exporter.sources.record import Record, SourceStats
 
@@ -60,6 +60,13 @@ class GlobFollower:
     def last_error(self) -> str | None:
         """The first matched file's read error (a glob whose files are all readable has none)."""
         return next((f.last_error for _, f in sorted(self._followers.items()) if f.last_error), None)
+
+    def checkpoint(self) -> Checkpoint | None:
+        """None: only a single file resumes after a restart; this source is read again from its start."""
+        return None
+
+    def resume(self, checkpoint: Checkpoint) -> bool:
+        return False
 
     def poll(self) -> list[Record]:
         """Records completed since the last poll, file by file in path order."""

@@ -8,7 +8,7 @@ import threading
 import time
 from typing import BinaryIO
 
-from exporter.sources.base import BLOCK_SIZE, MAX_BYTES_PER_POLL, Clock
+from exporter.sources.base import BLOCK_SIZE, MAX_BYTES_PER_POLL, Checkpoint, Clock
 from exporter.sources.decoder import RecordDecoder
 from exporter.sources.record import Record, SourceStats
 
@@ -61,6 +61,13 @@ class StdinSource:
     def behind(self) -> bool:
         """Whether input that already arrived waits for the next poll (this one reached its byte budget)."""
         return not self._done and not self._queue.empty()
+
+    def checkpoint(self) -> Checkpoint | None:
+        """None: only a single file resumes after a restart; this source is read again from its start."""
+        return None
+
+    def resume(self, checkpoint: Checkpoint) -> bool:
+        return False
 
     def poll(self) -> list[Record]:
         """Records completed by the input that arrived since the last poll (up to the poll's byte budget)."""

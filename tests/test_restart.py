@@ -1,0 +1,168 @@
+"""Restart without catch-up (``--state.directory``): a restarted worker continues from its state file on the same
+file, with the same counters and estimates, and reads the log from its start when the file changed or the state
+file cannot be trusted: a warning, never a crash."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from conftest import DATA, Clock
+
+from exporter.runtime import RunConfig, RunWorker
+from exporter.sources import FileFollower, Record
+from exporter.state import RunState
+from exporter.statefile import StateFile
+
+LOG = (DATA / "real_ng_perturbed.log").read_bytes()
+HALF = LOG.index(b"iter 1500:")
+END = LOG.index(b"iter 2500:")
+
+
+class CountingFollower(FileFollower):
+    """Counts the records its polls return (a restart that resumes reads none of the old ones again)."""
+
+    polled = 0
+
+    def poll(self) -> list[Record]:
+        out = super().poll()
+        CountingFollower.polled += len(out)
+        return out
+
+
+def worker(log: Path, clock: Clock, state_dir: Path | None) -> RunWorker:
+    run = RunConfig("gpt", str(log))
+    state = StateFile(str(state_dir), run.run, run.log) if state_dir is not None else None
+    return RunWorker(run, clock=clock, state_file=state,
+                     open_source=lambda spec, clock: CountingFollower(spec, clock=clock))
+
+
+def drain(w: RunWorker, clock: Clock, polls: int = 40) -> RunState:
+    for _ in range(polls):
+        w.step()
+        clock.tick(0.25)
+    return w.state()
+
+
+def figures(state: RunState) -> dict[str, object]:
+    e = state.estimate
+    return {"iteration": e.iteration, "records": state.records_read, "parsed": state.records_parsed,
+            "runs": e.runs, "state": e.state, "eta": e.eta_seconds, "pace": e.seconds_per_iteration}
+
+
+def same(a: dict[str, object], b: dict[str, object]) -> bool:
+    for key, value in a.items():
+        other = b[key]
+        if isinstance(value, float) and isinstance(other, float):
+            if abs(value - other) > 0.01 * max(abs(value), abs(other)):
+                return False
+        elif value != other:
+            return False
+    return True
+
+
+def fresh_read(log: Path) -> int:
+    """Records a worker without a state file reads from ``log``."""
+    clock = Clock(1_800_000_000.0)
+    return drain(worker(log, clock, None), clock).records_read
+
+
+def never_restarted(tmp_path: Path) -> dict[str, object]:
+    """The figures of one worker that read the first half, then the rest, without a restart."""
+    log = tmp_path / "reference" / "train.log"
+    log.parent.mkdir()
+    log.write_bytes(LOG[:HALF])
+    clock = Clock(1_800_000_000.0)
+    w = worker(log, clock, None)
+    drain(w, clock)
+    with log.open("ab") as f:
+        f.write(LOG[HALF:END])
+    return figures(drain(w, clock))
+
+
+def test_a_restart_on_the_same_file_continues_with_the_same_counters_and_estimates(tmp_path: Path) -> None:
+    log, states = tmp_path / "train.log", tmp_path / "state"
+    log.write_bytes(LOG[:HALF])
+    clock = Clock(1_800_000_000.0)
+    first = worker(log, clock, states)
+    before = figures(drain(first, clock))
+    first.close()  # saves (a SIGKILL loses at most SAVE_SECONDS of reading, which is read again)
+    second = worker(log, clock, states)
+    CountingFollower.polled = 0
+    second.step()
+    assert CountingFollower.polled == 0  # nothing read twice
+    assert same(figures(second.state()), before)  # at the first poll: the same counters and figures
+    with log.open("ab") as f:
+        f.write(LOG[HALF:END])
+    after = figures(drain(second, clock))
+    assert after["iteration"] == 2490
+    assert same(after, never_restarted(tmp_path)), after
+
+
+@pytest.mark.parametrize("change", ["rotated", "truncated", "rewritten"])
+def test_a_changed_file_is_read_from_its_start(tmp_path: Path, change: str, caplog: pytest.LogCaptureFixture) -> None:
+    log, states = tmp_path / "train.log", tmp_path / "state"
+    log.write_bytes(LOG[:HALF])
+    clock = Clock(1_800_000_000.0)
+    first = worker(log, clock, states)
+    drain(first, clock)
+    first.close()
+    if change == "rotated":
+        log.rename(tmp_path / "train.log.1")
+        log.write_bytes(LOG[:END])
+    elif change == "truncated":
+        log.write_bytes(LOG[: HALF // 2])
+    else:  # same size, other bytes before the offset
+        log.write_bytes(LOG[:HALF - 200] + b"x" * 199 + b"\n")
+    with caplog.at_level(logging.WARNING):
+        second = worker(log, clock, states)
+        state = drain(second, clock)
+    assert "reading it from its start" in caplog.text
+    expected = {"rotated": 2490, "truncated": None, "rewritten": None}[change]
+    if expected is not None:
+        assert state.estimate.iteration == expected
+    assert state.records_read == fresh_read(log)  # every record of the new file, once
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "truncated", "empty", "world-writable", "another log"])
+def test_a_state_file_that_cannot_be_trusted_means_a_full_read(tmp_path: Path, damage: str,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    log, states = tmp_path / "train.log", tmp_path / "state"
+    log.write_bytes(LOG[:HALF])
+    clock = Clock(1_800_000_000.0)
+    first = worker(log, clock, states)
+    drain(first, clock)
+    first.close()
+    [path] = list(states.iterdir())
+    data = path.read_bytes()
+    if damage == "corrupt":
+        path.write_bytes(b"\x80\x05garbage" + data[40:])
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "world-writable":
+        os.chmod(path, 0o666)
+    else:  # another log's state file under this log's name
+        other = tmp_path / "other.log"
+        other.write_bytes(LOG[:HALF])
+        os.replace(path, StateFile(str(states), "gpt", str(other)).path)
+        log = other
+    with caplog.at_level(logging.WARNING):
+        second = worker(log, clock, states)
+        state = drain(second, clock)
+    assert "reading the log from its start" in caplog.text
+    assert state.records_read == fresh_read(log) and state.estimate.iteration == 1490
+
+
+def test_no_state_file_yet_is_a_quiet_full_read(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    log = tmp_path / "train.log"
+    log.write_bytes(LOG[:HALF])
+    clock = Clock(1_800_000_000.0)
+    with caplog.at_level(logging.WARNING):
+        state = drain(worker(log, clock, tmp_path / "state"), clock)
+    assert state.estimate.iteration == 1490 and caplog.text == ""
+    [path] = list((tmp_path / "state").iterdir())
+    assert path.stat().st_mode & 0o777 == 0o600
