@@ -19,6 +19,16 @@ SAMPLES = {
     "megatron": " iteration       43/     100 | consumed samples: 5504 | elapsed time per iteration (ms): 5444.9 | lm loss: 7.1E+00 |",
     "deepspeed": "[INFO] [logging.py:96:log_dist] [Rank 0] step=35, skipped=0, lr=[0.00015], mom=[(0.9, 0.95)]",
     "torchtitan": "[titan] 2026-05-18 16:08:16,958 - root - INFO - step: 54  loss:  2.77350  tps: 7,084  mfu: 0.16%",
+    "litgpt": "Epoch 1 | iter 98 step 49 | loss train: 3.123, val: n/a | iter time: 199.07 ms (step)",
+    "nemo": "Training epoch 0, iteration 125/149 | lr: 1.5e-05 | global_step: 125 | reduced_train_loss: 2.301 | "
+            "train_step_timing in s: 0.5398",
+    "torchtune": "Step 12 | loss:1.2345 lr:2e-05 tokens_per_second_per_gpu:1234.5 ",
+    "maxtext": "completed step: 12, seconds: 1.234, TFLOP/s/device: 123.456, Tokens/s/device: 5678.901, "
+               "total_weights: 4096, loss: 5.678",
+    "opennmt": "Step 2400/200000; acc: 45.2; ppl: 12.3; xent: 2.5; lr: 0.00070; sents:    1234; bsz:  567/ 890/12; "
+               "12345/23456 tok/s;    123 sec;",
+    "paddle": "loss: 2.34567890, learning_rate: 3e-05, global_step: 120, interval_runtime: 12.34, "
+              "interval_samples_per_second: 10.37, interval_steps_per_second: 0.81, epoch: 0.12",
 }
 
 
