@@ -40,7 +40,7 @@ def test_registry_order_and_lookup() -> None:
         assert get_parser(name).name == name
     # Specific families before the generic bar parser, which matches bars inside Lightning/HF logs too, and the
     # fallback for any step counter last.
-    assert names[-2:] == ["tqdm_bars", "generic"]
+    assert names[-3:] == ["tqdm_bars", "deepspeed", "generic"]  # a Trainer's bar before DeepSpeed's step= lines
     assert names.index("lightning") < names.index("tqdm_bars") and names.index("hf_trainer") < names.index("tqdm_bars")
     with pytest.raises(KeyError, match="unknown format 'nope'"):
         get_parser("nope")

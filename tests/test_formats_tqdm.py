@@ -268,3 +268,22 @@ def test_any_text_sequence_never_raises(lines: list[str]) -> None:
         parser = parser_type()
         for line in lines:
             assert isinstance(parser.parse(line), list)
+
+
+def test_bars_interleaved_with_deepspeed_log_dist_keep_their_rate() -> None:
+    """An HF Trainer / axolotl run under DeepSpeed: the bar is the trainer's progress, DeepSpeed's ``step=`` lines
+    the library's (issue: the bars lost their ``4.21s/it`` when DeepSpeed's lines came first in detection)."""
+    from exporter.formats import AutoParser
+
+    auto = AutoParser()
+    lines = [
+        " 10%|#         | 10/100 [00:42<06:19,  4.21s/it]",
+        "[2024-01-01 12:00:00,000] [INFO] [logging.py:96:log_dist] [Rank 0] step=10, skipped=0, lr=[1e-05], "
+        "mom=[(0.9, 0.95)]",
+        " 11%|#         | 11/100 [00:46<06:15,  4.22s/it]"
+        "[2024-01-01 12:00:04,000] [INFO] [logging.py:96:log_dist] [Rank 0] step=11, skipped=0, lr=[1e-05]",
+    ]
+    events = [e for i, line in enumerate(lines, 1) for e in auto.parse(line, record=i)] + auto.finish()
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert [(e.iteration, e.total_iterations, e.iteration_seconds) for e in progress] == [(10, 100, 4.21),
+                                                                                         (11, 100, 4.22)]

@@ -51,7 +51,6 @@ _MODULES = (
     modded_nanogpt,
     nanochat,
     megatron,
-    deepspeed,
     torchtitan,
     litgpt,
     nemo,
@@ -71,6 +70,8 @@ _MODULES = (
     lightning,
     hf_trainer,
     tqdm_bars,
+    # After the bars: in a Trainer + DeepSpeed log the bar is the trainer's progress and ``step=`` the library's.
+    deepspeed,
     generic,
 )
 

@@ -1,9 +1,9 @@
 """modded-nanogpt: ``step:250/1390 train_time:7921ms step_avg:31.69ms`` and ``step:250/1390 val_loss:3.28 …``.
 
-``train_time`` is the cumulative training time (validation excluded), so one iteration's seconds is the difference
-of ``train_time`` between consecutive lines divided by the steps between them; ``step_avg`` (the mean since the
-start) is the fallback for the first line and after a restart. Older records also print ``train_loss:``;
-``step_avg:nanms`` appears on the first steps.
+``step_avg`` is the trainer's own mean step time (validation excluded) and wins: a printed figure over one we
+derive. Where it is missing or ``nan`` (``step_avg:nanms`` on the first steps), ``train_time``, the cumulative
+training time, gives one iteration's seconds as its difference between consecutive lines over the steps between
+them. Older records also print ``train_loss:``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from exporter.events import Eval, Event, Progress
-from exporter.formats._values import number
+from exporter.formats._values import finite, number
 from exporter.formats.base import Parser
 
 _LINE = re.compile(
@@ -39,12 +39,11 @@ class ModdedNanoGptParser(Parser):
         if match.group(3) is not None:
             return [Eval(iteration=step, loss=number(match.group(3)))]
         seconds: float | None = None
-        if previous is not None and train_ms is not None and step > previous[0] and train_ms >= previous[1]:
+        average = finite(number(match.group(6)))
+        if average is not None:
+            seconds = average / 1000.0
+        elif previous is not None and train_ms is not None and step > previous[0] and train_ms >= previous[1]:
             seconds = (train_ms - previous[1]) / (step - previous[0]) / 1000.0
-        else:
-            average = number(match.group(6))
-            if average is not None and average == average:
-                seconds = average / 1000.0
         return [
             Progress(iteration=step, total_iterations=total, iteration_seconds=seconds, loss=number(match.group(4)))
         ]
