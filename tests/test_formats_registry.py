@@ -218,3 +218,32 @@ def test_window_also_ends_by_record_time() -> None:
     assert auto.parse("noise", record=3) == []  # no time: counts as a record only
     assert [e.iteration for e in auto.parse("bar 3", time=1010.0, record=4)] == [1, 2, 3]
     assert auto.name == "tqdm_bars"
+
+
+def test_a_second_trainer_later_in_the_file_is_detected() -> None:
+    """A file whose first program stops making progress and a second, different trainer starts (a nanoGPT run,
+    then a Megatron job appended to the same log): the second is found without reading the first twice."""
+    from exporter.formats import QUIET_RECORDS
+
+    auto = AutoParser()
+    lines = [f"iter {i}: loss 2.0, time 50.00ms, mfu 1.00%" for i in range(0, 50)]
+    lines += ["some chatter between the two programs"] * (QUIET_RECORDS + 5)
+    lines += [f" iteration {i:8d}/     100 | consumed samples: {i * 8} | elapsed time per iteration (ms): 5444.9 |"
+              f" lm loss: 7.1E+00 |" for i in range(1, 30)]
+    events = [e for n, line in enumerate(lines, 1) for e in auto.parse(line, record=n)] + auto.finish()
+    progress = [e for e in events if isinstance(e, Progress)]
+    families = [e.format for e in progress]
+    assert families[:50] == ["nanogpt"] * 50 and set(families[50:]) == {"megatron"} and auto.name == "megatron"
+    assert [e.iteration for e in progress[50:]][:3] == [1, 2, 3]
+    assert len(progress) == 50 + 29  # each progress line once
+
+
+def test_chatter_after_a_run_does_not_switch_to_a_generic_family() -> None:
+    from exporter.formats import QUIET_RECORDS
+
+    auto = AutoParser()
+    lines = [f"iter {i}: loss 2.0, time 50.00ms, mfu 1.00%" for i in range(0, 20)]
+    lines += [f"postprocess: step {i} loss 1.5 lr 0.001" for i in range(2 * QUIET_RECORDS)]
+    for n, line in enumerate(lines, 1):
+        auto.parse(line, record=n)
+    assert auto.name == "nanogpt"

@@ -87,6 +87,14 @@ DECISION_WINDOW = 64
 DECISION_SECONDS = 10.0
 """Record time after which the window ends anyway (live following of a slow bar: a few records a minute)."""
 
+QUIET_RECORDS = 200
+"""Records without progress from the chosen family after which a fresh detection probes the file for another
+trainer (a second program started later in the same file)."""
+
+PROBE_RECORDS = 200
+"""Records one probe looks at before it gives up; the next one starts after ``10 x QUIET_RECORDS`` more quiet
+records, so a long quiet stretch costs about one in ten records parsed by every family, not all of them."""
+
 GENERIC_FAMILIES = frozenset({"deepspeed", "hf_trainer", "tqdm_bars", "generic"})
 """Families whose lines other trainers' logs hold too: plain tqdm bars (sanity checks, downloads), DeepSpeed's engine
 lines (Megatron-DeepSpeed prints them beside Megatron's own iteration lines, whose counter is the trainer's), and
@@ -128,6 +136,7 @@ class AutoParser:
         window: int = DECISION_WINDOW,
         window_seconds: float = DECISION_SECONDS,
     ) -> None:
+        self._factories = factories
         self._candidates = [factory() for factory in factories]
         self._buffers: list[deque[Event]] = [deque(maxlen=buffer_limit) for _ in self._candidates]
         self._chosen: Parser | None = self._candidates[0] if len(self._candidates) == 1 else None
@@ -138,6 +147,9 @@ class AutoParser:
         self._window_start: float | None = None
         self.errors = 0
         """Records on which a parser raised (a bug: parsers must return [] for text they do not understand)."""
+        self._quiet = 0
+        self._probe: AutoParser | None = None
+        self._probed = 0
 
     @property
     def name(self) -> str | None:
@@ -147,7 +159,11 @@ class AutoParser:
     def parse(self, text: str, *, time: float | None = None, record: int = 0) -> list[Event]:
         """Events for one record's text, stamped; on the record that decides the family, the buffered ones first."""
         if self._chosen is not None:
-            return self._run(self._chosen, text, time, record)
+            events = self._run(self._chosen, text, time, record)
+            if any(isinstance(event, Progress) for event in events) or len(self._factories) == 1:
+                self._quiet = 0
+                return events
+            return events + self._redetect(text, time, record)
         limit = len(self._candidates) if self._tentative is None else self._tentative + 1
         for index in range(limit):
             candidate = self._candidates[index]
@@ -166,6 +182,29 @@ class AutoParser:
             late = time is not None and started is not None and time - started >= self._window_seconds
             if self._window_left < 0 or late:
                 return self._decide(self._tentative)
+        return []
+
+    def _redetect(self, text: str, time: float | None, record: int) -> list[Event]:
+        """Probe a file whose family went quiet for another, specific trainer; switch to it when it makes progress.
+
+        Only a specific family may take over (a generic one would read the chatter after a run as progress); the
+        old family's progress ends where the new one's starts, so nothing is counted twice.
+        """
+        self._quiet += 1
+        if self._quiet < QUIET_RECORDS:
+            return []
+        if self._probe is None:
+            self._probe, self._probed = AutoParser(self._factories), 0
+        probe = self._probe
+        events = probe.parse(text, time=time, record=record)
+        self._probed += 1
+        found = probe.name
+        if found is not None and found != self.name and found not in GENERIC_FAMILIES and events:
+            self._chosen, self._candidates = probe._chosen, probe._candidates
+            self._probe, self._quiet = None, 0
+            return events
+        if found is not None or self._probed >= PROBE_RECORDS:
+            self._probe, self._quiet = None, -10 * QUIET_RECORDS
         return []
 
     def finish(self) -> list[Event]:
