@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from exporter.commands.serve import build_sidecar, wait_for_signal
-from exporter.config import Config, ListenAddress, RunConfig
+from exporter.config import ListenAddress, RunConfig, Settings
 from exporter.gpu.fake import FakeDeviceLayer, FakeGpu
 from exporter.gpu.sampler import GpuSelection
 
@@ -45,7 +45,7 @@ def main() -> int:
             for i in range(args.gpus)
         ]
         layer = FakeDeviceLayer(gpus)
-    config = Config(
+    config = Settings(
         runs=tuple(runs),
         listen=ListenAddress("127.0.0.1", args.port),
         gpu=GpuSelection() if args.gpus else None,

@@ -104,13 +104,13 @@ def profile(args: argparse.Namespace) -> None:
     from prometheus_client import generate_latest
 
     from exporter.commands.serve import build_sidecar
-    from exporter.config import Config, ListenAddress, RunConfig
+    from exporter.config import ListenAddress, RunConfig, Settings
     from exporter.gpu.fake import FakeDeviceLayer
     from exporter.gpu.sampler import GpuSelection
 
     path = _common.nanogpt_log(args.lines)
     runs = tuple(RunConfig(run=f"run{i}", log=str(path)) for i in range(args.runs))
-    config = Config(runs=runs, listen=ListenAddress("127.0.0.1", 0), gpu=GpuSelection())
+    config = Settings(runs=runs, listen=ListenAddress("127.0.0.1", 0), gpu=GpuSelection())
     sidecar = build_sidecar(config, gpu_layer=FakeDeviceLayer(args.gpus))
     sidecar.runtime.start()
     records = _common.count_records(path)

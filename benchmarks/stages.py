@@ -78,10 +78,10 @@ def stage_estimate(path: Path, limit: int | None) -> int:
 def stage_sidecar(path: Path, limit: int | None) -> int:
     """Step the sidecar's worker for ``path`` until its source has read every record; returns the steps."""
     from exporter.commands.serve import build_sidecar
-    from exporter.config import Config, ListenAddress, RunConfig
+    from exporter.config import ListenAddress, RunConfig, Settings
 
     records = _common.count_records(path)
-    config = Config(runs=(RunConfig(run="bench", log=str(path)),), listen=ListenAddress("127.0.0.1", 0), gpu=None)
+    config = Settings(runs=(RunConfig(run="bench", log=str(path)),), listen=ListenAddress("127.0.0.1", 0), gpu=None)
     worker = build_sidecar(config).runtime.workers[0]
     steps = 0
     while worker.state().records_read < records:

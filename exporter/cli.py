@@ -16,10 +16,6 @@ from exporter import __version__
 COMMANDS = ("serve", "parse", "report", "replay", "watch", "demo", "healthcheck")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    return _build()[0]
-
-
 def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="training-eta-exporter",

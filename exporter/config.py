@@ -33,7 +33,7 @@ from exporter.values import (
 from exporter.webconfig import BasicAuth, TlsConfig, parse_web_config, tls_files
 from exporter.worker import RunConfig
 
-__all__ = ["Config", "ConfigError", "ListenAddress", "RunConfig", "SETTINGS", "add_arguments", "load"]
+__all__ = ["Settings", "ConfigError", "ListenAddress", "RunConfig", "SETTINGS", "add_arguments", "load"]
 
 ENV_PREFIX = "TRAINING_ETA_EXPORTER_"
 DEFAULT_LISTEN_ADDRESS = ":9787"
@@ -92,8 +92,8 @@ _BY_FLAG = {setting.flag: setting for setting in SETTINGS}
 
 
 @dataclass(frozen=True, slots=True)
-class Config:
-    """The validated sidecar configuration."""
+class Settings:
+    """The validated sidecar settings (what ``serve`` runs with)."""
 
     runs: tuple[RunConfig, ...]
     listen: ListenAddress = field(default_factory=lambda: parse_listen_address(DEFAULT_LISTEN_ADDRESS))
@@ -232,8 +232,8 @@ def _parse_log_flag(spec: str) -> tuple[str | None, str]:
     return None, spec
 
 
-def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
-    """Merge flags, environment and config file into a validated ``Config``; raise ``ConfigError`` on any problem."""
+def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge flags, environment and config file into validated ``Settings``; raise ``ConfigError`` on any problem."""
     environ = os.environ if environ is None else environ
     config_file = getattr(args, "config_file", None) or environ.get(env_name("config.file"))
     file_values: dict[str, Any] = {}
@@ -338,7 +338,7 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
     if log_poll > MAX_LOG_POLL_SECONDS:
         raise ConfigError("log.poll-interval",
                           f"{given('log.poll-interval')!r} is longer than 1s (stalls would be seen late)")
-    return Config(
+    return Settings(
         log_level=value("log.level"),
         state_directory=value("state.directory"),
         runs=tuple(runs),

@@ -14,7 +14,7 @@ from exporter.config import ConfigError
 from exporter.gpu.selection import GpuSelection
 
 
-def parse(argv: list[str], environ: dict[str, str] | None = None) -> cfg.Config:
+def parse(argv: list[str], environ: dict[str, str] | None = None) -> cfg.Settings:
     parser = argparse.ArgumentParser()
     cfg.add_arguments(parser)
     return cfg.load(parser.parse_args(argv), environ or {})

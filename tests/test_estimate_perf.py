@@ -170,7 +170,7 @@ def test_work_and_memory_do_not_grow_with_the_log() -> None:
     assert len(window._weights) == len(window._products) == len(window)
     assert len(run.blocks._blocks) <= 64
     assert len(run.calibration._points) <= 64
-    assert len(run.steps) <= 32 and len(run.gap_seconds) <= 32 and len(run.data_ratios) <= 64
+    assert len(run.line_gaps) <= 32 and len(run.gap_seconds) <= 32 and len(run.data_ratios) <= 64
     assert exact_calls < 50  # a steady run: the screen settles (nearly) every sample
     estimate = estimator.estimate(now=t)
     assert estimate.seconds_per_iteration is not None and 0.9 < estimate.seconds_per_iteration < 1.2

@@ -18,7 +18,7 @@ import threading
 
 from exporter import config as config_mod
 from exporter.commands.serve import Sidecar, build_sidecar, setup_logging, wait_for_signal
-from exporter.config import Config, ConfigError, RunConfig
+from exporter.config import ConfigError, RunConfig, Settings
 from exporter.gpu.fake import FakeDeviceLayer, FakeGpu
 from exporter.gpu.selection import GpuSelection
 from exporter.humanize import format_duration
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         os.close(handle)
     clock = SimulatedClock(args.speed)
     simulator = Simulator(path, schedule=schedule, clock=clock, seed=args.seed)
-    config = Config(
+    config = Settings(
         runs=(RunConfig(run="demo", log=path),),
         listen=listen,
         gpu=GpuSelection() if args.gpus else None,

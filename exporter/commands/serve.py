@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exporter import config as config_mod
-from exporter.config import Config, ConfigError
+from exporter.config import ConfigError, Settings
 from exporter.http import ExporterServer
 from exporter.metrics import make_registry
 from exporter.runtime import Runtime, RunWorker
@@ -62,13 +62,13 @@ class Sidecar:
 
 
 def build_sidecar(
-    config: Config,
+    config: Settings,
     *,
     clock: Callable[[], float] = time.time,
     gpu_layer: Any | None = None,
     open_source: SourceFactory = default_open_source,
 ) -> Sidecar:
-    """Wire sources, pipelines, estimators, the GPU sampler, the collector and the server from a ``Config``.
+    """Wire sources, pipelines, estimators, the GPU sampler, the collector and the server from a ``Settings``.
 
     ``clock`` drives record arrival times, the estimator and the GPU sampler (the demo passes a simulated clock);
     ``gpu_layer`` replaces NVML (tests and the demo pass ``exporter.gpu.fake.FakeDeviceLayer``).

@@ -12,7 +12,7 @@ from exporter.estimate.model import Estimate
 from exporter.estimate.phases import TimeSplit, time_split
 from exporter.estimate.range import eta_range, judged_range
 from exporter.estimate.robust import median
-from exporter.estimate.run import Run, typical_step
+from exporter.estimate.run import Run, typical_line_gap
 from exporter.estimate.stall import Rhythm, allowance
 
 MAX_ETA_SECONDS = 100 * 365.25 * 86400.0
@@ -130,7 +130,7 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
         out.shift_since_timestamp_seconds = run.change.time
     out.trend = trend_of(run, out.pace_ratio)
 
-    step = typical_step(run)
+    step = typical_line_gap(run)
     typical_seconds = median(run.gap_seconds) if run.gap_seconds else (pace * step if pace else None)
     eval_due, work = periodic.due_work(iteration, iteration + step)
     gap = (now - run.last_time) if (run.last_time is not None) else None

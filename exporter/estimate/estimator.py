@@ -14,7 +14,7 @@ from exporter.estimate.pace import ChangePoint, Sample
 from exporter.estimate.periodic import DETECTED
 from exporter.estimate.phases import TimeSplit
 from exporter.estimate.robust import median
-from exporter.estimate.run import Run, RunPlan, total_of, typical_step
+from exporter.estimate.run import Run, RunPlan, total_of, typical_line_gap
 from exporter.events import Checkpoint, Config, Eval, Event, Progress
 
 WARMUP_SAMPLES = 3
@@ -130,7 +130,7 @@ class Estimator:
         if run.last is None:
             self._first_progress(run, event)
         elif iteration > (run.last_iteration or 0):
-            self._step(run, event, iteration)
+            self._advance(run, event, iteration)
         run.eval_open = run.eval_open and iteration == run.last_iteration
         run.last = event
         run.last_iteration = iteration
@@ -150,10 +150,10 @@ class Estimator:
         run.origin = event.global_iteration
         run.tagged_kinds = set()
 
-    def _step(self, run: Run, event: Progress, iteration: int) -> None:
+    def _advance(self, run: Run, event: Progress, iteration: int) -> None:
         gap = iteration - (run.last_iteration or 0)
-        run.steps.append(gap)
-        run.step = None
+        run.line_gaps.append(gap)
+        run.line_gap = None
         sample: Sample | None = None
         if event.time is not None and run.anchor_time is not None:
             seconds = event.time - run.anchor_time
@@ -207,7 +207,7 @@ class Estimator:
                 self._overhead(run, sample, reference, tagged)
             return
         spike = reference is not None and sample.pace > SPIKE_FACTOR * reference
-        step = typical_step(run)
+        step = typical_line_gap(run)
         if run.periodic.sample(sample.end_iteration, spike=spike, step=step) and reference is not None:
             self._overhead(run, sample, reference, [DETECTED])
             return

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate, islice, repeat
 from operator import mul
 
-from exporter.estimate.robust import clip_limit, median, robust_sigma, spread, spread_sorted
+from exporter.estimate.robust import clip_limit, robust_sigma, spread, spread_sorted
 
 _ULP = 2.0**-52
 """Relative spacing of doubles: the rounding error of one float operation is at most half of it."""
@@ -98,7 +98,6 @@ class PaceWindow:
         """Samples whose pace is <= 0: no log pace, and the change test is off while any is in the window."""
         self._change_samples = change_samples
         self._change_factor = change_factor
-        self._min_factor = min_factor
         self._change_sigmas = change_sigmas
         self._log_min_factor = math.log(min_factor)
         self._pace: float | None = None
@@ -138,10 +137,6 @@ class PaceWindow:
             return None
         centre, sigma = self._pace_spread()
         return sigma / centre if centre > 0 else None
-
-    def typical_sample(self) -> tuple[float, float]:
-        """Median (iterations, seconds) of one sample: the expected logging step and its duration."""
-        return (median([s.iterations for s in self._samples]), median([s.seconds for s in self._samples]))
 
     def excess(self, sample: Sample) -> float:
         """Seconds of ``sample`` above the clipping level (what ``add`` would clip as a hang); 0 if none."""

@@ -173,10 +173,6 @@ class PeriodicOverhead:
         """Kinds with a configured schedule whose occurrence falls in the sample (start, end]."""
         return [k for k, s in self._schedules.items() if s.configured_interval and s.count(start, end) > 0]
 
-    def due_between(self, start: int, end: int) -> bool:
-        """Whether any known occurrence falls in the samples ending in (start, end]."""
-        return any(s.count(start, end) > 0 for s in self._known())
-
     def due_work(self, start: int, end: int) -> tuple[bool, float | None]:
         """(any occurrence due in (start, end], the longest measured cost among the due schedules; None when
         a due schedule has never been measured)."""

@@ -109,11 +109,3 @@ def clipped_mean(values: Sequence[float], weights: Sequence[float] | None = None
     ws = weights if weights is not None else [1.0] * len(values)
     total_w = sum(ws)
     return sum(min(v, limit) * w for v, w in zip(values, ws)) / total_w
-
-
-def log_spread(values: Sequence[float]) -> float:
-    """Robust standard deviation of log(values) for positive values; 0 for fewer than two."""
-    logs = [math.log(v) for v in values if v > 0]
-    if len(logs) < 2:
-        return 0.0
-    return robust_sigma(logs, floor_ratio=0.0)

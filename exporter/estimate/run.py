@@ -71,11 +71,12 @@ class Run:
     """Extra seconds measured in eval/checkpoint samples so far (kept out of the pace's calibration)."""
     origin: int = 0
     """The run's first iteration."""
-    steps: deque[int] = field(default_factory=lambda: deque(maxlen=32))
+    line_gaps: deque[int] = field(default_factory=lambda: deque(maxlen=32))
+    """Iterations between consecutive progress lines (the logging interval), recent ones."""
     gap_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=32))
     """Seconds between consecutive progress lines of normal work (hangs and periodic work left out)."""
-    step: int | None = None
-    """round(median(steps)), read by every sample and every estimate; None when stale."""
+    line_gap: int | None = None
+    """round(median(line_gaps)), read by every sample and every estimate; None when stale."""
     data_ratios: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=64))
     change: ChangePoint | None = None
     eval_open: bool = False
@@ -83,11 +84,11 @@ class Run:
     tagged_at: int | None = None
 
 
-def typical_step(run: Run) -> int:
+def typical_line_gap(run: Run) -> int:
     """The usual logging gap in iterations (1 before any), cached until the next step."""
-    if run.step is None:
-        run.step = round(median(run.steps)) if run.steps else 1
-    return run.step
+    if run.line_gap is None:
+        run.line_gap = round(median(run.line_gaps)) if run.line_gaps else 1
+    return run.line_gap
 
 
 def total_of(run: Run, flag: int | None) -> int | None:
