@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +37,23 @@ class Golden:
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Golden:
     return Golden(bool(request.config.getoption("--snapshot-update")))
+
+
+@contextlib.contextmanager
+def must_finish(seconds: float = 60.0) -> Iterator[None]:
+    """Fail (instead of hanging the suite) when the block runs past ``seconds``: a guard against catastrophic
+    regex backtracking and the like, not a speed target (those live in benchmarks/)."""
+
+    def expired(signum: int, frame: object) -> None:
+        raise AssertionError(f"still running after {seconds:.0f} s: a hang, not a slow machine")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class Clock:

@@ -146,17 +146,16 @@ def test_every_family_survives_garbage(cls: type[Parser]) -> None:
         assert isinstance(parser.parse(text), list)
 
 
-def test_own_families_on_a_10_mb_line_are_fast_and_quiet() -> None:
-    import time
+def test_own_families_on_a_10_mb_line_finish_and_stay_quiet() -> None:
+    from conftest import must_finish
 
     big = "x" * 10_000_000
     tricky = "step " + "1" * 5_000_000 + " | " * 1000
     for name in SAMPLES:
         parser = get_parser(name)()
-        start = time.perf_counter()
-        assert parser.parse(big) == []
-        parser.parse(tricky)
-        assert time.perf_counter() - start < 2.0, name
+        with must_finish():
+            assert parser.parse(big) == []
+            parser.parse(tricky)
 
 
 def _fake(name: str, marker: str) -> type[Parser]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -252,13 +251,14 @@ def test_garbage_never_raises_and_yields_nothing(parser_type: type[Parser]) -> N
 
 
 @pytest.mark.parametrize("parser_type", ALL_PARSERS, ids=lambda p: p.name)
-def test_huge_lines_are_fast(parser_type: type[Parser]) -> None:
+def test_huge_lines_finish(parser_type: type[Parser]) -> None:
+    from conftest import must_finish
+
     parser = parser_type()
     for filler in ("|[", "a", "Epoch 1 [", "{'loss': 1, ", "Train: 0 [", "Epoch: [1] [", "iter: time: "):
         text = filler * (10_000_000 // len(filler))
-        start = time.perf_counter()
-        assert parser.parse(text) == []
-        assert time.perf_counter() - start < 2.0, filler
+        with must_finish():
+            assert parser.parse(text) == [], filler
 
 
 @settings(max_examples=300, deadline=None)

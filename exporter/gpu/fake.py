@@ -143,6 +143,11 @@ class FakeDeviceLayer:
         self._released.clear()
         self._hanging.add(method)
 
+    @property
+    def hanging(self) -> bool:
+        """Whether calls made to hang still block (``hang`` without ``release`` yet)."""
+        return not self._released.is_set()
+
     def release(self) -> None:
         """Let hanging calls return (and new ones pass)."""
         self._hanging.clear()
