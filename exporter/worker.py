@@ -22,12 +22,10 @@ look like a counter that restarts, and one stream *leads* the run's figures, so 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from exporter.diagnosis import Diagnosis, diagnose
 from exporter.estimate import Estimator
@@ -36,12 +34,13 @@ from exporter.estimate.phases import TimeSplit
 from exporter.events import Config, Progress, for_rank
 from exporter.gpu.snapshot import GpuSnapshot
 from exporter.pipeline import Pipeline, resolve_format
-from exporter.seams import EstimatorFactory, EstimatorLike, PipelineFactory, PipelineLike, SourceFactory
+from exporter.seams import EstimatorFactory, EstimatorLike, PipelineFactory, SourceFactory
 from exporter.sources import open_source as default_open_source
 from exporter.sources.base import Checkpoint, Source, modified_time
 from exporter.sources.record import Record, SourceStats
 from exporter.state import RankState, RunState
 from exporter.statefile import SAVE_SECONDS, StateFile
+from exporter.streams import FileState, Stream, StreamKey, label, natural_key
 
 log = logging.getLogger("exporter.runtime")
 
@@ -53,9 +52,6 @@ caught up, every poll estimates: states that depend on the clock (evaluating, st
 follow at the poll rate, and one estimate costs well under a millisecond."""
 TIME_SPLIT_SECONDS = 5.0
 """Least interval between two time splits (O(history) each; a split of the past needs no 4 Hz refresh)."""
-CONFIGS_KEPT_PER_FILE = 1_000
-"""A file's Config events kept for ranks that appear later (bounded against a log that repeats its config on every
-line; the oldest go first)."""
 STREAMS_PER_FILE = 64
 """Ranks followed per file; events of further ranks are counted (``errors_total{stage="ranks"}``) and skipped."""
 
@@ -69,30 +65,6 @@ class RunConfig:
     format: str | None = None
     total_iterations: int | None = None
     deadline_timestamp_seconds: float | None = None
-
-
-StreamKey = tuple[str, int | None]
-"""(file path, rank tag or None)."""
-
-
-def _natural_key(key: StreamKey) -> tuple[list[int | str], int]:
-    path, rank = key
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)], -1 if rank is None else rank
-
-
-@dataclass
-class _File:
-    pipeline: PipelineLike
-    configs: deque[Config] = field(default_factory=lambda: deque(maxlen=CONFIGS_KEPT_PER_FILE))
-    """The file's Config events since its latest run start, for its ranks that appear later."""
-    ranks: int = 0
-
-
-@dataclass
-class _Stream:
-    estimator: EstimatorLike
-    activity: float | None = None
-    """Time of the latest progress record."""
 
 
 class RunWorker:
@@ -120,8 +92,8 @@ class RunWorker:
         self._gpus = gpus
         self._diagnose = diagnose_fn
         self._source: Source | None = None
-        self._files: dict[str, _File] = {}
-        self._streams: dict[StreamKey, _Stream] = {}
+        self._files: dict[str, FileState] = {}
+        self._streams: dict[StreamKey, Stream] = {}
         self._leader: StreamKey | None = None
         self._candidates: list[StreamKey] = []
         self._unheld = self._new_estimator()
@@ -281,7 +253,7 @@ class RunWorker:
             path = record.source or self.run.log
             entry = self._files.get(path)
             if entry is None:
-                entry = self._files[path] = _File(self._make_pipeline(parsers=self._parsers))
+                entry = self._files[path] = FileState(self._make_pipeline(parsers=self._parsers))
             for event in entry.pipeline.feed(record):
                 if isinstance(event, Config):
                     self._share_config(path, entry, event)
@@ -301,7 +273,7 @@ class RunWorker:
                     stream.activity = when if stream.activity is None else max(stream.activity, when)
         self._choose_leader()
 
-    def _stream(self, path: str, entry: _File, rank: int | None) -> _Stream | None:
+    def _stream(self, path: str, entry: FileState, rank: int | None) -> Stream | None:
         """The stream of (path, rank), made on its first event with the file's configs so far."""
         key = (path, rank)
         stream = self._streams.get(key)
@@ -312,12 +284,12 @@ class RunWorker:
                 self._skipped_ranks += 1
                 return None
             entry.ranks += 1
-        stream = self._streams[key] = _Stream(self._new_estimator())
+        stream = self._streams[key] = Stream(self._new_estimator())
         for config in entry.configs:
             stream.estimator.observe(for_rank(config, rank))
         return stream
 
-    def _share_config(self, path: str, entry: _File, config: Config) -> None:
+    def _share_config(self, path: str, entry: FileState, config: Config) -> None:
         """A file's configuration (total, intervals, a new run) holds for all its ranks, whichever printed it."""
         if config.new_run:
             entry.configs.clear()
@@ -339,10 +311,10 @@ class RunWorker:
             active = {key: when for key, when in active.items() if key[0] in followed}
         newest = max(active.values())
         candidates = sorted((key for key, when in active.items() if when >= newest - LEADER_SWITCH_SECONDS),
-                            key=_natural_key)
+                            key=natural_key)
         leader = self._leader if self._leader in candidates else candidates[0]
         if self._leader is not None and leader != self._leader:
-            log.info("run %s: following %s (was %s)", self.run.run, _label(leader), _label(self._leader))
+            log.info("run %s: following %s (was %s)", self.run.run, label(leader), label(self._leader))
         self._leader = leader
         self._candidates = candidates
 
@@ -352,9 +324,9 @@ class RunWorker:
             return ()
         one_file = len({path for path, _ in self._candidates}) == 1
         states = []
-        for key in sorted(self._candidates, key=lambda k: (k != self._leader, _natural_key(k))):
+        for key in sorted(self._candidates, key=lambda k: (k != self._leader, natural_key(k))):
             estimate = self._estimate if key == self._leader else self._streams[key].estimator.estimate(now=now)
-            name = str(key[1]) if one_file and key[1] is not None else _label(key)
+            name = str(key[1]) if one_file and key[1] is not None else label(key)
             states.append(RankState(name, estimate.iteration, estimate.seconds_per_iteration, estimate.eta_seconds))
         return tuple(states)
 
@@ -399,11 +371,6 @@ class RunWorker:
         )
         with self._lock:
             self._state = state
-
-
-def _label(key: StreamKey) -> str:
-    path, rank = key
-    return path if rank is None else f"{path} rank {rank}"
 
 
 def _status_words(run: RunConfig, *, error: str | None, files: int, estimate: Estimate, records: int) -> str:
