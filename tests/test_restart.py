@@ -63,6 +63,17 @@ def same(a: dict[str, object], b: dict[str, object]) -> bool:
     return True
 
 
+def saved_once(tmp_path: Path) -> tuple[Path, Path, Clock]:
+    """The first half of the real log, read by a worker that saved its state file and stopped."""
+    log, states = tmp_path / "train.log", tmp_path / "state"
+    log.write_bytes(LOG[:HALF])
+    clock = Clock(1_800_000_000.0)
+    first = worker(log, clock, states)
+    drain(first, clock)
+    first.close()
+    return log, states, clock
+
+
 def fresh_read(log: Path) -> int:
     """Records a worker without a state file reads from ``log``."""
     clock = Clock(1_800_000_000.0)
@@ -103,12 +114,7 @@ def test_a_restart_on_the_same_file_continues_with_the_same_counters_and_estimat
 
 @pytest.mark.parametrize("change", ["rotated", "truncated", "rewritten"])
 def test_a_changed_file_is_read_from_its_start(tmp_path: Path, change: str, caplog: pytest.LogCaptureFixture) -> None:
-    log, states = tmp_path / "train.log", tmp_path / "state"
-    log.write_bytes(LOG[:HALF])
-    clock = Clock(1_800_000_000.0)
-    first = worker(log, clock, states)
-    drain(first, clock)
-    first.close()
+    log, states, clock = saved_once(tmp_path)
     if change == "rotated":
         log.rename(tmp_path / "train.log.1")
         log.write_bytes(LOG[:END])
@@ -129,12 +135,7 @@ def test_a_changed_file_is_read_from_its_start(tmp_path: Path, change: str, capl
 @pytest.mark.parametrize("damage", ["corrupt", "truncated", "empty", "world-writable", "another log"])
 def test_a_state_file_that_cannot_be_trusted_means_a_full_read(tmp_path: Path, damage: str,
                                                                caplog: pytest.LogCaptureFixture) -> None:
-    log, states = tmp_path / "train.log", tmp_path / "state"
-    log.write_bytes(LOG[:HALF])
-    clock = Clock(1_800_000_000.0)
-    first = worker(log, clock, states)
-    drain(first, clock)
-    first.close()
+    log, states, clock = saved_once(tmp_path)
     [path] = list(states.iterdir())
     data = path.read_bytes()
     if damage == "corrupt":

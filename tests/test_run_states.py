@@ -12,11 +12,9 @@ from conftest import Clock
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import RunConfig
-from exporter.estimate import Estimator
 from exporter.metrics import make_registry
 from exporter.page import render_page
 from exporter.runtime import RunWorker
-from exporter.sources import open_source
 from exporter.state import RunState
 
 
@@ -32,13 +30,7 @@ class View:
 
 
 def worker_for(path: Path, clock: Clock, *, format: str | None = None) -> RunWorker:
-    return RunWorker(
-        RunConfig("gpt", str(path), format=format),
-        clock=clock,
-        open_source=lambda spec, clock: open_source(spec, clock=clock),
-        make_estimator=lambda total_iterations=None, clock=clock: Estimator(total_iterations=total_iterations,
-                                                                            clock=clock),
-    )
+    return RunWorker(RunConfig("gpt", str(path), format=format), clock=clock)
 
 
 def scrape(worker: RunWorker) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -165,13 +157,7 @@ def test_files_that_vanish_from_a_glob_are_forgotten(tmp_path: Path) -> None:
     """Per-file state (pipeline, kept events) is dropped once the glob no longer follows the file: a glob that
     sees many short-lived files must not keep them all (issue: 40 files took RSS from 31 to 94 MiB)."""
     clock = Clock(1_800_000_000.0)
-    worker = RunWorker(
-        RunConfig("job", str(tmp_path / "run-*.log")),
-        clock=clock,
-        open_source=lambda spec, clock: open_source(spec, clock=clock),
-        make_estimator=lambda total_iterations=None, clock=clock: Estimator(total_iterations=total_iterations,
-                                                                            clock=clock),
-    )
+    worker = RunWorker(RunConfig("job", str(tmp_path / "run-*.log")), clock=clock)
     for k in range(30):
         path = tmp_path / f"run-{k:03d}.log"
         path.write_text(nanogpt(0, 100))
@@ -188,13 +174,7 @@ def test_a_deleted_leader_hands_over_at_once(tmp_path: Path) -> None:
     """A glob's leading file that is deleted stops leading at the next poll when another followed file has
     progress (issue: a deleted glob file kept leading for 30 s)."""
     clock = Clock(1_800_000_000.0)
-    worker = RunWorker(
-        RunConfig("job", str(tmp_path / "run-*.log")),
-        clock=clock,
-        open_source=lambda spec, clock: open_source(spec, clock=clock),
-        make_estimator=lambda total_iterations=None, clock=clock: Estimator(total_iterations=total_iterations,
-                                                                            clock=clock),
-    )
+    worker = RunWorker(RunConfig("job", str(tmp_path / "run-*.log")), clock=clock)
     (tmp_path / "run-0.log").write_text(nanogpt(0, 300))
     (tmp_path / "run-1.log").write_text(nanogpt(0, 100))
     worker.step()
