@@ -4,7 +4,7 @@ Names and labels are the contract in ``docs/metrics.md``. Unknown values are omi
 the only NaN is ``training_loss`` when the log itself printed ``nan``.
 
 Rendering the text format costs milliseconds, while the state it shows changes about once a second (run workers
-publish at most that often when idle, the GPU sampler polls at 1 Hz): ``ExporterRegistry.render`` keeps the
+publish at most that often when idle, the GPU sampler polls at 1 Hz): ``CachedMetrics.render`` keeps the
 last body and renders again only when the published state differs from the one that body was rendered from.
 """
 
