@@ -236,7 +236,8 @@ class RunWorker:
             return
         for name in self._SAVED:
             setattr(self, name, payload[name])
-        log.info("run %s: continuing %s at byte %d from %s", self.run.run, self.run.log, checkpoint.offset,
+        log.info("run %s: continuing %s where it stopped (%s) from %s", self.run.run, self.run.log,
+                 ", ".join(f"{p.path} at byte {p.offset}" for p in checkpoint.positions) or "no file yet",
                  self._state_file.path)
 
     def close(self) -> None:

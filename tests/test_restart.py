@@ -167,3 +167,46 @@ def test_no_state_file_yet_is_a_quiet_full_read(tmp_path: Path, caplog: pytest.L
     assert state.estimate.iteration == 1490 and caplog.text == ""
     [path] = list((tmp_path / "state").iterdir())
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_glob_resumes_each_of_its_files(tmp_path: Path) -> None:
+    """Per-rank files of one job (a glob): every file continues at its own offset, a file that appeared while the
+    sidecar was down is read from its start, and every record is counted once."""
+    states = tmp_path / "state"
+    for rank in range(2):
+        (tmp_path / f"rank{rank}.log").write_bytes(LOG[:HALF])
+    clock = Clock(1_800_000_000.0)
+    run = RunConfig("job", str(tmp_path / "rank*.log"))
+
+    def glob_worker() -> RunWorker:
+        return RunWorker(run, clock=clock, state_file=StateFile(str(states), run.run, run.log))
+
+    first = glob_worker()
+    drain(first, clock)
+    first.close()
+    for rank in range(2):
+        with (tmp_path / f"rank{rank}.log").open("ab") as f:
+            f.write(LOG[HALF:END])
+    (tmp_path / "rank2.log").write_bytes(LOG[:END])
+    second = glob_worker()
+    state = drain(second, clock)
+    reference = drain(RunWorker(run, clock=clock), clock)  # one fresh read of the same three files
+    assert state.records_read == reference.records_read and state.estimate.iteration == 2490
+    assert [r.iteration for r in state.ranks] == [2490, 2490, 2490]
+
+
+def test_a_glob_with_a_replaced_file_is_read_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    states = tmp_path / "state"
+    for rank in range(2):
+        (tmp_path / f"rank{rank}.log").write_bytes(LOG[:HALF])
+    clock = Clock(1_800_000_000.0)
+    run = RunConfig("job", str(tmp_path / "rank*.log"))
+    first = RunWorker(run, clock=clock, state_file=StateFile(str(states), run.run, run.log))
+    drain(first, clock)
+    first.close()
+    (tmp_path / "rank1.log").unlink()
+    (tmp_path / "rank1.log").write_bytes(b"# another run\n" + LOG[:END])  # a new file under the old name
+    with caplog.at_level(logging.WARNING):
+        state = drain(RunWorker(run, clock=clock, state_file=StateFile(str(states), run.run, run.log)), clock)
+    assert "reading it from its start" in caplog.text
+    assert state.records_read == drain(RunWorker(run, clock=clock), clock).records_read

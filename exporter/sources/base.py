@@ -23,9 +23,9 @@ Clock = Callable[[], float]
 
 
 @dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """Where a file follower stands, to continue there after a restart (like Promtail's positions file): the
-    file's identity, the offset of what was read, the decoder's partial record and the read counters."""
+class Position:
+    """Where a file follower stands in one file: its identity, the offset of what was read, its decoder (the
+    partial record and framing state)."""
 
     path: str
     device: int
@@ -36,6 +36,14 @@ class Checkpoint:
     tail: bytes
     """The bytes just before ``offset``: a file rewritten in place differs here."""
     decoder: object
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where a source stands, to continue there after a restart (like Promtail's positions file): a position per
+    file it reads and its read counters (copied together: the decoders count into these very stats)."""
+
+    positions: tuple[Position, ...]
     stats: SourceStats
 
 
@@ -60,7 +68,7 @@ class Source(Protocol):
         ...
 
     def checkpoint(self) -> Checkpoint | None:
-        """Where this source stands, or None when it cannot resume (stdin, a glob, no file open)."""
+        """Where this source stands, or None when it cannot resume (stdin, no file open yet)."""
         ...
 
     def resume(self, checkpoint: Checkpoint) -> bool:

@@ -30,7 +30,15 @@ import os
 import stat
 import time
 
-from exporter.sources.base import BLOCK_SIZE, FINGERPRINT_BYTES, MAX_BYTES_PER_POLL, TAIL_BYTES, Checkpoint, Clock
+from exporter.sources.base import (
+    BLOCK_SIZE,
+    FINGERPRINT_BYTES,
+    MAX_BYTES_PER_POLL,
+    TAIL_BYTES,
+    Checkpoint,
+    Clock,
+    Position,
+)
 from exporter.sources.decoder import RecordDecoder
 from exporter.sources.record import Record, SourceStats
 
@@ -65,6 +73,15 @@ class _Claims:
         ):
             return 0
         return offset
+
+    def take(self, ident: tuple[int, int], owner: object) -> bool:
+        """``owner`` reads this file from a saved position (a restart); False if another follower reads it."""
+        holder = self._owners.get(ident)
+        if holder is not None and holder is not owner:
+            return False
+        self._owners[ident] = owner
+        self._released.pop(ident, None)
+        return True
 
     def release(self, ident: tuple[int, int], owner: object, offset: int, fingerprint: bytes, tail: bytes,
                 *, deleted: bool = False) -> None:
@@ -158,14 +175,28 @@ class FileFollower:
         self._close_fd()
 
     def checkpoint(self) -> Checkpoint | None:
+        position = self.position()
+        if position is None:
+            return None
+        # Copied together: the decoder counts into the same stats object, and must go on doing so.
+        position, stats = copy.deepcopy((position, self.stats))
+        return Checkpoint((position,), stats)
+
+    def resume(self, checkpoint: Checkpoint) -> bool:
+        if len(checkpoint.positions) != 1 or not self.resume_at(checkpoint.positions[0]):
+            return False
+        self.stats = checkpoint.stats
+        return True
+
+    def position(self) -> Position | None:
+        """Where this follower stands (its decoder itself, not a copy), or None with no file open."""
         if self._fd is None:
             return None
         device, inode = self._ident
-        # Copied together: the decoder counts into the same stats object, and must go on doing so.
-        decoder, stats = copy.deepcopy((self._decoder, self.stats))
-        return Checkpoint(self.path, device, inode, self._offset, self._fingerprint, self._tail, decoder, stats)
+        return Position(self.path, device, inode, self._offset, self._fingerprint, self._tail, self._decoder)
 
-    def resume(self, checkpoint: Checkpoint) -> bool:
+    def resume_at(self, checkpoint: Position) -> bool:
+        """Continue at ``checkpoint`` (before the first poll) when the file is still the same; False otherwise."""
         if self._polled or checkpoint.path != self.path or not isinstance(checkpoint.decoder, RecordDecoder):
             return False
         try:
@@ -183,6 +214,8 @@ class FileFollower:
                 and os.pread(fd, len(tail), offset - len(tail)) == tail
                 and len(fingerprint) == min(FINGERPRINT_BYTES, offset)
             )
+            if same and self._claims is not None:
+                same = self._claims.take((st.st_dev, st.st_ino), self)
             if same:
                 os.lseek(fd, offset, os.SEEK_SET)
         except OSError:
@@ -193,7 +226,7 @@ class FileFollower:
         self._fd, self._ident, self._offset = fd, (st.st_dev, st.st_ino), offset
         self._fingerprint, self._tail, self._present = fingerprint, tail, True
         self._decoder = checkpoint.decoder
-        self.stats = checkpoint.stats
+        self.stats = checkpoint.decoder.stats
         # What was written while the sidecar was down has no arrival time: read it as history.
         self._history_end = st.st_size if self._history else None
         self._polled = True

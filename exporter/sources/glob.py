@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import glob as globlib
 import os
 import time
@@ -40,6 +41,8 @@ class GlobFollower:
         self._claims = _Claims()
         self._followers: dict[str, FileFollower] = {}
         self._polled = False
+        self._resumed = False
+        """Set by ``resume``: files that match at the next poll were written while the sidecar was down (history)."""
 
     @property
     def behind(self) -> bool:
@@ -62,16 +65,37 @@ class GlobFollower:
         return next((f.last_error for _, f in sorted(self._followers.items()) if f.last_error), None)
 
     def checkpoint(self) -> Checkpoint | None:
-        """None: only a single file resumes after a restart; this source is read again from its start."""
-        return None
+        if not self._polled:
+            return None
+        positions = tuple(p for p in (f.position() for _, f in sorted(self._followers.items())) if p is not None)
+        # Copied together: every follower's decoder counts into the glob's one stats object.
+        positions, stats = copy.deepcopy((positions, self.stats))
+        return Checkpoint(positions, stats)
 
     def resume(self, checkpoint: Checkpoint) -> bool:
-        return False
+        """Every saved file that still exists must be the same file at its offset; else nothing is resumed and
+        the glob is read again from its start (a file gone since is simply not followed)."""
+        if self._polled:
+            return False
+        followers: dict[str, FileFollower] = {}
+        for position in checkpoint.positions:
+            if not os.path.exists(position.path):
+                continue
+            follower = FileFollower(position.path, clock=self._clock, stats=checkpoint.stats,
+                                    max_bytes_per_poll=self._max_bytes, _claims=self._claims)
+            if not follower.resume_at(position):
+                for opened in [*followers.values(), follower]:
+                    opened.close()
+                self._claims = _Claims()
+                return False
+            followers[position.path] = follower
+        self._followers, self.stats, self._polled, self._resumed = followers, checkpoint.stats, True, True
+        return True
 
     def poll(self) -> list[Record]:
         """Records completed since the last poll, file by file in path order."""
-        first = not self._polled
-        self._polled = True
+        first = not self._polled or self._resumed
+        self._polled, self._resumed = True, False
         matched = set(globlib.glob(self.pattern, recursive=True))
         for path in sorted(matched - self._followers.keys()):
             if os.path.isdir(path):

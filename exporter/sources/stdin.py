@@ -63,7 +63,7 @@ class StdinSource:
         return not self._done and not self._queue.empty()
 
     def checkpoint(self) -> Checkpoint | None:
-        """None: only a single file resumes after a restart; this source is read again from its start."""
+        """None: a pipe cannot be read again from an offset; a restart reads what arrives from then on."""
         return None
 
     def resume(self, checkpoint: Checkpoint) -> bool:
