@@ -482,10 +482,14 @@ def score_regime_runs(seeds):
     return ours, current, inside
 
 
-def test_regime_switching_runs_blend_towards_the_long_run_pace():
+def test_regime_switching_runs_do_no_worse_than_the_pace_now():
+    """Random regime switches (a Poisson number of segments of random pace) are where a long-run blend pays; the
+    judge leans towards the pace now whenever candidates backtest about alike (``candidates.TIE``), which the real
+    corpus favours (``benchmarks/eta_accuracy.py``), so here it is at least as good as the pace now, not better
+    by the 20 % the long-run blend once gave on these synthetic runs."""
     ours, current, _ = score_regime_runs(range(10))
     assert len(ours) > 50
-    assert sum(ours) / len(ours) < 0.8 * sum(current) / len(current)
+    assert sum(ours) / len(ours) <= sum(current) / len(current)
 
 
 def test_range_learns_from_past_switches_but_stays_narrow_on_steady_runs():

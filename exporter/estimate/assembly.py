@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 from exporter.estimate.candidates import Verdict
 from exporter.estimate.model import Estimate
@@ -173,9 +174,15 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
                 eta = max(0.0, eta - min(gap, expected))
             _fill_eta(run, out, eta, remaining, total, now)
             if verdict is not None:
-                out.eta_lower_seconds, out.eta_upper_seconds = judged_range(
-                    eta, verdict, remaining, remaining / (remaining + iteration - run.origin)
-                )
+                share = remaining / (remaining + iteration - run.origin)
+                low, high = judged_range(eta, verdict, remaining, share)
+                if verdict.best != verdict.leader:
+                    # The range also holds what the best-backtested candidate says (the tie-break leans fast).
+                    other = replace(verdict, pace=verdict.paces[verdict.best], ratios=verdict.best_ratios)
+                    best_eta = eta + (other.pace - verdict.pace) * remaining
+                    other_low, other_high = judged_range(best_eta, other, remaining, share)
+                    low, high = min(low, other_low), max(high, other_high)
+                out.eta_lower_seconds, out.eta_upper_seconds = low, high
         if remaining == 0:
             out.eta_seconds = out.eta_lower_seconds = out.eta_upper_seconds = 0.0
             out.completion_timestamp_seconds = run.last_time

@@ -1,0 +1,69 @@
+"""The candidate paces and the judge that picks one (``exporter.estimate.candidates``), on timelines built here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from exporter.estimate import candidates
+from exporter.estimate.candidates import judge, pace_at
+from exporter.estimate.timeline import Timeline
+
+
+def timeline(paces: Callable[[int], float], lines: int, *, window: Callable[[int], float] | None = None) -> Timeline:
+    """One point per 10 iterations whose normal work takes ``paces(i)`` s/it; the windowed pace as given (by
+    default the line's own pace)."""
+    t = Timeline()
+    clock = 0.0
+    for n in range(lines):
+        pace = paces(n)
+        clock += 10 * pace
+        t.add(start_iteration=10 * n, end_iteration=10 * (n + 1), clock=clock, seconds=10 * pace,
+              normal_seconds=10 * pace, window_pace=(window or paces)(n))
+    return t
+
+
+def no_extra(start: float, end: float) -> float:
+    return 0.0
+
+
+def test_each_candidate_answers_from_the_timeline_alone() -> None:
+    # 100 lines at 1 s/it, then 50 at 3 s/it (each line is 10 s, then 30 s, of the run's clock).
+    t = timeline(lambda n: 1.0 if n < 100 else 3.0, 150)
+    k = len(t) - 1
+    assert pace_at(t, "window", k) == 3.0
+    assert pace_at(t, "long_run", k) == pytest.approx((1000 * 1.0 + 500 * 3.0) / 1500)
+    assert pace_at(t, "typical", k) == 1.0  # the median of the last 200 lines: 100 fast, 50 slow
+    assert pace_at(t, "recent_1m", k) == pytest.approx(3.0)  # the last 60 s are all slow
+    assert pace_at(t, "recent_20m", k) == pytest.approx(3.0)  # the slow lines alone took the last 1500 s
+    assert pace_at(t, "recent_20m", 120) == pytest.approx((600 + 600) / 800)  # 1600 s in: iterations 400-1200
+    assert pace_at(t, "window", 0) is None
+
+
+def test_a_steady_run_keeps_the_pace_now() -> None:
+    t = timeline(lambda n: 1.0 + 0.01 * (n % 3), 200)
+    verdict = judge(t, remaining=1000, extra=no_extra)
+    assert verdict is not None and verdict.leader == "window"
+
+
+def test_recurring_slow_phases_make_the_long_run_pace_lead() -> None:
+    """Every 40 lines, 10 lines at 5x: at the horizon of the remaining work the slow phases recur, so the
+    long-run pace predicted the run's own past better than the pace now (which sits in a fast stretch)."""
+    t = timeline(lambda n: 5.0 if n % 40 >= 30 else 1.0, 395, window=lambda n: 5.0 if n % 40 >= 30 else 1.0)
+    verdict = judge(t, remaining=2000, extra=no_extra)
+    assert verdict is not None and verdict.leader in ("long_run", "recent_20m")
+    assert verdict.pace > 1.5
+
+
+def test_a_candidate_tied_with_the_best_but_closer_to_the_pace_now_leads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backtests that barely differ say little: of the candidates within ``TIE`` of the best score, the one
+    closest to the pace now leads; with ``TIE`` 0 the best score alone would."""
+    t = timeline(lambda n: 5.0 if n % 40 >= 30 else 1.0, 395)  # now in a slow phase: the pace now is 5 s/it
+    verdict = judge(t, remaining=2000, extra=no_extra)
+    assert verdict is not None and verdict.best == "long_run"
+    assert verdict.scores["recent_20m"] <= verdict.scores["long_run"] * (1 + candidates.TIE)
+    assert verdict.leader == "recent_20m" and verdict.pace > verdict.paces["long_run"]  # nearer 5 s/it
+    monkeypatch.setattr(candidates, "TIE", 0.0)
+    strict = judge(t, remaining=2000, extra=no_extra)
+    assert strict is not None and strict.leader == "long_run"
