@@ -48,3 +48,12 @@ def test_other_lines_are_not_progress() -> None:
     for line in ["[2024-01-01 12:00:00,000] [    INFO] - global_step: 100 saved", "Epoch: [1] done",
                  "eval_loss: 2.1, eval_runtime: 3.0, global_step: 120"]:
         assert parser.parse(line) == []
+
+
+def test_the_total_banner_prints_a_float() -> None:
+    from exporter.events import Config
+
+    parser = PaddleParser()
+    assert parser.parse("[2024-01-01 12:00:00,000] [    INFO] -   Total optimization steps = 1000.0") == [
+        Config(total_iterations=1000)]
+    assert parser.parse("  Total optimization steps = 1,234") == [Config(total_iterations=1234)]

@@ -4,7 +4,7 @@ Written from real lines quoted in the projects' issues (the repositories were to
 
 - PaddleNLP: ``loss: 2.34567890, learning_rate: 3e-05, global_step: 120, interval_runtime: 12.34,
   interval_samples_per_second: 10.37, interval_steps_per_second: 0.81, epoch: 0.12`` (one step's seconds =
-  1 / ``interval_steps_per_second``); its ``Total optimization steps = 1000`` banner is the HF Trainer's;
+  1 / ``interval_steps_per_second``); its banner prints ``Total optimization steps = 1000.0`` (a float, unlike the HF Trainer's);
 - PaddleOCR: ``epoch: [1/500], global_step: 10, lr: 0.001, loss: 1.23, avg_reader_cost: 0.10 s, avg_batch_cost:
   0.51 s, …`` (data and batch seconds per iteration);
 - PaddleDetection: ``Epoch: [0] [ 20/500] learning_rate: … loss: … eta: 1:23:45 batch_cost: 0.5123 data_cost:
@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 
-from exporter.events import Event, Progress
-from exporter.formats._values import finite, number
+from exporter.events import Config, Event, Progress
+from exporter.formats._values import finite, integer, number
 from exporter.formats.base import Parser
 
+_TOTAL = re.compile(r"Total optimization steps = ([\d,.]+)")
 _NLP = re.compile(r"\bglobal_step: (\d+),")
 _OCR = re.compile(r"\bepoch: \[(\d+)/(\d+)\], global_step: (\d+),")
 _DET = re.compile(r"\bEpoch: \[(\d+)\]\s*\[\s*(\d+)/\s*(\d+)\]")
@@ -35,6 +36,10 @@ class PaddleParser(Parser):
     name = "paddle"
 
     def parse(self, text: str) -> list[Event]:
+        if "Total optimization steps" in text:
+            total = _TOTAL.search(text)
+            steps = integer(total.group(1).rstrip(".")) if total else None
+            return [Config(total_iterations=steps)] if steps else []
         if "global_step: " not in text and "Epoch: [" not in text:
             return []
         fields = _fields(text)
