@@ -184,3 +184,18 @@ def test_a_deleted_leader_hands_over_at_once(tmp_path: Path) -> None:
     worker.step()
     assert worker.leader == str(tmp_path / "run-1.log")
     assert worker.state().estimate.iteration == 90
+
+
+def test_a_vanished_rank_file_leaves_the_ranks_at_once(tmp_path: Path) -> None:
+    """Two per-rank files advance together (two ranks); one is deleted: its stream goes with it, the ranks list
+    and the straggler ratio with it, and nothing refers to the forgotten stream."""
+    clock = Clock(1_800_000_000.0)
+    worker = RunWorker(RunConfig("job", str(tmp_path / "rank*.log")), clock=clock)
+    (tmp_path / "rank0.log").write_text(nanogpt(0, 300))
+    (tmp_path / "rank1.log").write_text(nanogpt(0, 300))
+    worker.step()
+    assert len(worker.state().ranks) == 2
+    (tmp_path / "rank1.log").unlink()
+    clock.now += 1
+    worker.step()
+    assert worker.state().up and worker.state().ranks == () and worker.state().straggler_ratio is None
