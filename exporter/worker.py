@@ -206,7 +206,6 @@ class RunWorker:
             del self._files[path]
         for key in [k for k in self._streams if k[0] not in keep]:
             del self._streams[key]
-        self._candidates = [key for key in self._candidates if key in self._streams]
 
     _SAVED = ("_files", "_streams", "_leader", "_candidates", "_unheld", "_failed_polls", "_skipped_ranks",
               "_estimate", "_diagnosis", "_ranks", "_split", "_pace_history", "_state")
