@@ -113,6 +113,8 @@ class RunWorker:
         self._pace_history: tuple[tuple[float, float], ...] = ()
         self._state_file = state_file
         self._saved_at: float | None = None
+        self._saved_where: tuple[tuple[str, int, int], ...] | None = None
+        """(path, inode, offset) per file at the last save that was written."""
 
     @property
     def leader(self) -> str | None:
@@ -217,10 +219,14 @@ class RunWorker:
         checkpoint = self._source.checkpoint()
         if checkpoint is None:
             return
+        self._saved_at = now
+        where = tuple((p.path, p.inode, p.offset) for p in checkpoint.positions)
+        if where == self._saved_where:
+            return  # nothing read since the last save: the file on disk says the same (no write every 5 s forever)
         payload = {name: getattr(self, name) for name in self._SAVED}
         payload["source"] = checkpoint
-        self._state_file.save(payload, self._clock)
-        self._saved_at = now
+        if self._state_file.save(payload, self._clock):
+            self._saved_where = where
 
     def _restore(self) -> None:
         """Continue from the state file when it describes this very file; otherwise read the log from its start."""

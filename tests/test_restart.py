@@ -210,3 +210,23 @@ def test_a_glob_with_a_replaced_file_is_read_again(tmp_path: Path, caplog: pytes
         state = drain(RunWorker(run, clock=clock, state_file=StateFile(str(states), run.run, run.log)), clock)
     assert "reading it from its start" in caplog.text
     assert state.records_read == drain(RunWorker(run, clock=clock), clock).records_read
+
+
+def test_an_idle_run_does_not_rewrite_its_state_file(tmp_path: Path) -> None:
+    log, states = tmp_path / "train.log", tmp_path / "state"
+    log.write_bytes(LOG[:HALF])
+    clock = Clock(1_800_000_000.0)
+    w = worker(log, clock, states)
+    drain(w, clock)
+    [path] = list(states.iterdir())
+    written = path.stat().st_mtime_ns
+    os.utime(path, ns=(written - 10**9, written - 10**9))
+    for _ in range(10):
+        clock.tick(6.0)  # past SAVE_SECONDS each time, nothing new in the log
+        w.step()
+    assert path.stat().st_mtime_ns == written - 10**9
+    with log.open("ab") as f:
+        f.write(LOG[HALF:END])
+    clock.tick(6.0)
+    w.step()
+    assert path.stat().st_mtime_ns != written - 10**9  # new records: saved again
