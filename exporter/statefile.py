@@ -3,8 +3,8 @@ again, like Promtail's positions file or Fluent Bit's offset DB, plus the estima
 
 One file per run, ``<run>-<hash of the log spec>.state``, written atomically (a temporary file in the same
 directory, fsync, rename) at most every ``SAVE_SECONDS`` while new records were read, and at shutdown. It holds
-the source's ``Checkpoint`` (per file: device, inode, fingerprint, offset, partial record; the read counters) and the worker's pipelines, estimators and
-published state, pickled. Pickle runs code from the file it loads, so a state file is only read when this user
+the source's ``Checkpoint`` (per file: device, inode, fingerprint, offset, partial record; the read counters)
+and the worker's pipelines, estimators and published state, pickled. Pickle runs code from the file it loads, so a state file is only read when this user
 owns it and nobody else can write it (mode 0600, created so); anything else (another owner, a group- or
 world-writable file, another exporter version, a corrupt or truncated file) is a warning and a full read of the
 log, never a crash. The injected clock is not stored: it is handed back to the restored objects on load.
