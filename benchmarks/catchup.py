@@ -14,6 +14,10 @@ ours to each baseline measured in this same run (ratio > 1: ours is faster). Con
 
 A contender still running after ``--timeout`` seconds is stopped; its row shows ``>`` that time and a rate
 ``<`` the bound it proves.
+
+``--flat 100000,400000,1000000,4000000`` prints instead the cost per record of ``report`` on nanoGPT logs of those
+sizes (µs per record, minus the interpreter's start-up measured in the same run, and the ratio to the smallest):
+flat means the work per record does not grow with the history.
 """
 
 from __future__ import annotations
@@ -99,6 +103,26 @@ def _bounded(fn, timeout: float) -> tuple[float, bool]:
         return timeout, False
 
 
+def flat_table(sizes: list[int], timeout: float) -> int:
+    """``report``'s cost per record on nanoGPT logs of ``sizes`` progress lines, start-up subtracted."""
+    print(f"load average before: {_common.load_average()} ({os.cpu_count()} CPUs)")
+    startup = min(_common.run_timed([sys.executable, "-c", "import exporter.cli"], timeout=timeout)[0]
+                  for _ in range(3))
+    print(f"interpreter + imports: {startup:.2f} s (subtracted)")
+    print(f"{'lines':>10} {'records':>10} {'seconds':>8} {'us/record':>10} {'vs smallest':>12}")
+    first = None
+    for lines in sizes:
+        path = _common.nanogpt_log(lines)
+        records = _common.count_records(path)
+        seconds = _common.run_timed([sys.executable, "-m", "exporter", "report", str(path), "--json"],
+                                    timeout=timeout)[0]
+        per = max(0.0, seconds - startup) / records * 1e6
+        first = first or per
+        print(f"{lines:10,} {records:10,} {seconds:8.2f} {per:10.2f} {per / first:11.2f}x")
+    print(f"load average after: {_common.load_average()}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=2_000_000, help="progress lines of the nanoGPT log")
@@ -107,7 +131,10 @@ def main() -> int:
     parser.add_argument("--skip", action="append", default=[], metavar="CONTENDER",
                         help="leave out a contender (plain, mtail, report, sidecar); repeatable")
     parser.add_argument("--only", choices=("nanogpt", "tqdm"), default=None, help="benchmark one log only")
+    parser.add_argument("--flat", default=None, metavar="N,N,...", help="cost per record of report at these sizes")
     args = parser.parse_args()
+    if args.flat:
+        return flat_table([int(n) for n in args.flat.split(",")], args.timeout)
 
     logs = {"nanogpt": lambda: _common.nanogpt_log(args.lines), "tqdm": lambda: _common.tqdm_log(args.tqdm_bytes)}
     if args.only:

@@ -51,7 +51,8 @@ ESTIMATE_SECONDS = 1.0
 caught up, every poll estimates: states that depend on the clock (evaluating, stalled) and the ETA countdown must
 follow at the poll rate, and one estimate costs well under a millisecond."""
 TIME_SPLIT_SECONDS = 5.0
-"""Least interval between two time splits (O(history) each; a split of the past needs no 4 Hz refresh)."""
+"""Least interval between two time splits and per-rank estimates (O(history) and O(ranks) each; neither needs a 4 Hz
+refresh)."""
 STREAMS_PER_FILE = 64
 """Ranks followed per file; events of further ranks are counted (``errors_total{stage="ranks"}``) and skipped."""
 
@@ -105,6 +106,7 @@ class RunWorker:
         self._estimate = Estimate()
         self._diagnosis: Diagnosis | None = None
         self._ranks: tuple[RankState, ...] = ()
+        self._ranked: tuple[StreamKey, ...] = ()  # the candidates ``_ranks`` was computed for
         self._split: TimeSplit | None = None
         self._split_at: float | None = None
         self._read_error: str | None = None
@@ -162,12 +164,16 @@ class RunWorker:
             if due or not self.behind or not self._state.up:
                 self._estimate = estimator.estimate(now=self._clock())
                 self._diagnosis = self._diagnose(self._estimate, tuple(self._gpus()))
-                self._ranks = self._rank_states(now)
                 self._estimated_at = now
                 if not self.behind and (self._split_at is None or not 0 <= now - self._split_at < TIME_SPLIT_SECONDS):
                     self._split = estimator.time_split(self._estimate)
                     self._pace_history = estimator.pace_history()
                     self._split_at = now
+                    self._ranks = self._rank_states(now)
+                elif tuple(self._candidates) != self._ranked:
+                    # One estimate per rank: at the split's cadence (64 ranks at 4 Hz would add up), and at once
+                    # when ranks come or go.
+                    self._ranks = self._rank_states(now)
             elif not records:
                 return
         except Exception as exc:  # noqa: BLE001 - one bad poll must not kill the worker thread
@@ -327,6 +333,7 @@ class RunWorker:
 
     def _rank_states(self, now: float) -> tuple[RankState, ...]:
         """Iteration, pace and ETA of each stream that advances with the leader, leader first."""
+        self._ranked = tuple(self._candidates)
         if len(self._candidates) < 2:
             return ()
         one_file = len({path for path, _ in self._candidates}) == 1
