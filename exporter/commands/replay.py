@@ -74,32 +74,39 @@ class Every:
 
     def selector(self, total_iterations: int | None) -> Callable[[Event], bool]:
         """A function telling, event by event, whether this progress event is a point to print."""
-        state: dict[str, float] = {"last": -math.inf, "count": 0.0}
-        total = [float(total_iterations)] if total_iterations else [0.0]
-        fixed = total_iterations is not None
+        return _Points(self, total_iterations).due
 
-        def due(event: Event) -> bool:
-            if isinstance(event, Config) and event.total_iterations and not fixed:
-                total[0] = float(event.total_iterations)
-            if not isinstance(event, Progress):
-                return False
-            if self.unit == "events":
-                state["count"] += 1
-                return state["count"] % self.step == 1 % self.step
-            if self.unit == "s":
-                position = event.time if event.time is not None else -math.inf
-            else:
-                if not fixed and event.global_total:
-                    total[0] = float(event.global_total)
-                if not total[0]:
-                    return False
-                position = 100.0 * event.global_iteration / total[0]
-            if position < state["last"] + self.step:
-                return False
-            state["last"] = position
-            return True
 
-        return due
+class _Points:
+    """The state of one ``Every`` over one log: the last printed position, the events seen, the total known."""
+
+    def __init__(self, every: Every, total_iterations: int | None) -> None:
+        self.every = every
+        self.fixed = total_iterations is not None
+        self.total = float(total_iterations or 0)
+        self.last = -math.inf
+        self.count = 0
+
+    def due(self, event: Event) -> bool:
+        if not self.fixed and isinstance(event, (Config, Progress)):
+            total = event.total_iterations if isinstance(event, Config) else event.global_total
+            self.total = float(total) if total else self.total
+        if not isinstance(event, Progress):
+            return False
+        step, unit = self.every.step, self.every.unit
+        if unit == "events":
+            self.count += 1
+            return (self.count - 1) % step == 0
+        if unit == "s":
+            position = event.time if event.time is not None else -math.inf
+        elif self.total:
+            position = 100.0 * event.global_iteration / self.total
+        else:
+            return False  # a percentage of a total not known yet
+        if position < self.last + step:
+            return False
+        self.last = position
+        return True
 
 
 def estimates(
