@@ -6,6 +6,8 @@ import math
 import re
 from pathlib import Path
 
+import pytest
+
 from exporter.events import Checkpoint, Config, Eval, Progress
 from exporter.formats.hf_trainer import PARSERS, HfTrainerParser
 
@@ -150,3 +152,15 @@ def test_running_evaluation_header_opens_an_eval() -> None:
     parser.parse(" 30%|███       | 300/1000 [01:12<02:48,  4.16it/s]")
     [event] = parser.parse("***** Running Evaluation *****")
     assert isinstance(event, Eval) and not event.done and event.iteration == 300
+
+
+def test_ms_swift_dicts_carry_their_own_step() -> None:
+    """ms-swift (built on the HF Trainer) prints ``'global_step/max_steps': '110/1000'`` in its dicts: the step
+    comes from there, newer than the bar's last redraw."""
+    parser = HfTrainerParser()
+    parser.parse("Train:  10%|█         | 100/1000 [05:00<45:00,  3.00s/it]")
+    [event] = parser.parse("{'loss': 1.2001, 'acc': 0.68, 'grad_norm': 2.0, 'learning_rate': 9.7e-05, "
+                           "'memory(GiB)': 20.1, 'train_speed(iter/s)': 0.334, 'epoch': 0.31, "
+                           "'global_step/max_steps': '110/1000', 'percentage': '11.00%'}")
+    assert (event.iteration, event.total_iterations) == (110, 1000) and event.loss == 1.2001
+    assert event.iteration_seconds == pytest.approx(1 / 0.334)

@@ -5,7 +5,8 @@
 - Dict lines carry no step number, so they are paired with the training bar's latest iteration:
   ``{'loss': 2.119, 'grad_norm': 37.6, 'learning_rate': 4.58e-05, 'epoch': 0.25}`` (4.x numbers, ``nan``
   unquoted) or ``{'loss': '1.178', …}`` (5.x quoted strings), possibly glued after a bar in the same record.
-  ``{'eval_loss': …}`` ends an evaluation; ``{'train_runtime': …}`` is the final summary.
+  ``{'eval_loss': …}`` ends an evaluation; ``{'train_runtime': …}`` is the final summary. ms-swift's dicts add
+  ``'global_step/max_steps': '110/1000'`` and ``'train_speed(iter/s)'``: then the dict gives the step itself.
 - INFO lines (only at INFO verbosity): ``Total optimization steps = 1,200`` and
   ``Saving model checkpoint to out/checkpoint-400``.
 """
@@ -19,6 +20,7 @@ from exporter.formats._values import SCAN_LIMIT, integer, number
 from exporter.formats.base import Parser
 from exporter.formats.tqdm_bars import BarTracker, match_bar
 
+_SWIFT_STEP = re.compile(r"'(\d+)/(\d+)'$")
 _DICT_PAIR = re.compile(r"'([^'\\]{1,200})':\s*('[^']*'|[^,}]+)")
 _TOTAL_STEPS = re.compile(r"Total optimization steps = ([\d,]+)")
 _SAVING = re.compile(r"Saving model checkpoint to (\S+)\s*$")
@@ -68,6 +70,13 @@ class HfTrainerParser(Parser):
             loss = number(pairs["loss"])
             if loss is None:
                 return []
+            position = _SWIFT_STEP.match(pairs.get("global_step/max_steps", ""))
+            if position is not None:
+                # ms-swift's dict carries the step itself: it is the trainer's own count, newer than the bar's.
+                step, total = int(position.group(1)), int(position.group(2))
+                seconds = number(pairs.get("train_speed(iter/s)"))
+                return [Progress(iteration=step, total_iterations=total, loss=loss,
+                                 iteration_seconds=1.0 / seconds if seconds and seconds > 0 else None)]
             # Glued to a bar in the same record: put the loss on that bar's Progress instead of a second event.
             if so_far and isinstance(so_far[-1], Progress) and so_far[-1].iteration == self.bars.main_n:
                 so_far[-1].loss = loss
