@@ -20,6 +20,7 @@ from exporter.formats import (
     deepspeed,
     detectron2,
     fairseq,
+    fastai,
     generic,
     hf_trainer,
     keras,
@@ -45,6 +46,7 @@ from exporter.formats import (
     torchtune,
     tqdm_bars,
     ultralytics,
+    yolox,
 )
 from exporter.formats.base import Parser
 
@@ -64,6 +66,8 @@ _MODULES = (
     nanotron,
     olmo,
     spacy,
+    yolox,
+    fastai,
     fairseq,
     llamafactory,
     composer,
