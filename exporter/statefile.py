@@ -6,12 +6,13 @@ directory, fsync, rename) at most every ``SAVE_SECONDS`` while new records were 
 the source's ``Checkpoint`` (per file: device, inode, fingerprint, offset, partial record; the read counters)
 and the worker's pipelines, estimators and published state, pickled. Pickle runs code from the file it loads, so a state file is only read when this user
 owns it and nobody else can write it (mode 0600, created so); anything else (another owner, a group- or
-world-writable file, another exporter version, a corrupt or truncated file) is a warning and a full read of the
+world-writable file, another exporter build, a corrupt or truncated file) is a warning and a full read of the
 log, never a crash. The injected clock is not stored: it is handed back to the restored objects on load.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -21,6 +22,7 @@ import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from exporter import __version__
@@ -28,7 +30,8 @@ from exporter import __version__
 log = logging.getLogger("exporter.statefile")
 
 FORMAT_VERSION = 1
-"""Bumped whenever what a state file holds changes shape; with the package version it must match to load."""
+"""Bumped whenever what a state file holds changes shape; with the package version and the code's digest it must
+match to load."""
 SAVE_SECONDS = 5.0
 """Least interval between two saves: a SIGKILL loses at most this much reading, which is read again."""
 _CLOCK = "clock"
@@ -64,8 +67,16 @@ class _Unpickler(pickle.Unpickler):
         return self._clock
 
 
+@functools.cache
 def _version() -> str:
-    return f"{__version__}/{FORMAT_VERSION}"
+    """The exporter's version, the file format's and a digest of the package's code: a state file pickles the
+    code's own objects, so one written by any other build (even of the same version number) is not loaded."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return f"{__version__}/{FORMAT_VERSION}/{digest.hexdigest()[:16]}"
 
 
 class StateFile:

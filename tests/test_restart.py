@@ -230,3 +230,17 @@ def test_an_idle_run_does_not_rewrite_its_state_file(tmp_path: Path) -> None:
     clock.tick(6.0)
     w.step()
     assert path.stat().st_mtime_ns != written - 10**9  # new records: saved again
+
+
+def test_a_state_file_of_another_build_is_not_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """It pickles the code's own objects: after an upgrade (even under the same version number) the log is read
+    again instead of restoring objects whose classes changed."""
+    import exporter.statefile as statefile
+
+    log, states, clock = saved_once(tmp_path)
+    monkeypatch.setattr(statefile, "_version", lambda: "0.1.0/1/another-build")
+    with caplog.at_level(logging.WARNING):
+        state = drain(worker(log, clock, states), clock)
+    assert "from another version or log" in caplog.text
+    assert state.records_read == fresh_read(log) and state.estimate.iteration == 1490
