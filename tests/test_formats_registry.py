@@ -246,3 +246,27 @@ def test_chatter_after_a_run_does_not_switch_to_a_generic_family() -> None:
     for n, line in enumerate(lines, 1):
         auto.parse(line, record=n)
     assert auto.name == "nanogpt"
+
+
+@pytest.mark.parametrize("cls", FAMILIES, ids=lambda c: c.name)
+def test_a_64_kib_run_of_digits_behind_a_field_name_finishes(cls: type[Parser]) -> None:
+    """A number regex searched from every position of a long digit run is quadratic (issue: 20 records of 64 KiB of
+    digits took 15.8 s); numbers start at their first digit. Records are capped at 64 KiB."""
+    from conftest import must_finish
+
+    for prefix in ("Step 1; acc: 1; ", "loss ", "time: ", "iter ", "global_step: ", "{'loss': ", " 10%|#| ", "["):
+        parser = cls()
+        with must_finish(20):
+            parser.parse(prefix + "1" * 32_000 + " " + "1" * 32_000 + " x")
+
+
+def test_numbers_are_matched_from_their_first_digit_only() -> None:
+    """What keeps a long digit run linear: a match never starts inside a number (it would be retried from every
+    digit). Without the lookbehinds these match from position 1 ('234it/s', '234 sec;')."""
+    from exporter.formats.generic import _RATE
+    from exporter.formats.opennmt import _STEP
+
+    assert _RATE.match("1234it/s", 1) is None and _RATE.match("1234it/s") is not None
+    line = "Step 7; acc: 1; 1234 sec;"
+    assert _STEP.match(line).group(3) == "1234"
+    assert _STEP.search(line.replace("1234 sec", "x234 sec").replace("x", "1", 1)).group(3) == "1234"

@@ -49,7 +49,9 @@ _SECONDS = re.compile(
     r"(?:\bseconds|\bsec|timing in (?P<unit>s|ms))\s*[:=]\s*(?P<value>\d+(?:\.\d+)?)(?!\s*(?:ms|s|us)\b)", re.IGNORECASE
 )
 """A time whose unit is in its name: MaxText's ``seconds: 2.1``, NeMo's ``train_step_timing in s: 0.52``."""
-_RATE = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>it/s|s/it)\b")
+_RATE = re.compile(r"(?<![\d.])(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>it/s|s/it)\b")
+"""The lookbehind starts a number only at its first digit: without it a 64 KiB run of digits is tried from every
+position (quadratic: seconds per record)."""
 _LOSS = re.compile(
     r"(?P<key>(?<![\w/])[\w/]*loss)\s*[:=]?\s*(?P<value>[-+]?(?:\d+(?:\.\d+)?(?:e[-+]?\d+)?|nan|inf))\b", re.IGNORECASE
 )

@@ -15,7 +15,8 @@ import re
 from exporter.events import Event, Progress
 from exporter.formats.base import Parser
 
-_STEP = re.compile(r"\bStep\s+(\d+)(?:/\s*(\d+))?; acc:[^;]*;.*?(\d+) sec;")
+_STEP = re.compile(r"\bStep\s+(\d+)(?:/\s*(\d+))?; acc:[^;]*;.*?(?<!\d)(\d+) sec;")
+"""The lookbehind: the elapsed seconds start at a number's first digit (linear on a long run of digits)."""
 _LEGACY = re.compile(r"\bEpoch\s+(\d+),\s+(\d+)/\s*(\d+); acc:")
 
 
