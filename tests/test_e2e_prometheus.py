@@ -126,6 +126,8 @@ class Writer:
 
     gpt: Path
     mm: Path
+    ddp: Path
+    """Two ranks tagged in one file (``torchrun --tee``): the rank series and the straggler ratio."""
     seconds_per_iteration: float = 0.05
     iterations: int = 390
     eval_interval: int = 100
@@ -146,7 +148,9 @@ class Writer:
             self.done.set()
 
     def _write(self) -> None:
-        with self.gpt.open("a", buffering=1) as gpt, self.mm.open("a", buffering=1) as mm:
+        with self.gpt.open("a", buffering=1) as gpt, self.mm.open("a", buffering=1) as mm, \
+                self.ddp.open("a", buffering=1) as ddp:
+            ddp.write("[rank0]: Overriding: max_iters = 5000\n")
             gpt.write(
                 "Overriding config with config/train_shakespeare_char.py:\n"
                 f"Overriding: max_iters = 5000\nOverriding: eval_interval = {self.eval_interval}\n"
@@ -169,6 +173,8 @@ class Writer:
                     return
                 loss = 5.0 * math.exp(-iteration / 200) + 1.0
                 gpt.write(f"iter {iteration}: loss {loss:.4f}, time {pace * 1000:.2f}ms, mfu 12.50%\n")
+                for rank in (0, 1):
+                    ddp.write(f"[rank{rank}]: iter {iteration}: loss {loss:.4f}, time {pace * 1000:.2f}ms, mfu 12.50%\n")
                 if iteration % mm_every == 0:
                     # the mmengine run's loss turns NaN for its last lines: a diverged run
                     mm_loss = "nan" if iteration > self.iterations - 40 else f"{loss:.4f}"
@@ -254,14 +260,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     prometheus_binary = shutil.which("prometheus")
     assert prometheus_binary, "prometheus not found: install Debian's 'prometheus' package (.ci/run does)"
     tmp = tmp_path_factory.mktemp("e2e")
-    gpt_log, mm_log = tmp / "gpt.log", tmp / "mm.log"
-    gpt_log.touch()
-    mm_log.touch()
+    gpt_log, mm_log, ddp_log = tmp / "gpt.log", tmp / "mm.log", tmp / "ddp.log"
+    for log in (gpt_log, mm_log, ddp_log):
+        log.touch()
     exporter_port, prometheus_port = free_port(), free_port()
 
     (tmp / "exporter.yml").write_text(yaml.safe_dump({"runs": [
         {"run": "gpt", "log": str(gpt_log), "deadline": "2099-01-01T00:00:00Z"},
         {"run": "mm", "log": str(mm_log)},
+        {"run": "ddp", "log": str(ddp_log)},
     ]}))
     rules = scale_rule_durations(yaml.safe_load(RULES.read_text()), DURATION_SCALE)
     (tmp / "rules.yml").write_text(yaml.safe_dump(rules, sort_keys=False))
@@ -275,7 +282,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
     logs = {"exporter": tmp / "exporter.out", "prometheus": tmp / "prometheus.out"}
     processes: list[subprocess.Popen[bytes]] = []
-    writer = Writer(gpt_log, mm_log)
+    writer = Writer(gpt_log, mm_log, ddp_log)
     thread = threading.Thread(target=writer.run, name="e2e-log-writer", daemon=True)
     try:
         with logs["exporter"].open("wb") as out:
