@@ -246,11 +246,18 @@ class ExporterCollector(Collector):
             "training_exporter_log_readable", "0 while the log exists but cannot be read (permissions, I/O).",
             labels=["run"],
         )
+        catching_up = GaugeMetricFamily(
+            "training_exporter_log_catching_up",
+            "1 while the exporter is still reading the log's history (its figures describe an earlier point).",
+            labels=["run"],
+        )
         for state in runs:
             files.add_metric([state.run], float(state.files))
             readable.add_metric([state.run], 1.0 if state.log_readable else 0.0)
+            catching_up.add_metric([state.run], 1.0 if state.catching_up else 0.0)
         yield files
         yield readable
+        yield catching_up
 
         nvml = CounterMetricFamily("training_exporter_nvml_errors", "NVML errors by kind.", labels=["kind"])
         if gpu is not None:

@@ -65,6 +65,8 @@ class RunState:
     """True when the latest poll worked (source open and read without an unexpected error)."""
     log_readable: bool = True
     """False while the log exists but cannot be read (permissions, a directory, an I/O error)."""
+    catching_up: bool = False
+    """True while the source has more history already written than it has read (a restart beside a long log)."""
     status: str = ""
     """What stands between the run and an estimate, in words ("waiting for …", "cannot read …", "no progress line
     recognised …"); empty once progress lines are read."""
@@ -89,3 +91,19 @@ class GpuState:
     down_reason: str | None = None
     utilization_history: tuple[tuple[float, float], ...] = ()
     """(time, mean busy ratio over the GPUs) per poll, recent polls (for the status page's plot)."""
+
+
+def status_words(log: str, format: str | None, *, error: str | None, files: int, iteration: int | None, records: int,
+                 behind: bool) -> str:
+    """What stands between a run and a current estimate, in words (``RunState.status``); empty when nothing does."""
+    if error is not None:
+        return f"cannot read {error}"
+    if behind:
+        return f"catching up on the log's history ({records:,} records read so far): the figures are not current yet"
+    if files == 0 and iteration is None:
+        return f"waiting for {log} to appear"
+    if iteration is None:
+        if records == 0:
+            return f"{log} has no records yet"
+        return f"no progress line recognised in {records} records (tried: {format or 'every known format'})"
+    return ""

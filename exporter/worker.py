@@ -38,7 +38,7 @@ from exporter.seams import EstimatorFactory, EstimatorLike, PipelineFactory, Sou
 from exporter.sources import open_source as default_open_source
 from exporter.sources.base import Checkpoint, Source, modified_time
 from exporter.sources.record import Record, SourceStats
-from exporter.state import RankState, RunState
+from exporter.state import RankState, RunState, status_words
 from exporter.statefile import SAVE_SECONDS, StateFile
 from exporter.streams import FileState, Stream, StreamKey, label, natural_key
 
@@ -377,24 +377,12 @@ class RunWorker:
             files=files,
             up=self._read_error is None,
             log_readable=self._read_error is None,
-            status=_status_words(self.run, error=self._read_error, files=files, estimate=self._estimate,
-                                 records=stats.records),
+            status=status_words(self.run.log, self.run.format, error=self._read_error, files=files,
+                                iteration=self._estimate.iteration, records=stats.records, behind=self.behind),
+            catching_up=self.behind,
             error=self._read_error or "",
             last_success_timestamp_seconds=now if self._read_error is None else self._state.last_success_timestamp_seconds,
             ranks=self._ranks,
         )
         with self._lock:
             self._state = state
-
-
-def _status_words(run: RunConfig, *, error: str | None, files: int, estimate: Estimate, records: int) -> str:
-    if error is not None:
-        return f"cannot read {error}"
-    if files == 0 and estimate.iteration is None:
-        return f"waiting for {run.log} to appear"
-    if estimate.iteration is None:
-        if records == 0:
-            return f"{run.log} has no records yet"
-        tried = run.format or "every known format"
-        return f"no progress line recognised in {records} records (tried: {tried})"
-    return ""

@@ -523,3 +523,22 @@ def test_ranks_interleaved_in_one_file_are_separate_streams_with_a_straggler_rat
     assert got[("training_straggler_ratio", (("run", "job"),))] == pytest.approx(1.5, rel=0.05)
     assert got[("training_rank_seconds_per_iteration", (("rank", "3"), ("run", "job")))] == pytest.approx(0.15, rel=0.05)
     assert got[("training_run_restarts_total", (("run", "job"),))] == 0
+
+
+def test_catching_up_on_history_is_said_and_exported() -> None:
+    """A sidecar started beside a long log publishes figures of an earlier point while it reads: it says so (page
+    status, ``training_exporter_log_catching_up 1``) until it has read what was already written."""
+    clock, source = Clock(1000.0), BehindSource(polls=3)
+    worker = real_worker(RunConfig("job", "/logs/x.log"), clock, lambda spec, clock: source)
+    push(source, "/logs/x.log", nanogpt_lines(0, 500), clock.now)
+    worker.step()
+    state = worker.state()
+    assert state.catching_up and state.status.startswith("catching up on the log's history")
+    got = values(generate_latest(make_registry(Runtime([worker]))).decode())
+    assert got[("training_exporter_log_catching_up", (("run", "job"),))] == 1
+    for _ in range(4):
+        clock.now += 0.25
+        worker.step()
+    assert not worker.state().catching_up and worker.state().status == ""
+    got = values(generate_latest(make_registry(Runtime([worker]))).decode())
+    assert got[("training_exporter_log_catching_up", (("run", "job"),))] == 0
