@@ -69,16 +69,17 @@ class FirstRank:
             self.rank = event.rank
         return event if event.rank == self.rank else None
 
+    def kept(self, events: Iterable[Event]) -> Iterator[Event]:
+        """``events`` as the followed rank sees them, the other ranks' left out."""
+        for event in events:
+            admitted = self.admitted(event)
+            if admitted is not None:
+                yield admitted
+
 
 def log_events(records: Iterable[Record], pipeline: Pipeline) -> Iterator[Event]:
     """The events of ``records`` in order, then those the pipeline still holds at the end of input; one rank."""
     ranks = FirstRank()
     for record in records:
-        for event in pipeline.feed(record):
-            kept = ranks.admitted(event)
-            if kept is not None:
-                yield kept
-    for event in pipeline.finish():
-        kept = ranks.admitted(event)
-        if kept is not None:
-            yield kept
+        yield from ranks.kept(pipeline.feed(record))
+    yield from ranks.kept(pipeline.finish())

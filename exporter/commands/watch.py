@@ -53,10 +53,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         while True:
             for record in source.poll():
-                for event in pipeline.feed(record):
-                    kept = ranks.admitted(event)
-                    if kept is not None:
-                        estimator.observe(kept)
+                for event in ranks.kept(pipeline.feed(record)):
+                    estimator.observe(event)
             if source.behind:
                 continue  # catching up on history: draw once it is read
             if source.paths and source.files and estimator.wants_last_time:
