@@ -42,6 +42,18 @@ from exporter.sources.base import (
 from exporter.sources.decoder import RecordDecoder
 from exporter.sources.record import Record, SourceStats
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _holds(fd: int, offset: int, fingerprint: bytes, tail: bytes) -> bool:
+    """Whether the open file still has ``offset`` bytes, begins with ``fingerprint`` and has ``tail`` just before
+    ``offset``: the file that was read to there (a truncation, an in-place rewrite or a reused inode differ)."""
+    return (
+        os.fstat(fd).st_size >= offset
+        and os.pread(fd, len(fingerprint), 0) == fingerprint
+        and os.pread(fd, len(tail), offset - len(tail)) == tail
+    )
+
 
 class _Claims:
     """Which follower reads which file (st_dev, st_ino), shared by the followers of one glob.
@@ -66,13 +78,7 @@ class _Claims:
         offset, fingerprint, tail = released
         # The inode number may have been reused by a new file (the same config banner in its first KiB): continue
         # only if its start and the bytes just before the offset are the same.
-        if (
-            os.fstat(fd).st_size < offset
-            or os.pread(fd, len(fingerprint), 0) != fingerprint
-            or os.pread(fd, len(tail), offset - len(tail)) != tail
-        ):
-            return 0
-        return offset
+        return offset if _holds(fd, offset, fingerprint, tail) else 0
 
     def take(self, ident: tuple[int, int], owner: object) -> bool:
         """``owner`` reads this file from a saved position (a restart); False if another follower reads it."""
@@ -200,7 +206,7 @@ class FileFollower:
         if self._polled or checkpoint.path != self.path or not isinstance(checkpoint.decoder, RecordDecoder):
             return False
         try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+            fd = os.open(self.path, _OPEN_FLAGS)
         except OSError:
             return False
         try:
@@ -209,10 +215,8 @@ class FileFollower:
             same = (
                 (st.st_dev, st.st_ino) == (checkpoint.device, checkpoint.inode)
                 and stat.S_ISREG(st.st_mode)
-                and st.st_size >= offset
-                and os.pread(fd, len(fingerprint), 0) == fingerprint
-                and os.pread(fd, len(tail), offset - len(tail)) == tail
                 and len(fingerprint) == min(FINGERPRINT_BYTES, offset)
+                and _holds(fd, offset, fingerprint, tail)
             )
             if same and self._claims is not None:
                 same = self._claims.take((st.st_dev, st.st_ino), self)
@@ -274,7 +278,7 @@ class FileFollower:
     def _open(self, first: bool) -> bool:
         """Open the path from its start (or where another follower left it); False if there is nothing to read."""
         try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+            fd = os.open(self.path, _OPEN_FLAGS)
         except FileNotFoundError:
             self._present = False
             return False
@@ -321,13 +325,8 @@ class FileFollower:
         """Notice an in-place truncation (copytruncate, ``>`` redirect) before reading past it."""
         assert self._fd is not None
         fd = self._fd
-        truncated = os.fstat(fd).st_size < self._offset
-        if not truncated and self._offset:
-            # Two small preads per poll; a size/mtime shortcut would miss a same-size rewrite within one tick.
-            truncated = os.pread(fd, len(self._fingerprint), 0) != self._fingerprint or (
-                os.pread(fd, len(self._tail), self._offset - len(self._tail)) != self._tail
-            )
-        if not truncated:
+        # Two small preads per poll; a size/mtime shortcut would miss a same-size rewrite within one tick.
+        if _holds(fd, self._offset, self._fingerprint, self._tail):
             return
         out += self._decoder.flush(self._default_time(now))
         self._decoder.restart()
