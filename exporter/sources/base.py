@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,13 @@ class Checkpoint:
 
     positions: tuple[Position, ...]
     stats: SourceStats
+
+    @classmethod
+    def copied(cls, positions: tuple[Position, ...], stats: SourceStats) -> Checkpoint:
+        """A checkpoint of live followers: their decoders and stats copied together, so that the copied decoders
+        count into the copied stats as the live ones count into the live stats."""
+        positions, stats = copy.deepcopy((positions, stats))
+        return cls(positions, stats)
 
 
 

@@ -24,7 +24,6 @@ lost (nothing can read them).
 
 from __future__ import annotations
 
-import copy
 import errno
 import os
 import stat
@@ -184,9 +183,7 @@ class FileFollower:
         position = self.position()
         if position is None:
             return None
-        # Copied together: the decoder counts into the same stats object, and must go on doing so.
-        position, stats = copy.deepcopy((position, self.stats))
-        return Checkpoint((position,), stats)
+        return Checkpoint.copied((position,), self.stats)
 
     def resume(self, checkpoint: Checkpoint) -> bool:
         if len(checkpoint.positions) != 1 or not self.resume_at(checkpoint.positions[0]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import glob as globlib
 import os
 import time
@@ -68,9 +67,7 @@ class GlobFollower:
         if not self._polled:
             return None
         positions = tuple(p for p in (f.position() for _, f in sorted(self._followers.items())) if p is not None)
-        # Copied together: every follower's decoder counts into the glob's one stats object.
-        positions, stats = copy.deepcopy((positions, self.stats))
-        return Checkpoint(positions, stats)
+        return Checkpoint.copied(positions, self.stats)  # every follower's decoder counts into the glob's stats
 
     def resume(self, checkpoint: Checkpoint) -> bool:
         """Every saved file that still exists must be the same file at its offset; else nothing is resumed and
@@ -81,8 +78,7 @@ class GlobFollower:
         for position in checkpoint.positions:
             if not os.path.exists(position.path):
                 continue
-            follower = FileFollower(position.path, clock=self._clock, stats=checkpoint.stats,
-                                    max_bytes_per_poll=self._max_bytes, _claims=self._claims)
+            follower = self._follower(position.path, checkpoint.stats, history=True)
             if not follower.resume_at(position):
                 for opened in [*followers.values(), follower]:
                     opened.close()
@@ -100,14 +96,7 @@ class GlobFollower:
         for path in sorted(matched - self._followers.keys()):
             if os.path.isdir(path):
                 continue
-            self._followers[path] = FileFollower(
-                path,
-                clock=self._clock,
-                stats=self.stats,
-                history=first,
-                max_bytes_per_poll=self._max_bytes,
-                _claims=self._claims,
-            )
+            self._followers[path] = self._follower(path, self.stats, history=first)
         out: list[Record] = []
         for path in sorted(self._followers):
             follower = self._followers[path]
@@ -117,6 +106,10 @@ class GlobFollower:
                 out += follower.finish()
                 del self._followers[path]
         return out
+
+    def _follower(self, path: str, stats: SourceStats, *, history: bool) -> FileFollower:
+        return FileFollower(path, clock=self._clock, stats=stats, history=history,
+                            max_bytes_per_poll=self._max_bytes, _claims=self._claims)
 
     def close(self) -> None:
         """Close every followed file."""
