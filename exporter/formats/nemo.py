@@ -17,7 +17,8 @@ from exporter.formats.base import Parser
 
 _MEGATRON = re.compile(r"Training epoch (\d+), iteration (\d+)/(\d+) \|")
 _AUTOMODEL = re.compile(r"^step (\d+) \| epoch (\d+) \| loss (\S+)")
-_FIELD = re.compile(r"\| (reduced_train_loss|train_loss|train_step_timing in s|tps): ?([^|\s]+)")
+_FIELD = re.compile(r"\| (reduced_train_loss|train_loss|train_step_timing in s|tps)(?:: ?| )([^|\s]+)")
+"""``name: value`` (Megatron line) or ``name value`` (Automodel)."""
 
 
 class NemoParser(Parser):
@@ -28,7 +29,7 @@ class NemoParser(Parser):
             auto = _AUTOMODEL.match(text)
             if auto is None:
                 return []
-            fields = dict(_FIELD.findall(text.replace("| tps ", "| tps: ")))
+            fields = dict(_FIELD.findall(text))
             return [Progress(iteration=int(auto.group(1)), loss=number(auto.group(3)),
                              tokens_per_second=finite(number(fields.get("tps"))))]
         if "Training epoch " not in text:
