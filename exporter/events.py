@@ -146,9 +146,16 @@ def checked(event: Event) -> Event | None:
         value = getattr(event, name, None)
         if value is not None and not (math.isfinite(value) and 0 <= value < 1e15):
             setattr(event, name, None)
-    if event.time is not None and not (math.isfinite(event.time) and 0 < event.time < 4e9):
-        event.time = None  # before 1970 or after 2096: a misread timestamp, not a clock
+    event.time = valid_time(event.time)
     return event
+
+
+def valid_time(time: float | None) -> float | None:
+    """``time`` when it can be a record's Unix time, else None (before 1970 or after 2096: a misread timestamp,
+    not a clock)."""
+    if time is not None and not (math.isfinite(time) and 0 < time < 4e9):
+        return None
+    return time
 
 
 def json_value(value: Any) -> Any:

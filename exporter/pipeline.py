@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from exporter.events import Event, checked
+from exporter.events import Event, checked, valid_time
 from exporter.formats import FAMILIES, AutoParser, family_names, get_parser
 from exporter.formats.base import Parser
 from exporter.formats.custom import CustomParser, load_custom_formats
@@ -88,7 +88,12 @@ class Pipeline:
         first = text[:1]
         if first and first != "[" and first != " " and "#0" not in text:
             # No launcher tag and no syslog escape can be in it: ``strip_prefixes`` would return it whole.
-            events = self._parser(source, None).parse(text, time=record.time, record=record.index)
+            parser = self._parser(source, None)
+            fast = parser.fast(text, time=valid_time(record.time), record=record.index)
+            if fast is not None:
+                self._count(source, (fast,))
+                return [fast]
+            events = parser.parse(text, time=record.time, record=record.index)
         else:
             stripped = strip_prefixes(text)
             time = stripped.time if stripped.time is not None else record.time
@@ -126,7 +131,7 @@ class Pipeline:
         self.rejected += len(events) - len(kept)
         return kept
 
-    def _count(self, source: str, events: list[Event]) -> None:
+    def _count(self, source: str, events: Sequence[Event]) -> None:
         # Released events belong to earlier records; each record counts once, when its first event appears.
         last = self._last_counted
         for event in events:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import math
 import time as _time
 from collections.abc import Callable, Iterable
+from itertools import repeat
 
 from exporter.estimate.assembly import assemble, future_seconds, pace_history_of, split_of
 from exporter.estimate.baseline import Baseline
 from exporter.estimate.candidates import Verdict, judge
+from exporter.estimate.coalesce import MAX_SAMPLE_SECONDS, lines_per_sample
 from exporter.estimate.model import Estimate
 from exporter.estimate.pace import ChangePoint, Sample
 from exporter.estimate.periodic import DETECTED
 from exporter.estimate.phases import TimeSplit
 from exporter.estimate.robust import median
-from exporter.estimate.run import Run, RunPlan, total_of, typical_line_gap
+from exporter.estimate.run import GAPS_KEPT, Run, RunPlan, total_of, typical_line_gap
 from exporter.events import Checkpoint, Config, Eval, Event, Progress
 
 WARMUP_SAMPLES = 3
@@ -23,6 +25,7 @@ WARMUP_FACTOR = 1.5
 """A leading sample slower than this x the typical early pace is warm-up (compile, caches, allocator)."""
 SPIKE_FACTOR = 2.0
 """A sample slower than this x the current pace is a spike: an eval/checkpoint, a hang, or a new pace."""
+_NO_KINDS: frozenset[str] = frozenset()
 
 
 class Estimator:
@@ -72,15 +75,15 @@ class Estimator:
         run = self._run
         if run.first_time is None and event.time is not None:
             run.first_time = event.time
-        if isinstance(event, Config):
+        if isinstance(event, Progress):
+            self._progress(event)
+        elif isinstance(event, Config):
             self._config(event)
         elif isinstance(event, Eval):
             run.eval_open = not event.done
             self._tag(event.iteration, "eval")
         elif isinstance(event, Checkpoint):
             self._tag(event.iteration, "checkpoint")
-        elif isinstance(event, Progress):
-            self._progress(event)
 
     def _config(self, event: Config) -> None:
         if event.new_run and self._run.started:
@@ -154,27 +157,69 @@ class Estimator:
         gap = iteration - (run.last_iteration or 0)
         run.line_gaps.append(gap)
         run.line_gap = None
-        sample: Sample | None = None
+        run.lines += 1
+        pending = run.pending
+        timed = event.time is not None and run.anchor_time is not None
+        line: tuple[float, float] | None = None
         if event.time is not None and run.anchor_time is not None:
-            seconds = event.time - run.anchor_time
-            if seconds <= 0:
+            if event.time - run.anchor_time <= 0:
                 return  # same timestamp: let the next sample span both updates
-            sample = Sample(iteration - (run.anchor_iteration or 0), seconds, iteration, event.time, span=gap)
+            if pending.lines and run.last_time is not None:
+                line = (gap, event.time - run.last_time)
+            else:
+                line = (iteration - (run.anchor_iteration or 0), event.time - run.anchor_time)
         elif event.iteration_seconds is not None and event.iteration_seconds >= 0:
             # A printed time stands for the iterations it was measured over, never for the logging gap.
             count = min(event.averaged_over or 1, gap)
-            sample = Sample(count, event.iteration_seconds * count, iteration, event.time, span=gap)
-        run.anchor_iteration = iteration
-        run.anchor_time = event.time
-        kinds = frozenset(run.tagged_kinds | set(run.periodic.due_kinds(iteration - gap, iteration)))
-        run.tagged_kinds = set()
-        if sample is not None and sample.seconds >= 0:
-            # Printed times cover only the printed iterations: the unprinted ones in the gap ran at the pace.
-            unprinted = max(0.0, gap - sample.iterations)
-            run.clock += sample.seconds + unprinted * (run.window.pace or sample.pace)
-            if event.time is not None:
-                run.wall_offset = event.time - run.clock
-            self._ingest(run, sample, kinds)
+            line = (count, event.iteration_seconds * count)
+        due = run.periodic.due_kinds(iteration - gap, iteration)
+        kinds = _NO_KINDS
+        if due or run.tagged_kinds:
+            kinds = frozenset(run.tagged_kinds.union(due))
+            run.tagged_kinds = set()
+        alone = line is None or bool(kinds) or not self._ordinary(run, line, timed)
+        if alone and pending.lines and run.last is not None:
+            # A line of its own: the lines taken so far close first, as the sample before it.
+            self._close(run, run.last.global_iteration, run.last.time, frozenset())
+        if line is None:
+            run.anchor_iteration, run.anchor_time = iteration, event.time
+            return
+        pending.add(line[0], line[1], gap, timed=timed)
+        if not alone and pending.lines < lines_per_sample(run.lines) and pending.seconds < MAX_SAMPLE_SECONDS:
+            if not timed:
+                run.anchor_iteration, run.anchor_time = iteration, event.time
+            return
+        self._close(run, iteration, event.time, kinds)
+
+    @staticmethod
+    def _ordinary(run: Run, line: tuple[float, float], timed: bool) -> bool:
+        """Whether a line may share a sample with the lines before it: warm-up is over, it is of the same kind
+        (record times or printed ones) as them, and it is no spike."""
+        reference = run.window.pace
+        iterations, seconds = line
+        if not run.warmup_done or reference is None or iterations <= 0:
+            return False
+        if run.pending.lines and run.pending.timed != timed:
+            return False
+        return seconds <= SPIKE_FACTOR * reference * iterations
+
+    def _close(self, run: Run, iteration: int, time: float | None, kinds: frozenset[str]) -> None:
+        """The lines taken since the anchor become one sample ending at ``iteration``."""
+        pending = run.pending
+        iterations: float
+        if pending.timed and time is not None and run.anchor_time is not None:
+            iterations, seconds = iteration - (run.anchor_iteration or 0), time - run.anchor_time
+        else:
+            iterations, seconds = pending.iterations, pending.seconds
+        sample = Sample(iterations, seconds, iteration, time, span=pending.span, lines=pending.lines)
+        pending.clear()
+        run.anchor_iteration, run.anchor_time = iteration, time
+        # Printed times cover only the printed iterations: the unprinted ones in the gap ran at the pace.
+        unprinted = max(0.0, sample.span - sample.iterations)
+        run.clock += sample.seconds + unprinted * (run.window.pace or sample.pace)
+        if time is not None:
+            run.wall_offset = time - run.clock
+        self._ingest(run, sample, kinds)
 
     def _ingest(self, run: Run, sample: Sample, tagged: frozenset[str]) -> None:
         if not run.warmup_done:
@@ -220,7 +265,8 @@ class Estimator:
             self._change(run, change)
         run.blocks.add(sample.iterations, sample.seconds)
         if not hang:
-            run.gap_seconds.append(sample.line_seconds)
+            # Per line: a sample of several lines stands for as many gaps of its mean length.
+            run.gap_seconds.extend(repeat(sample.line_seconds / sample.lines, min(sample.lines, GAPS_KEPT)))
         pace = run.window.pace
         # One-off hangs stay out of the history the candidates are judged on; their recurrence is added back.
         self._record(run, sample, sample.seconds - hang)

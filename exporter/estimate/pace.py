@@ -37,6 +37,8 @@ class Sample:
     span: float = 0.0
     """Iterations since the previous progress line when more than ``iterations`` (printed times cover only the
     printed iterations; the others ran at the same pace); 0 when the sample covers the whole gap."""
+    lines: int = 1
+    """Progress lines the sample covers (more than one on a long run, see ``coalesce``)."""
     pace: float = field(init=False, repr=False, compare=False)
     """Seconds per iteration, computed once: the window reads it many times."""
 

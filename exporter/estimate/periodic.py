@@ -171,7 +171,17 @@ class PeriodicOverhead:
 
     def due_kinds(self, start: int, end: int) -> list[str]:
         """Kinds with a configured schedule whose occurrence falls in the sample (start, end]."""
-        return [k for k, s in self._schedules.items() if s.configured_interval and s.count(start, end) > 0]
+        due: list[str] = []
+        if end <= start:
+            return due
+        for kind, schedule in self._schedules.items():
+            # ``count`` for a configured schedule (anchor 0), inline: every progress line asks.
+            period = schedule.configured_interval
+            if period:
+                shift = 1 if schedule.after_progress else 0
+                if (end - shift) // period != (start - shift) // period:
+                    due.append(kind)
+        return due
 
     def due_work(self, start: int, end: int) -> tuple[bool, float | None]:
         """(any occurrence due in (start, end], the longest measured cost among the due schedules; None when

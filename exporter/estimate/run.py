@@ -7,12 +7,16 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from exporter.estimate.baseline import Baseline, Regression
+from exporter.estimate.coalesce import Pending
 from exporter.estimate.pace import ChangePoint, PaceWindow, Sample
 from exporter.estimate.periodic import PeriodicOverhead
 from exporter.estimate.range import BlockSpread, Calibration
 from exporter.estimate.robust import median
 from exporter.estimate.timeline import Timeline
 from exporter.events import Config, Progress
+
+GAPS_KEPT = 32
+"""Recent gaps between progress lines kept for the stall allowance."""
 
 
 @dataclass
@@ -71,9 +75,13 @@ class Run:
     """Extra seconds measured in eval/checkpoint samples so far (kept out of the pace's calibration)."""
     origin: int = 0
     """The run's first iteration."""
+    lines: int = 0
+    """Progress lines after the run's first (how many lines a sample takes, see ``coalesce``)."""
+    pending: Pending = field(default_factory=Pending)
+    """Lines taken into the sample still open."""
     line_gaps: deque[int] = field(default_factory=lambda: deque(maxlen=32))
     """Iterations between consecutive progress lines (the logging interval), recent ones."""
-    gap_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=32))
+    gap_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=GAPS_KEPT))
     """Seconds between consecutive progress lines of normal work (hangs and periodic work left out)."""
     line_gap: int | None = None
     """round(median(line_gaps)), read by every sample and every estimate; None when stale."""

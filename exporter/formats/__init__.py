@@ -194,6 +194,24 @@ class AutoParser:
                 return self._decide(self._tentative)
         return []
 
+    def fast(self, text: str, *, time: float | None, record: int) -> Progress | None:
+        """``parse`` for a plain progress line of the chosen family (``Parser.fast_progress``), stamped; None
+        while undecided or for any other text (then ``parse`` reads it)."""
+        chosen = self._chosen
+        if chosen is None:
+            return None
+        try:
+            event = chosen.fast_progress(text)
+        except Exception:  # parse reads it again and counts the error if it is one
+            return None
+        if event is None:
+            return None
+        self._quiet = 0
+        event.time = time
+        event.format = chosen.name
+        event.record = record
+        return event
+
     def _redetect(self, text: str, time: float | None, record: int) -> list[Event]:
         """Probe a file whose family went quiet for another, specific trainer; switch to it when it makes progress.
 

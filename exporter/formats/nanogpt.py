@@ -22,6 +22,8 @@ from exporter.formats.base import Parser
 _ITER = re.compile(r"iter (\d+): loss (\S+?), time ([\d.,]+)ms(?:, mfu (-?[\d.]+)%)?")
 _LLAMA2C = re.compile(r"(\d+) \| loss (\S+) \| lr \S+ \| ([\d.,]+)ms \| mfu (-?[\d.]+)%")
 _EVAL = re.compile(r"step (\d+): train loss (\S+?), val loss (\S+)")
+_FAST = re.compile(r"iter (\d{1,15}): loss ([^,\s]+), time (\d{1,12}\.\d+)ms, mfu (\d{1,12}\.\d+|-100\.00)%")
+"""``_ITER`` with bounded digits and a plain mfu: the lines of a long log, read without any cleaning."""
 _ASSIGN = re.compile(r"(?:Overriding: )?(max_iters|eval_interval|log_interval)\s*=\s*([\d_]+)\s*(?:#.*)?$")
 _CONFIG_KEYS = {"max_iters": "total_iterations", "eval_interval": "eval_interval", "log_interval": "log_interval"}
 
@@ -54,6 +56,20 @@ class NanoGptParser(Parser):
         if self._in_config and ("max_iters" in text or "_interval" in text):
             return self._config_line(text)
         return []
+
+    def fast_progress(self, text: str) -> Progress | None:
+        match = _FAST.match(text)
+        if match is None:
+            return None
+        iteration, loss_text, ms_text, mfu_text = match.groups()
+        try:
+            loss = float(loss_text)
+        except ValueError:
+            return None
+        self._in_config = False
+        self._last_step = int(iteration)
+        mfu = None if mfu_text[0] == "-" else float(mfu_text) / 100.0
+        return Progress(iteration=self._last_step, loss=loss, iteration_seconds=float(ms_text) / 1000.0, mfu=mfu)
 
     def _iteration(self, match: re.Match[str] | None) -> list[Event]:
         if match is None:
