@@ -118,15 +118,17 @@ def test_a_spike_is_a_sample_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_a_slow_logging_run_never_takes_more_than_max_sample_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    gaps = [12.0] * (5 * COALESCE_AFTER)
+    gap = 0.4 * MAX_SAMPLE_SECONDS
+    gaps = [gap] * (5 * COALESCE_AFTER)
     samples = samples_taken(timed_run(gaps), monkeypatch)
     assert lines_per_sample(len(gaps)) > 3
-    assert max(s.lines for s in samples) == math.ceil(MAX_SAMPLE_SECONDS / 12.0)
+    assert max(s.lines for s in samples) == math.ceil(MAX_SAMPLE_SECONDS / gap)
 
 
-def test_a_stall_after_coalescing_is_seen_on_the_usual_line_gap() -> None:
-    """Lines 10 s apart taken three to a sample: the usual gap between lines stays 10 s (a stall after 5 x 10 s),
-    not the sample's 30 s."""
+def test_a_stall_after_coalescing_is_seen_on_the_usual_line_gap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines 10 s apart taken three to a sample (samples of up to 30 s here): the usual gap between lines stays
+    10 s (a stall after 5 x 10 s), not the sample's 30 s."""
+    monkeypatch.setattr(coalesce, "MAX_SAMPLE_SECONDS", 30.0)
     events = timed_run([10.0] * (5 * COALESCE_AFTER))
     last = events[-1].time
     assert last is not None

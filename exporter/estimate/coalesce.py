@@ -6,7 +6,7 @@ would take minutes. The first ``COALESCE_AFTER`` lines of a run are one sample e
 sample double each time the run's line count doubles, so a run of n lines is analysed about
 ``COALESCE_AFTER x (1 + log2(n / COALESCE_AFTER) / 2)`` times (22 k samples for 2 M lines).
 
-A sample never spans more than ``MAX_SAMPLE_SECONDS``, so a slow-logging run is followed as closely as before,
+A sample never spans more than ``MAX_SAMPLE_SECONDS``, so a followed run is followed as closely as before,
 and a remarkable line (warm-up, an eval/checkpoint tag or one due, a spike) is always a sample of its own: hangs,
 periodic work and warm-up are measured exactly as with one sample per line. Which lines are taken together
 depends only on the log's content, never on when estimates are read.
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 COALESCE_AFTER = 4096
 """Lines of a run taken one sample each (every real run of the ETA corpus but the longest stays below it)."""
-MAX_SAMPLE_SECONDS = 30.0
-"""A sample closes once it spans this long, however few lines it holds."""
+MAX_SAMPLE_SECONDS = 5.0
+"""A sample closes once it spans this long, however few lines it holds: a followed run's pace moves every few
+seconds as before (and a 2 M-line history at 80 ms per line is still only ~35 k samples)."""
 
 
 def lines_per_sample(lines: int) -> int:
@@ -49,6 +50,11 @@ class Pending:
         self.iterations += iterations
         self.seconds += seconds
         self.span += span
+
+    def full(self, run_lines: int) -> bool:
+        """Whether the open sample holds the lines one sample takes after ``run_lines`` lines, or spans
+        ``MAX_SAMPLE_SECONDS``."""
+        return self.lines >= lines_per_sample(run_lines) or self.seconds >= MAX_SAMPLE_SECONDS
 
     def clear(self) -> None:
         self.lines = 0

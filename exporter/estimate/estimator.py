@@ -10,7 +10,6 @@ from itertools import repeat
 from exporter.estimate.assembly import assemble, future_seconds, pace_history_of, split_of
 from exporter.estimate.baseline import Baseline
 from exporter.estimate.candidates import Verdict, judge
-from exporter.estimate.coalesce import MAX_SAMPLE_SECONDS, lines_per_sample
 from exporter.estimate.model import Estimate
 from exporter.estimate.pace import ChangePoint, Sample
 from exporter.estimate.periodic import DETECTED
@@ -185,7 +184,7 @@ class Estimator:
             run.anchor_iteration, run.anchor_time = iteration, event.time
             return
         pending.add(line[0], line[1], gap, timed=timed)
-        if not alone and pending.lines < lines_per_sample(run.lines) and pending.seconds < MAX_SAMPLE_SECONDS:
+        if not alone and not pending.full(run.lines):
             if not timed:
                 run.anchor_iteration, run.anchor_time = iteration, event.time
             return
