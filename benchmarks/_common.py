@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 CACHE_DIR = Path(os.environ.get("BENCH_CACHE", "/tmp/training-eta-bench"))
@@ -74,19 +75,28 @@ def tqdm_log(size_bytes: int) -> Path:
     return path
 
 
-def count_records(path: Path) -> int:
-    """Records as the exporter frames them: split at \\n, \\r\\n and lone \\r; empty records are not counted
-    (the follower skips them: blank lines, and the gap between a ``\\n`` and the ``\\r`` a tqdm bar starts with)."""
-    n = 0
+def complete_blocks(path: Path) -> Iterator[bytes]:
+    """The file in 1 MiB blocks cut after their last ``\\n`` or ``\\r`` (the rest starts the next block); the
+    unterminated tail last."""
     pending = b""
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             data = pending + block
             cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
             pending = data[cut:]
-            lines = data[:cut].splitlines()
-            n += len(lines) - lines.count(b"")
-    return n + (1 if pending else 0)
+            yield data[:cut]
+    if pending:
+        yield pending
+
+
+def count_records(path: Path) -> int:
+    """Records as the exporter frames them: split at \\n, \\r\\n and lone \\r; empty records are not counted
+    (the follower skips them: blank lines, and the gap between a ``\\n`` and the ``\\r`` a tqdm bar starts with)."""
+    n = 0
+    for block in complete_blocks(path):
+        lines = block.splitlines()
+        n += len(lines) - lines.count(b"")
+    return n
 
 
 def run_timed(cmd: list[str], *, timeout: float | None = None) -> tuple[float, float, float, int]:

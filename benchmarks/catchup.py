@@ -7,6 +7,8 @@ apt-get when missing (needs root). Figures: records/s and MB/s for each contende
 ours to each baseline measured in this same run (ratio > 1: ours is faster). Contenders:
 
 - plain regex loop: 64 KiB blocks split at \\r/\\n, one compiled regex per record, in this process;
+- columnar bound: 1 MiB blocks, one ``findall`` per block and float columns of the progress rows, no estimation:
+  the ceiling of a Python design that never makes one object per record;
 - mtail: ``--one_shot`` over the file with a two-gauge program (iteration and its time), process wall time;
 - ours: report: ``training-eta-exporter report LOG --json``, process wall time (start-up included);
 - ours: sidecar: ``training-eta-exporter serve --log bench=LOG``, from process start until
@@ -78,6 +80,25 @@ def plain_loop(path: Path, pattern: re.Pattern[bytes]) -> int:
     return matched
 
 
+COLUMN_PATTERNS = {
+    "nanogpt": re.compile(r"^(?:iter (\d{1,15}): loss [^,\s]+, time (\d{1,12}\.\d+)ms.*|.*)$", re.MULTILINE),
+    "tqdm": re.compile(r"^(?:.*?(\d+)/\d+ \[[^\]]*, ([0-9.]+)it/s.*|.*)$", re.MULTILINE),
+}
+
+
+def columnar_bound(path: Path, pattern: re.Pattern[str]) -> int:
+    """The ceiling of a design without one object per record: 1 MiB blocks decoded at once, ``\r`` made a line
+    end, one ``findall`` per block (every record a row, progress or not) and the progress rows' iteration and
+    seconds as float columns, summed; no state, no estimation."""
+    rows = 0
+    for block in _common.complete_blocks(path):
+        found = pattern.findall(block.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n"))
+        sum(map(float, [i for i, _ in found if i]))
+        sum(map(float, [t for i, t in found if i]))
+        rows += len(found)
+    return rows
+
+
 def ensure_mtail() -> str | None:
     found = shutil.which("mtail")
     if found:
@@ -129,7 +150,7 @@ def main() -> int:
     parser.add_argument("--tqdm-bytes", type=int, default=200_000_000, help="size of the tqdm log")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds one contender may take")
     parser.add_argument("--skip", action="append", default=[], metavar="CONTENDER",
-                        help="leave out a contender (plain, mtail, report, sidecar); repeatable")
+                        help="leave out a contender (plain, columnar, mtail, report, sidecar); repeatable")
     parser.add_argument("--only", choices=("nanogpt", "tqdm"), default=None, help="benchmark one log only")
     parser.add_argument("--flat", default=None, metavar="N,N,...", help="cost per record of report at these sizes")
     args = parser.parse_args()
@@ -149,6 +170,8 @@ def main() -> int:
         timings: dict[str, tuple[float, bool]] = {}
         if "plain" not in args.skip:
             timings["plain regex loop"] = (measure(lambda: plain_loop(path, PLAIN_PATTERNS[kind])), True)
+        if "columnar" not in args.skip:
+            timings["columnar bound"] = (measure(lambda: columnar_bound(path, COLUMN_PATTERNS[kind])), True)
         if mtail:
             with tempfile.TemporaryDirectory() as progs:
                 Path(progs, f"{kind}.mtail").write_text(textwrap.dedent(MTAIL_PROGRAMS[kind]))

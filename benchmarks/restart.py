@@ -43,10 +43,14 @@ class Writer:
 
     def _run(self) -> None:
         with open(self.path, "a", buffering=1) as out:
+            last = time.monotonic()
             while not self._stop.wait(self.interval):
-                # The printed time is the writer's real pace, as a trainer's is (lines read as history after a
-                # restart have no arrival time: their pace comes from it).
-                out.write(f"iter {self.iteration}: loss 1.2345, time {self.interval * 1000:.2f}ms, mfu 30.00%\n")
+                # The printed time is the time since the previous line, measured as nanoGPT measures it, so it is
+                # the writer's real pace on a loaded machine too (lines read as history after a restart have no
+                # arrival time: their pace comes from it).
+                now = time.monotonic()
+                out.write(f"iter {self.iteration}: loss 1.2345, time {(now - last) * 1000:.2f}ms, mfu 30.00%\n")
+                last = now
                 self.iteration += 1
 
     def start(self) -> None:
