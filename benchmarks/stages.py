@@ -1,14 +1,14 @@
 """Where catch-up time goes: records/s of each stage of the read path, in this process, on the nanoGPT log.
 
-    python benchmarks/stages.py [--lines 2000000] [--estimator-records 50000] [--profile STAGE]
+    python benchmarks/stages.py [--lines 2000000] [--estimator-records N] [--profile STAGE]
 
 Stages, each including the ones before it:
 
 1. read: 256 KiB ``os.read`` blocks, nothing else (the disk/page-cache ceiling);
 2. frame: ``exporter.sources.read_records`` (framing, decoding, ``Record`` objects);
 3. parse: + ``Pipeline.feed`` (prefix stripping, format detection, the nanoGPT parser, event objects);
-4. estimate: + ``Estimator.observe`` for every event (on the first ``--estimator-records`` records only,
-   because it is far slower; its rate is extrapolated from them).
+4. estimate: + ``Estimator.observe`` for every event (every record; ``--estimator-records N``: the first N only,
+   e.g. under ``--profile``).
 
 Also, separately: ``sidecar``: the sidecar's own worker (``RunWorker.step`` as ``build_sidecar`` wires it, no
 GPUs, no HTTP) stepped without sleeping until it has read the log of ``--sidecar-lines`` lines.
@@ -96,7 +96,7 @@ STAGES = {"read": stage_read, "frame": stage_frame, "parse": stage_parse, "estim
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=2_000_000)
-    parser.add_argument("--estimator-records", type=int, default=50_000)
+    parser.add_argument("--estimator-records", type=int, default=None)
     parser.add_argument("--sidecar-lines", type=int, default=200_000, help="log size for the sidecar row")
     parser.add_argument("--profile", choices=(*STAGES, "sidecar"), default=None)
     parser.add_argument("--top", type=int, default=25)
