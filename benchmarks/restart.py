@@ -8,7 +8,9 @@
    the writer's is the full catch-up (what every restart costs without a state file).
 3. Once caught up (and a save later), SIGKILL; 2 s later (the writer goes on) the same command again. Measured
    from the new process's start: the first ``/metrics`` answer, and the first answer caught up with the writer.
-   The restarted figures are compared with the last ones before the kill (pace, ETA within 1 %).
+   The restarted figures are compared (pace, ETA within 1 %) with those of a witness: the same command with its own
+   state directory, started with the first and never killed, scraped right after it (the run's live pace moves by
+   itself: the last figures before the kill are printed too, but a comparison with them measures that as well).
 4. The writer stops; when the sidecar has read everything, ``training_exporter_records_read_total`` must equal the
    records in the file: none lost, none counted twice.
 """
@@ -111,14 +113,17 @@ def main() -> int:
           f"load average before: {_common.load_average()}")
     writer = Writer(log, lines)
     writer.start()
-    port = _common.free_port()
+    port, witness_port = _common.free_port(), _common.free_port()
     first = serve(log, state, port, total)
+    witness = serve(log, work / "witness-state", witness_port, total)
     try:
         catchup, _ = wait_until(port, lambda m: m.get("training_iteration", -1) >= writer.iteration - 5, args.timeout)
         if catchup is None:
             print(f"no catch-up within {args.timeout:.0f} s")
             return 1
-        print(f"without a state file: full catch-up in {catchup:.1f} s ({lines / catchup:,.0f} records/s)")
+        print(f"without a state file: full catch-up in {catchup:.1f} s ({lines / catchup:,.0f} records/s; the "
+              "witness catching up beside it on the other core)")
+        wait_until(witness_port, lambda m: m.get("training_iteration", -1) >= writer.iteration - 5, args.timeout)
         time.sleep(7)  # one save after catching up (every 5 s)
         before = scrape(port) or {}
         first.send_signal(signal.SIGKILL)
@@ -128,18 +133,19 @@ def main() -> int:
         second = serve(log, state, port, total)
         try:
             answer, got = wait_until(port, lambda m: "training_iteration" in m, 30)
-            caught, after = wait_until(port, lambda m: m.get("training_iteration", -1) >= killed_at, 30)
+            caught, _ = wait_until(port, lambda m: m.get("training_iteration", -1) >= killed_at, 30)
             def seconds(value: float | None) -> str:
                 return "not within 30 s" if value is None else f"{value:.2f} s"
 
             print(f"with the state file (after SIGKILL): first /metrics {seconds(answer)} after the restart, "
                   f"iteration {int((got or {}).get('training_iteration', -1))}; caught up with the writer "
                   f"(iteration >= {killed_at}) {seconds(caught)} after it")
-            if after and before:
-                for name in ("training_seconds_per_iteration", "training_eta_seconds"):
-                    a, b = before.get(name), after.get(name)
-                    if a and b:
-                        print(f"  {name}: {a:.4g} before the kill, {b:.4g} after the restart (ratio {b / a:.3f})")
+            now, seen = scrape(port) or {}, scrape(witness_port) or {}
+            for name in ("training_iteration", "training_seconds_per_iteration", "training_eta_seconds"):
+                a, b, w = before.get(name), now.get(name), seen.get(name)
+                if a and b and w:
+                    print(f"  {name}: {b:.6g} restarted vs {w:.6g} the witness (ratio {b / w:.3f}); "
+                          f"{a:.6g} before the kill")
             writer.stop()
             expected = _common.count_records(log)
             settled, final = wait_until(
@@ -154,6 +160,8 @@ def main() -> int:
             second.terminate()
             second.wait(10)
     finally:
+        witness.terminate()
+        witness.wait(10)
         if first.poll() is None:
             first.kill()
         if writer._thread.is_alive():

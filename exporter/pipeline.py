@@ -85,8 +85,7 @@ class Pipeline:
         self.records += 1
         source = record.source
         text = record.text
-        first = text[:1]
-        if first and first != "[" and first != " " and "#0" not in text:
+        if "#0" not in text and text.lstrip(" ")[:1] != "[":
             # No launcher tag and no syslog escape can be in it: ``strip_prefixes`` would return it whole.
             parser = self._parser(source, None)
             fast = parser.fast(text, time=valid_time(record.time), record=record.index)

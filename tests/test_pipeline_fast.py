@@ -1,9 +1,10 @@
 """The fast lane (``Parser.fast_progress``): a decided family's plain progress lines read at C speed give exactly
 the events, counters and parser state that the full path (prefix check, detection, ``parse``, ``checked``) gives.
 
-Property: random logs of real nanoGPT line shapes with odd numbers (huge counters, commas, nan, negative or
-absent mfu, trailing text), eval/checkpoint/config lines, launcher tags and chatter, framed from a file written in
-random pieces with ``\\n``, ``\\r\\n`` and ``\\r`` terminators (partial last line included), read through
+Property: random logs of real line shapes (nanoGPT; HF Trainer / tqdm bars) with odd numbers (huge counters,
+commas, nan, exponents, scaled or zero rates, negative or absent mfu, trailing text), eval/checkpoint/config lines,
+eval bars, postfixes, glued dicts, launcher tags and chatter, framed from a file with ``\\n``, ``\\r\\n`` and
+``\\r`` terminators (partial last line included) or as a ``.tslog`` with record times, read through
 ``Pipeline.read`` with the fast lane and with it switched off.
 """
 
@@ -17,7 +18,9 @@ from hypothesis import strategies as st
 
 from exporter.events import Event, Progress, to_dict
 from exporter.formats import FAMILIES
+from exporter.formats.hf_trainer import HfTrainerParser
 from exporter.formats.nanogpt import NanoGptParser
+from exporter.formats.tqdm_bars import TqdmBarsParser
 from exporter.pipeline import Pipeline
 
 
@@ -26,6 +29,19 @@ class FullPathNanoGpt(NanoGptParser):
 
     def fast_progress(self, text: str) -> Progress | None:
         return None
+
+
+class FullPathHf(HfTrainerParser):
+    def fast_progress(self, text: str) -> Progress | None:
+        return None
+
+
+class FullPathTqdm(TqdmBarsParser):
+    def fast_progress(self, text: str) -> Progress | None:
+        return None
+
+
+FULL_PATH = {NanoGptParser: FullPathNanoGpt, HfTrainerParser: FullPathHf, TqdmBarsParser: FullPathTqdm}
 
 
 numbers = st.one_of(
@@ -54,7 +70,45 @@ other_lines = st.sampled_from([
     "100%|██████████| 10/10 [00:01<00:00, 9.50it/s]",
     "",
 ])
-logs = st.lists(st.one_of(iter_lines, iter_lines, other_lines), min_size=1, max_size=60)
+nanogpt_logs = st.lists(st.one_of(iter_lines, iter_lines, other_lines), min_size=1, max_size=60)
+
+def bar(n: int, total: int, *, desc: str = "", pad: str = " ", rate: str = "4.00", unit: str = "it/s",
+        postfix: str = "", tail: str = "") -> str:
+    pct = min(999, n * 100 // max(1, total))
+    return f"{desc}{pad}{pct}%|███▏      | {n}/{total} [00:12<01:34, {rate}{unit}{postfix}]{tail}"
+
+
+rates = st.one_of(st.floats(0.01, 500, allow_nan=False).map(lambda v: f"{v:.2f}"),
+                  st.sampled_from(["?", "0.00", "1e3", "4.21k", "0.0000000001", "12"]))
+plain_bars = st.builds(  # redraws of the training bar: what the fast lane reads
+    lambda n, rate, unit, pad: bar(n, 100, rate=rate, unit=unit, pad=pad),
+    st.integers(0, 120),
+    st.one_of(st.floats(0.01, 500, allow_nan=False).map(lambda v: f"{v:.2f}"),
+              st.sampled_from(["0.0000000001", "2000000000.00"])),  # beyond the range check either way
+    st.sampled_from(["it/s", "s/it"]), st.sampled_from(["", " ", "  "]),
+)
+odd_bars = st.builds(  # everything around them
+    lambda n, total, desc, rate, unit, postfix, tail: bar(n, total, desc=desc, rate=rate, unit=unit, postfix=postfix,
+                                                          tail=tail),
+    st.integers(0, 120),
+    st.sampled_from([100, 20, 10**16]),
+    st.sampled_from(["", "Epoch 1: ", "Evaluating: ", "Map: "]),
+    rates,
+    st.sampled_from(["it/s", "s/it", "B/s"]),
+    st.sampled_from(["", ", loss=1.25", ",  lr=1e-4"]),
+    st.sampled_from(["", "{'loss': 1.5, 'grad_norm': 2.0, 'learning_rate': 1e-05, 'epoch': 0.5}", " x"]),
+)
+hf_lines = st.sampled_from([
+    "{'loss': 1.5, 'grad_norm': 2.0, 'learning_rate': 1e-05, 'epoch': 0.5}",
+    "{'eval_loss': 1.2, 'eval_runtime': 3.0}",
+    "***** Running Evaluation *****",
+    "  Total optimization steps = 100",
+    "Saving model checkpoint to out/checkpoint-50",
+    "{'train_runtime': 100.0, 'train_loss': 1.3}",
+    "[rank0]: 50%|█████     | 50/100 [00:12<01:34, 4.00it/s]",
+    "",
+])
+bar_logs = st.lists(st.one_of(plain_bars, plain_bars, odd_bars, hf_lines), min_size=1, max_size=60)
 
 
 def events_of(path: Path, pipeline: Pipeline) -> tuple[list[dict[str, object]], tuple[int, int, int, int]]:
@@ -62,12 +116,9 @@ def events_of(path: Path, pipeline: Pipeline) -> tuple[list[dict[str, object]], 
     return [to_dict(e) for e in events], (pipeline.records, pipeline.parsed, pipeline.rejected, pipeline.parser_errors)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lines=logs, terminators=st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1), cut=st.booleans(),
-       forced=st.booleans(), times=st.one_of(st.none(), st.lists(st.sampled_from([1.7e9, 0.0, 5e9, -1.0]), min_size=1)))
-def test_fast_lane_gives_the_full_paths_events(lines: list[str], terminators: list[str], cut: bool,
-                                               forced: bool, times: list[float] | None) -> None:
-    lines = ["Overriding: max_iters = 100", "iter 0: loss 4.0, time 30000.00ms, mfu -100.00%", *lines]
+def assert_same_events(lines: list[str], terminators: list[str], cut: bool, forced: type | None,
+                       times: list[float] | None) -> None:
+    """The log of ``lines`` read with every fast lane and with none give the same events and counters."""
     if times is None:
         text = "".join(line + terminators[i % len(terminators)] for i, line in enumerate(lines))
         name = "train.log"
@@ -79,13 +130,36 @@ def test_fast_lane_gives_the_full_paths_events(lines: list[str], terminators: li
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_text(text, encoding="utf-8")
-        if forced:
-            fast = Pipeline(parsers=(NanoGptParser,))
-            full = Pipeline(parsers=(FullPathNanoGpt,))
+        if forced is not None:
+            fast = Pipeline(parsers=(forced,))
+            full = Pipeline(parsers=(FULL_PATH[forced],))
         else:
             fast = Pipeline()
-            full = Pipeline(parsers=tuple(FullPathNanoGpt if f is NanoGptParser else f for f in FAMILIES))
+            full = Pipeline(parsers=tuple(FULL_PATH.get(f, f) for f in FAMILIES))
         assert events_of(path, fast) == events_of(path, full)
+
+
+framings = {
+    "terminators": st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1),
+    "cut": st.booleans(),
+    "times": st.one_of(st.none(), st.lists(st.sampled_from([1.7e9, 0.0, 5e9, -1.0]), min_size=1)),
+}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=nanogpt_logs, forced=st.sampled_from([None, NanoGptParser]), **framings)
+def test_nanogpt_fast_lane_gives_the_full_paths_events(lines: list[str], terminators: list[str], cut: bool,
+                                                       forced: type | None, times: list[float] | None) -> None:
+    head = ["Overriding: max_iters = 100", "iter 0: loss 4.0, time 30000.00ms, mfu -100.00%"]
+    assert_same_events(head + lines, terminators, cut, forced, times)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=bar_logs, forced=st.sampled_from([None, HfTrainerParser, TqdmBarsParser]), **framings)
+def test_bar_fast_lane_gives_the_full_paths_events(lines: list[str], terminators: list[str], cut: bool,
+                                                   forced: type | None, times: list[float] | None) -> None:
+    head = ["  0%|          | 0/100 [00:00<?, ?it/s]"]
+    assert_same_events(head + lines, terminators, cut, forced, times)
 
 
 def test_the_fast_lane_reads_plain_lines_and_leaves_the_rest() -> None:
@@ -96,4 +170,16 @@ def test_the_fast_lane_reads_plain_lines_and_leaves_the_rest() -> None:
         iteration=12, loss=3.25, iteration_seconds=0.0815, mfu=None)
     for odd in ("iter 12: loss 3.25, time 1,081.50ms, mfu 12.50%", "iter 12: loss 3.25, time 81.50ms",
                 f"iter {10**15}: loss 1.0, time 80.00ms, mfu 1.00%", "step 250: train loss 2.1, val loss 2.2"):
+        assert parser.fast_progress(odd) is None
+
+
+def test_the_bar_fast_lane_reads_redraws_of_the_training_bar_only() -> None:
+    parser = HfTrainerParser()
+    first = " 10%|█         | 10/100 [00:02<00:18,  4.00it/s]"
+    assert parser.fast_progress(first) is None  # no training bar known yet: the full path decides
+    parser.parse(first)
+    assert parser.fast_progress(" 11%|█         | 11/100 [00:02<00:18,  2.00s/it]") == Progress(
+        iteration=11, total_iterations=100, iteration_seconds=2.0)
+    for odd in (" 12%|█         | 12/20 [00:02<00:18,  4.00it/s]", "Eval:  12%|█  | 12/100 [00:02<00:18,  4.00it/s]",
+                " 12%|█         | 12/100 [00:02<00:18,  4.00it/s, loss=1.2]", " 12%|█  | 12/100 [00:02<?, ?it/s]"):
         assert parser.fast_progress(odd) is None

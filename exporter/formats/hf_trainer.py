@@ -62,6 +62,9 @@ class HfTrainerParser(Parser):
             out.append(Eval(iteration=self.bars.main_n, done=False))
         return out
 
+    def fast_progress(self, text: str) -> Progress | None:
+        return self.bars.fast_main(text)
+
     def _dict(self, text: str, so_far: list[Event]) -> list[Event]:
         pairs = dict(_DICT_PAIR.findall(text, 0, SCAN_LIMIT))
         if "eval_loss" in pairs or any(key.startswith("eval_") for key in pairs):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from exporter.events import Checkpoint, Eval, Event, Progress
+from exporter.events import MAX_SECONDS, Checkpoint, Eval, Event, Progress
 from exporter.formats._values import finite, number, pick_loss
 from exporter.formats.base import Parser
 
@@ -43,6 +43,12 @@ _COUNT = re.compile(
     r"^(?P<desc>.{0,400}?)(?P<n>\d+)(?P<nunit>[A-Za-z]+) \[(?P<elapsed>[\d:?]+),\s*"
     r"(?P<rate>\?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?P<scale>[kMGTP]?)(?P<unit>[^\s,\]/]+/s|s/[^\s,\]]+)"
     r"(?:,\s*(?P<postfix>[^\]]*))?\]"
+)
+# A plain redraw of a bar without description or postfix, the whole record: ``_BAR`` restricted to bounded digits,
+# a plain rate and the two iteration units (the lines of a long log, read by ``BarTracker.fast_main``).
+_FAST_BAR = re.compile(
+    r" *\d{1,3}%\|[^|\n]{0,300}\|\s*(\d{1,15})/(\d{1,15})\s*\[[\d:?]+(?:<[\d:?]+)?,\s*(\d{1,12}(?:\.\d{1,12})?)"
+    r"(it/s|s/it)\]"
 )
 _POSTFIX_PAIR = re.compile(r"([\w./-]+)=\s*([^,\s]+)")
 _SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
@@ -180,6 +186,26 @@ class BarTracker:
         out.append(Progress(iteration=bar.n, total_iterations=bar.total, iteration_seconds=bar.seconds, loss=loss))
         return out
 
+    def fast_main(self, text: str) -> Progress | None:
+        """``events(match_bar(text))`` when ``text`` is just a redraw of the training bar already known (no
+        description, no postfix, no eval bar open, the same total), else None (``match_bar`` then reads it)."""
+        match = _FAST_BAR.fullmatch(text)
+        if match is None or not self._has_main or self._eval_open:
+            return None
+        n_text, total_text, rate_text, unit = match.groups()
+        total = int(total_text)
+        if total != (self.main_total if self.expected_total is None else self.expected_total):
+            return None
+        rate = float(rate_text)
+        if rate <= 0:
+            return None
+        seconds = rate if unit == "s/it" else 1.0 / rate
+        if seconds > MAX_SECONDS:
+            return None  # the range check would drop it: the full path says so
+        # No loss: a pending one is taken by the first training bar, which the full path reads.
+        self.main_n, self.main_total = int(n_text), total
+        return Progress(iteration=self.main_n, total_iterations=total, iteration_seconds=seconds)
+
     def _eval_bar(self, bar: Bar) -> list[Event]:
         if bar.total is not None and bar.n >= bar.total:
             if not self._eval_open:
@@ -220,6 +246,9 @@ class TqdmBarsParser(Parser):
     def parse(self, text: str) -> list[Event]:
         bar = match_bar(text)
         return [] if bar is None else self.bars.events(bar)
+
+    def fast_progress(self, text: str) -> Progress | None:
+        return self.bars.fast_main(text)
 
 
 PARSERS: tuple[type[Parser], ...] = (TqdmBarsParser,)
