@@ -10,7 +10,7 @@ import random
 import pytest
 
 from exporter.estimate import Estimator, coalesce
-from exporter.estimate.coalesce import COALESCE_AFTER, MAX_SAMPLE_SECONDS, lines_per_sample
+from exporter.estimate.coalesce import COALESCE_AFTER, MAX_SAMPLE_SECONDS, MAX_TIMED_SAMPLE_SECONDS, lines_per_sample
 from exporter.estimate.pace import Sample
 from exporter.events import Config, Eval, Event, Progress
 
@@ -117,20 +117,39 @@ def test_a_spike_is_a_sample_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None
     assert max(s.lines for s in samples) == lines_per_sample(20_000)
 
 
-def test_a_slow_logging_run_never_takes_more_than_max_sample_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    gap = 0.4 * MAX_SAMPLE_SECONDS
-    gaps = [gap] * (5 * COALESCE_AFTER)
-    samples = samples_taken(timed_run(gaps), monkeypatch)
-    assert lines_per_sample(len(gaps)) > 3
-    assert max(s.lines for s in samples) == math.ceil(MAX_SAMPLE_SECONDS / gap)
+def test_a_sample_spans_a_few_seconds_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = 5 * COALESCE_AFTER
+    assert lines_per_sample(lines) > 3
+    gap = 0.4 * MAX_TIMED_SAMPLE_SECONDS
+    samples = samples_taken(timed_run([gap] * lines), monkeypatch)
+    assert max(s.lines for s in samples) == math.ceil(MAX_TIMED_SAMPLE_SECONDS / gap)
+    seconds = 0.4 * MAX_SAMPLE_SECONDS
+    events: list[Event] = [Config(total_iterations=2 * lines, new_run=True)]
+    events += [Progress(iteration=i, loss=1.0, iteration_seconds=seconds) for i in range(lines)]
+    samples = samples_taken(events, monkeypatch)
+    assert max(s.lines for s in samples) == math.ceil(MAX_SAMPLE_SECONDS / seconds)
 
 
 def test_a_stall_after_coalescing_is_seen_on_the_usual_line_gap(monkeypatch: pytest.MonkeyPatch) -> None:
     """Lines 10 s apart taken three to a sample (samples of up to 30 s here): the usual gap between lines stays
     10 s (a stall after 5 x 10 s), not the sample's 30 s."""
-    monkeypatch.setattr(coalesce, "MAX_SAMPLE_SECONDS", 30.0)
+    monkeypatch.setattr(coalesce, "MAX_TIMED_SAMPLE_SECONDS", 30.0)
     events = timed_run([10.0] * (5 * COALESCE_AFTER))
     last = events[-1].time
     assert last is not None
     assert figures(events, now=last + 45.0)["state"] != "stalled"
     assert figures(events, now=last + 60.0)["state"] == "stalled"
+
+
+def test_lines_read_in_one_poll_keep_the_pace() -> None:
+    """A followed run read in bursts: each 0.5 s poll finds 25 new lines, all stamped with the poll's time. Long
+    after coalescing started, the pace is still 0.5 s / 25 lines (no line of a burst is a spike, none is free)."""
+    events: list[Event] = [Config(total_iterations=400_000, new_run=True, time=1.7e9)]
+    at, iteration = 1.7e9, 0
+    for _ in range(2_000):
+        at += 0.5
+        for _ in range(25):
+            events.append(Progress(iteration=iteration, loss=1.0, time=at))
+            iteration += 1
+    pace = figures(events, now=at)["seconds_per_iteration"]
+    assert isinstance(pace, float) and pace == pytest.approx(0.02, rel=0.02)

@@ -161,12 +161,14 @@ class Estimator:
         timed = event.time is not None and run.anchor_time is not None
         line: tuple[float, float] | None = None
         if event.time is not None and run.anchor_time is not None:
-            if event.time - run.anchor_time <= 0:
+            # From the previous line with a later time than the one before it: lines read in one poll share
+            # their arrival time, and such a burst counts as one line, the first of it carrying them all.
+            since_iteration, since_time = run.anchor_iteration or 0, run.anchor_time
+            if pending.lines and pending.timed and pending.end_time is not None:
+                since_iteration, since_time = pending.end_iteration, pending.end_time
+            if event.time - since_time <= 0:
                 return  # same timestamp: let the next sample span both updates
-            if pending.lines and run.last_time is not None:
-                line = (gap, event.time - run.last_time)
-            else:
-                line = (iteration - (run.anchor_iteration or 0), event.time - run.anchor_time)
+            line = (iteration - since_iteration, event.time - since_time)
         elif event.iteration_seconds is not None and event.iteration_seconds >= 0:
             # A printed time stands for the iterations it was measured over, never for the logging gap.
             count = min(event.averaged_over or 1, gap)
@@ -177,13 +179,14 @@ class Estimator:
             kinds = frozenset(run.tagged_kinds.union(due))
             run.tagged_kinds = set()
         alone = line is None or bool(kinds) or not self._ordinary(run, line, timed)
-        if alone and pending.lines and run.last is not None:
+        if alone and pending.lines:
             # A line of its own: the lines taken so far close first, as the sample before it.
-            self._close(run, run.last.global_iteration, run.last.time, frozenset())
+            self._close(run, pending.end_iteration, pending.end_time, frozenset())
         if line is None:
             run.anchor_iteration, run.anchor_time = iteration, event.time
             return
-        pending.add(line[0], line[1], gap, timed=timed)
+        # With record times a line spans everything since its start; with printed ones the logging gap.
+        pending.add(line[0], line[1], line[0] if timed else gap, timed=timed, iteration=iteration, time=event.time)
         if not alone and not pending.full(run.lines):
             if not timed:
                 run.anchor_iteration, run.anchor_time = iteration, event.time
