@@ -4,7 +4,8 @@ Every sample costs the whole analysis (change tests, schedule, baseline, calibra
 logs every iteration for days would be analysed millions of times, and a sidecar catching up on its history
 would take minutes. The first ``COALESCE_AFTER`` lines of a run are one sample each; after that the lines per
 sample double each time the run's line count doubles (about ``COALESCE_AFTER / 2`` samples per doubling), up to
-what a few seconds hold: a 2 M-line nanoGPT history at 80 ms per line is analysed ~35 k times.
+what a few seconds hold: a 2 M-line nanoGPT history at 80 ms per line, with an eval every 250 lines, is
+analysed 52 k times.
 
 A sample never spans more than a few seconds, so a followed run is followed as closely as before, and a
 remarkable line (warm-up, an eval/checkpoint tag or one due, a spike) is always a sample of its own: hangs,
@@ -21,7 +22,7 @@ COALESCE_AFTER = 4096
 figures moved by at most 0.4 points of MAPE)."""
 MAX_SAMPLE_SECONDS = 5.0
 """A sample of printed times (history read after the fact) closes once it spans this long, however few lines it
-holds (a 2 M-line history at 80 ms per line is still only ~35 k samples)."""
+holds (62 lines at 80 ms per line)."""
 MAX_TIMED_SAMPLE_SECONDS = 1.0
 """The same for record times: a followed run's pace moves within seconds, as with one sample per line (lines
 read in one poll share their time, so a followed run makes at most a few samples a second whatever it logs)."""
@@ -36,11 +37,12 @@ def lines_per_sample(lines: int) -> int:
 class Pending:
     """Lines taken into the sample that is still open.
 
-    With record times the sample runs from the estimator's anchor to the latest line, so only the count is
-    kept; with printed times it is the sum of the lines' printed iterations and seconds.
+    With record times the sample runs from the estimator's anchor to the latest line (the sums only bound its
+    length); with printed times it is the sum of the lines' printed iterations and seconds.
     """
 
     lines: int = 0
+    """Lines taken (with record times, lines that arrived together count once)."""
     timed: bool = False
     """Whether the lines have record times."""
     iterations: float = 0.0

@@ -38,7 +38,8 @@ class Sample:
     """Iterations since the previous progress line when more than ``iterations`` (printed times cover only the
     printed iterations; the others ran at the same pace); 0 when the sample covers the whole gap."""
     lines: int = 1
-    """Progress lines the sample covers (more than one on a long run, see ``coalesce``)."""
+    """Progress lines the sample covers (more than one on a long run, see ``coalesce``; with record times, lines
+    that arrived together count once)."""
     pace: float = field(init=False, repr=False, compare=False)
     """Seconds per iteration, computed once: the window reads it many times."""
 
