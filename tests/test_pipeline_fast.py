@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from exporter.events import Event, Progress, to_dict
 from exporter.formats import FAMILIES
 from exporter.formats.hf_trainer import HfTrainerParser
+from exporter.formats.lightning import LightningParser
 from exporter.formats.nanogpt import NanoGptParser
 from exporter.formats.tqdm_bars import TqdmBarsParser
 from exporter.pipeline import Pipeline
@@ -41,7 +42,13 @@ class FullPathTqdm(TqdmBarsParser):
         return None
 
 
-FULL_PATH = {NanoGptParser: FullPathNanoGpt, HfTrainerParser: FullPathHf, TqdmBarsParser: FullPathTqdm}
+class FullPathLightning(LightningParser):
+    def fast_progress(self, text: str) -> Progress | None:
+        return None
+
+
+FULL_PATH = {NanoGptParser: FullPathNanoGpt, HfTrainerParser: FullPathHf, TqdmBarsParser: FullPathTqdm,
+             LightningParser: FullPathLightning}
 
 
 numbers = st.one_of(
@@ -108,6 +115,27 @@ hf_lines = st.sampled_from([
     "[rank0]: 50%|█████     | 50/100 [00:12<01:34, 4.00it/s]",
     "",
 ])
+postfixes = st.sampled_from(["", ", v_num=0", ", v_num=3, train_loss=2.310", ", v_num=0, loss=nan",
+                             ", v_num=0, val_loss=1.5", ", v_num=0, train_loss_step=2.1, train_loss_epoch=2.3",
+                             ", v_num=0, train_loss=1,5", ", `Trainer.fit` stopped: `max_epochs=3` reached."])
+epoch_bars = st.builds(  # Lightning's epoch bars: what its fast lane reads, and the odd ones around them
+    lambda epoch, n, total, rate, unit, postfix: bar(n, total, desc=f"Epoch {epoch}: ", rate=rate, unit=unit,
+                                                     postfix=postfix),
+    st.sampled_from([0, 0, 1, 2, 10**10]), st.integers(0, 120), st.sampled_from([100, 100, 50]),
+    st.one_of(st.floats(0.01, 500, allow_nan=False).map(lambda v: f"{v:.2f}"),
+              st.sampled_from(["?", "0.00", "1e3", "0.0000000001"])),
+    st.sampled_from(["it/s", "it/s", "s/it"]), postfixes,
+)
+lightning_lines = st.sampled_from([
+    "Validation DataLoader 0:  50%|█████     | 5/10 [00:01<00:01,  4.00it/s]",
+    "Validation DataLoader 0: 100%|██████████| 10/10 [00:02<00:00,  4.00it/s]",
+    "Validation: 0it [00:00, ?it/s]",
+    "Sanity Checking DataLoader 0:  50%|█████     | 1/2 [00:00<00:00,  4.00it/s]",
+    "Epoch 1/9 ━━━━━━━━━━━━━━━━ 45/100 0:00:10 • 0:00:12 12.34it/s v_num: 0 train_loss: 0.123",
+    "`Trainer.fit` stopped: `max_epochs=3` reached.",
+    "",
+])
+lightning_logs = st.lists(st.one_of(epoch_bars, epoch_bars, epoch_bars, lightning_lines), min_size=1, max_size=60)
 bar_logs = st.lists(st.one_of(plain_bars, plain_bars, odd_bars, hf_lines), min_size=1, max_size=60)
 
 
@@ -159,6 +187,14 @@ def test_nanogpt_fast_lane_gives_the_full_paths_events(lines: list[str], termina
 def test_bar_fast_lane_gives_the_full_paths_events(lines: list[str], terminators: list[str], cut: bool,
                                                    forced: type | None, times: list[float] | None) -> None:
     head = ["  0%|          | 0/100 [00:00<?, ?it/s]"]
+    assert_same_events(head + lines, terminators, cut, forced, times)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=lightning_logs, forced=st.sampled_from([None, LightningParser]), **framings)
+def test_lightning_fast_lane_gives_the_full_paths_events(lines: list[str], terminators: list[str], cut: bool,
+                                                         forced: type | None, times: list[float] | None) -> None:
+    head = ["Epoch 0:   1%|          | 1/100 [00:00<00:10,  9.50it/s, v_num=0]"]
     assert_same_events(head + lines, terminators, cut, forced, times)
 
 

@@ -21,7 +21,7 @@ import re
 from exporter.events import Config, Eval, Event, Progress
 from exporter.formats._values import finite, number, pick_loss
 from exporter.formats.base import Parser
-from exporter.formats.tqdm_bars import match_bar
+from exporter.formats.tqdm_bars import FAST_BAR, fast_seconds, match_bar, postfix_loss
 
 _EPOCH_DESC = re.compile(r"^Epoch (\d+)(?:/(\d+))?$")
 _RICH = re.compile(
@@ -32,6 +32,8 @@ _RICH = re.compile(
 )
 _RICH_METRIC = re.compile(r"([\w./-]+):\s+(\S+)")
 _STOPPED = re.compile(r"`(max_epochs|max_steps)=(\d+)` reached")
+_FAST_EPOCH_BAR = re.compile(r"Epoch (\d{1,9}):" + FAST_BAR + r"(?:,\s*([^\]]*))?\]")
+"""A TQDM epoch bar, the whole record (``fast_progress``): groups epoch, n, total, rate, unit, postfix."""
 
 
 class LightningParser(Parser):
@@ -78,6 +80,21 @@ class LightningParser(Parser):
         if bar.desc.startswith("Validation"):
             return self._eval(bar.n, bar.total)
         return []
+
+    def fast_progress(self, text: str) -> Progress | None:
+        if "•" in text or "`Trainer.fit` stopped" in text:
+            return None  # a Rich bar, or the end of fit: the full path
+        match = _FAST_EPOCH_BAR.fullmatch(text)
+        if match is None or self._eval_open:
+            return None
+        epoch_text, n_text, total_text, rate_text, unit, postfix = match.groups()
+        n, seconds = int(n_text), fast_seconds(rate_text, unit)
+        if n == 0 or seconds is None:
+            return None  # a reset redraw may be skipped: the full path decides
+        epoch, total = int(epoch_text), int(total_text)
+        self._last, self._batches_per_epoch = (epoch, n), total
+        return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds,
+                        loss=postfix_loss(postfix or ""), epoch=epoch, batches_per_epoch=total)
 
     def _rich(self, text: str) -> list[Event]:
         m = _RICH.match(text.strip())

@@ -44,12 +44,14 @@ _COUNT = re.compile(
     r"(?P<rate>\?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?P<scale>[kMGTP]?)(?P<unit>[^\s,\]/]+/s|s/[^\s,\]]+)"
     r"(?:,\s*(?P<postfix>[^\]]*))?\]"
 )
-# A plain redraw of a bar without description or postfix, the whole record: ``_BAR`` restricted to bounded digits,
-# a plain rate and the two iteration units (the lines of a long log, read by ``BarTracker.fast_main``).
-_FAST_BAR = re.compile(
+FAST_BAR = (
     r" *\d{1,3}%\|[^|\n]{0,300}\|\s*(\d{1,15})/(\d{1,15})\s*\[[\d:?]+(?:<[\d:?]+)?,\s*(\d{1,12}(?:\.\d{1,12})?)"
-    r"(it/s|s/it)\]"
+    r"(it/s|s/it)"
 )
+"""A bar from its percentage to its rate: ``_BAR`` restricted to bounded digits, a plain rate and the two iteration
+units (groups: n, total, rate, unit). The fast lanes of long logs match it, each with what may come around it."""
+_FAST_BAR = re.compile(FAST_BAR + r"\]")
+"""A redraw without description or postfix, the whole record (``BarTracker.fast_main``)."""
 _POSTFIX_PAIR = re.compile(r"([\w./-]+)=\s*([^,\s]+)")
 _SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _ITERATION_UNITS = frozenset({"it", "step", "steps", "batch", "batches", "iter", "iters"})
@@ -82,7 +84,22 @@ class Bar:
     @property
     def loss(self) -> float | None:
         """Training loss from a ``loss=…`` style postfix."""
-        return pick_loss(_POSTFIX_PAIR.findall(self.postfix)) if "loss" in self.postfix else None
+        return postfix_loss(self.postfix)
+
+
+def postfix_loss(postfix: str) -> float | None:
+    """The training loss in a bar's postfix (``v_num=0, train_loss=1.23``), else None."""
+    return pick_loss(_POSTFIX_PAIR.findall(postfix)) if "loss" in postfix else None
+
+
+def fast_seconds(rate_text: str, unit: str) -> float | None:
+    """Seconds per iteration from a ``FAST_BAR`` match's rate, as ``match_bar`` computes them; None when that would
+    be None or out of ``events.checked``'s range (a fast lane then leaves the record to the full path)."""
+    rate = float(rate_text)
+    if rate <= 0:
+        return None
+    seconds = rate if unit == "s/it" else 1.0 / rate
+    return seconds if seconds <= MAX_SECONDS else None
 
 
 def match_bar(text: str) -> Bar | None:
@@ -196,12 +213,9 @@ class BarTracker:
         total = int(total_text)
         if total != (self.main_total if self.expected_total is None else self.expected_total):
             return None
-        rate = float(rate_text)
-        if rate <= 0:
+        seconds = fast_seconds(rate_text, unit)
+        if seconds is None:
             return None
-        seconds = rate if unit == "s/it" else 1.0 / rate
-        if seconds > MAX_SECONDS:
-            return None  # the range check would drop it: the full path says so
         # No loss: a pending one is taken by the first training bar, which the full path reads.
         self.main_n, self.main_total = int(n_text), total
         return Progress(iteration=self.main_n, total_iterations=total, iteration_seconds=seconds)
