@@ -75,6 +75,34 @@ def tqdm_log(size_bytes: int) -> Path:
     return path
 
 
+def lightning_log(updates: int) -> Path:
+    """A Lightning TQDM log of ``updates`` epoch-bar redraws (10,000 batches per epoch, a loss in the postfix),
+    ``\\r``-separated, one ``\\n`` per epoch."""
+    path = CACHE_DIR / f"lightning-{updates}.log"
+    if path.exists():
+        return path
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(3)
+    tmp = path.with_suffix(".tmp")
+    per_epoch = 10_000
+    with open(tmp, "w") as out:
+        parts = []
+        for i in range(updates):
+            epoch, n = divmod(i, per_epoch)
+            n += 1
+            pct = n * 100 // per_epoch
+            parts.append(f"\rEpoch {epoch}: {pct:3d}%|{'█' * (pct // 10):<10}| {n}/{per_epoch} [00:{n % 60:02d}<01:00, "
+                         f"{20 + rng.random():.2f}it/s, v_num=0, train_loss={1 + rng.random():.3f}]")
+            if n == per_epoch:
+                parts.append("\n")
+            if len(parts) >= 10000:
+                out.write("".join(parts))
+                parts.clear()
+        out.write("".join(parts) + "\n")
+    tmp.rename(path)
+    return path
+
+
 def complete_blocks(path: Path) -> Iterator[bytes]:
     """The file in 1 MiB blocks cut after their last ``\\n`` or ``\\r`` (the rest starts the next block); the
     unterminated tail last."""

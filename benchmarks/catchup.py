@@ -1,6 +1,10 @@
 """Catch-up throughput: how fast the exporter reaches the end of a long log, against mtail and a plain loop.
 
-    python benchmarks/catchup.py [--lines 2000000] [--tqdm-bytes 200000000] [--timeout 120]
+    python benchmarks/catchup.py [--lines 2000000] [--tqdm-bytes 200000000] [--lightning-updates 500000]
+                                 [--timeout 120] [--only nanogpt|tqdm|lightning]
+
+Three logs: nanoGPT (``iter`` lines, an eval every 250), an HF-Trainer-style tqdm bar, and Lightning's TQDM
+epoch bars with a loss in the postfix (both ``\\r``-separated).
 
 Logs are generated once under $BENCH_CACHE (default /tmp/training-eta-bench). Debian's mtail is installed with
 apt-get when missing (needs root). Figures: records/s and MB/s for each contender on each log, and the ratio of
@@ -57,10 +61,13 @@ MTAIL_PROGRAMS = {
     """,
 }
 
+MTAIL_PROGRAMS["lightning"] = MTAIL_PROGRAMS["tqdm"]
+
 PLAIN_PATTERNS = {
     "nanogpt": re.compile(rb"iter (\d+): loss ([0-9.]+|nan), time ([0-9.]+)ms"),
     "tqdm": re.compile(rb"(\d+)/(\d+) \[[^\]]*, ([0-9.]+)(it/s|s/it)"),
 }
+PLAIN_PATTERNS["lightning"] = PLAIN_PATTERNS["tqdm"]
 
 
 def plain_loop(path: Path, pattern: re.Pattern[bytes]) -> int:
@@ -84,6 +91,7 @@ COLUMN_PATTERNS = {
     "nanogpt": re.compile(r"^(?:iter (\d{1,15}): loss [^,\s]+, time (\d{1,12}\.\d+)ms.*|.*)$", re.MULTILINE),
     "tqdm": re.compile(r"^(?:.*?(\d+)/\d+ \[[^\]]*, ([0-9.]+)it/s.*|.*)$", re.MULTILINE),
 }
+COLUMN_PATTERNS["lightning"] = COLUMN_PATTERNS["tqdm"]
 
 
 def columnar_bound(path: Path, pattern: re.Pattern[str]) -> int:
@@ -151,13 +159,15 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds one contender may take")
     parser.add_argument("--skip", action="append", default=[], metavar="CONTENDER",
                         help="leave out a contender (plain, columnar, mtail, report, sidecar); repeatable")
-    parser.add_argument("--only", choices=("nanogpt", "tqdm"), default=None, help="benchmark one log only")
+    parser.add_argument("--lightning-updates", type=int, default=500_000, help="bar redraws of the Lightning log")
+    parser.add_argument("--only", choices=("nanogpt", "tqdm", "lightning"), default=None, help="benchmark one log only")
     parser.add_argument("--flat", default=None, metavar="N,N,...", help="cost per record of report at these sizes")
     args = parser.parse_args()
     if args.flat:
         return flat_table([int(n) for n in args.flat.split(",")], args.timeout)
 
-    logs = {"nanogpt": lambda: _common.nanogpt_log(args.lines), "tqdm": lambda: _common.tqdm_log(args.tqdm_bytes)}
+    logs = {"nanogpt": lambda: _common.nanogpt_log(args.lines), "tqdm": lambda: _common.tqdm_log(args.tqdm_bytes),
+            "lightning": lambda: _common.lightning_log(args.lightning_updates)}
     if args.only:
         logs = {args.only: logs[args.only]}
     mtail = None if "mtail" in args.skip else ensure_mtail()
@@ -187,7 +197,7 @@ def main() -> int:
         for name, (seconds, finished) in timings.items():
             rows.append((kind, records, megabytes, name, seconds, finished, timings))
 
-    print(f"{'log':8} {'records':>10} {'MB':>6}  {'contender':18} {'records/s':>13} {'MB/s':>8} {'seconds':>9}"
+    print(f"{'log':9} {'records':>10} {'MB':>6}  {'contender':18} {'records/s':>13} {'MB/s':>8} {'seconds':>9}"
           "  ours vs mtail / vs plain")
     for kind, records, megabytes, name, seconds, finished, timings in rows:
         bound = "" if finished else "<"
@@ -198,7 +208,7 @@ def main() -> int:
                     ratios.append(f"{bound}{timings[base][0] / seconds:.3g}x")
                 else:
                     ratios.append("-")
-        print(f"{kind:8} {records:10,} {megabytes:6.0f}  {name:18} {bound:>1}{records / seconds:12,.0f} "
+        print(f"{kind:9} {records:10,} {megabytes:6.0f}  {name:18} {bound:>1}{records / seconds:12,.0f} "
               f"{bound:>1}{megabytes / seconds:7.2f} {'' if finished else '>'}{seconds:8.2f}  {' / '.join(ratios)}")
     print(f"load average after: {_common.load_average()}")
     if mtail is None and "mtail" not in args.skip:
