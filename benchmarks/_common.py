@@ -20,22 +20,17 @@ from pathlib import Path
 CACHE_DIR = Path(os.environ.get("BENCH_CACHE", "/tmp/training-eta-bench"))
 
 
-def nanogpt_log(lines: int) -> Path:
-    """A nanoGPT log with ``lines`` progress lines (log interval 1, eval every 250), cached between runs."""
-    path = CACHE_DIR / f"nanogpt-{lines}.log"
+def _cached(name: str, pieces: Iterator[str]) -> Path:
+    """``CACHE_DIR / name``, written once from ``pieces`` (in chunks, through a temporary file)."""
+    path = CACHE_DIR / name
     if path.exists():
         return path
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(1)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w") as out:
-        out.write(f"Overriding: max_iters = {lines}\nOverriding: eval_interval = 250\nOverriding: log_interval = 1\n")
-        chunk = []
-        for i in range(lines):
-            if i % 250 == 0:
-                chunk.append(f"step {i}: train loss {2 + rng.random():.4f}, val loss {2 + rng.random():.4f}\n")
-            ms = 2500.0 if i % 250 == 0 else 75 + rng.random() * 10
-            chunk.append(f"iter {i}: loss {1 + rng.random():.4f}, time {ms:.2f}ms, mfu {rng.random() * 40:.2f}%\n")
+        chunk: list[str] = []
+        for piece in pieces:
+            chunk.append(piece)
             if len(chunk) >= 10000:
                 out.write("".join(chunk))
                 chunk.clear()
@@ -44,63 +39,58 @@ def nanogpt_log(lines: int) -> Path:
     return path
 
 
+def nanogpt_log(lines: int) -> Path:
+    """A nanoGPT log with ``lines`` progress lines (log interval 1, eval every 250), cached between runs."""
+
+    def pieces() -> Iterator[str]:
+        rng = random.Random(1)
+        yield f"Overriding: max_iters = {lines}\nOverriding: eval_interval = 250\nOverriding: log_interval = 1\n"
+        for i in range(lines):
+            if i % 250 == 0:
+                yield f"step {i}: train loss {2 + rng.random():.4f}, val loss {2 + rng.random():.4f}\n"
+            ms = 2500.0 if i % 250 == 0 else 75 + rng.random() * 10
+            yield f"iter {i}: loss {1 + rng.random():.4f}, time {ms:.2f}ms, mfu {rng.random() * 40:.2f}%\n"
+
+    return _cached(f"nanogpt-{lines}.log", pieces())
+
+
 def tqdm_log(size_bytes: int) -> Path:
     """An HF-Trainer-style tqdm log of about ``size_bytes``: ``\\r``-separated bar updates, one ``\\n`` per bar."""
-    path = CACHE_DIR / f"tqdm-{size_bytes}.log"
-    if path.exists():
-        return path
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(2)
-    tmp = path.with_suffix(".tmp")
-    written = 0
-    total = 100000
-    step = 0
-    with open(tmp, "w") as out:
-        parts = []
+
+    def pieces() -> Iterator[str]:
+        rng = random.Random(2)
+        written, total, step = 0, 100000, 0
         while written < size_bytes:
             step = step % total + 1
             pct = step * 100 // total
-            filled = "█" * (pct // 10)
-            rate = 4 + rng.random()
-            part = f"\r {pct:3d}%|{filled:<10}| {step}/{total} [00:{step % 60:02d}<12:34, {rate:.2f}it/s]"
-            parts.append(part)
+            part = f"\r {pct:3d}%|{'█' * (pct // 10):<10}| {step}/{total} [00:{step % 60:02d}<12:34, {4 + rng.random():.2f}it/s]"
             written += len(part.encode())
+            yield part
             if step == total:
-                parts.append("\n")
-            if len(parts) >= 10000:
-                out.write("".join(parts))
-                parts.clear()
-        out.write("".join(parts) + "\n")
-    tmp.rename(path)
-    return path
+                yield "\n"
+        yield "\n"
+
+    return _cached(f"tqdm-{size_bytes}.log", pieces())
 
 
 def lightning_log(updates: int) -> Path:
     """A Lightning TQDM log of ``updates`` epoch-bar redraws (10,000 batches per epoch, a loss in the postfix),
     ``\\r``-separated, one ``\\n`` per epoch."""
-    path = CACHE_DIR / f"lightning-{updates}.log"
-    if path.exists():
-        return path
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(3)
-    tmp = path.with_suffix(".tmp")
-    per_epoch = 10_000
-    with open(tmp, "w") as out:
-        parts = []
+
+    def pieces() -> Iterator[str]:
+        rng = random.Random(3)
+        per_epoch = 10_000
         for i in range(updates):
             epoch, n = divmod(i, per_epoch)
             n += 1
             pct = n * 100 // per_epoch
-            parts.append(f"\rEpoch {epoch}: {pct:3d}%|{'█' * (pct // 10):<10}| {n}/{per_epoch} [00:{n % 60:02d}<01:00, "
-                         f"{20 + rng.random():.2f}it/s, v_num=0, train_loss={1 + rng.random():.3f}]")
+            yield (f"\rEpoch {epoch}: {pct:3d}%|{'█' * (pct // 10):<10}| {n}/{per_epoch} [00:{n % 60:02d}<01:00, "
+                   f"{20 + rng.random():.2f}it/s, v_num=0, train_loss={1 + rng.random():.3f}]")
             if n == per_epoch:
-                parts.append("\n")
-            if len(parts) >= 10000:
-                out.write("".join(parts))
-                parts.clear()
-        out.write("".join(parts) + "\n")
-    tmp.rename(path)
-    return path
+                yield "\n"
+        yield "\n"
+
+    return _cached(f"lightning-{updates}.log", pieces())
 
 
 def complete_blocks(path: Path) -> Iterator[bytes]:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from exporter.events import Event, Progress, to_dict
 from exporter.formats import FAMILIES
+from exporter.formats.base import Parser
 from exporter.formats.hf_trainer import HfTrainerParser
 from exporter.formats.lightning import LightningParser
 from exporter.formats.nanogpt import NanoGptParser
@@ -25,30 +26,17 @@ from exporter.formats.tqdm_bars import TqdmBarsParser
 from exporter.pipeline import Pipeline
 
 
-class FullPathNanoGpt(NanoGptParser):
-    """nanoGPT without its fast lane: every line through ``parse``."""
+def full_path(family: type[Parser]) -> type[Parser]:
+    """``family`` without its fast lane: every line through ``parse``."""
 
-    def fast_progress(self, text: str) -> Progress | None:
+    def no_fast_lane(self: Parser, text: str) -> Progress | None:
         return None
 
-
-class FullPathHf(HfTrainerParser):
-    def fast_progress(self, text: str) -> Progress | None:
-        return None
+    return type(f"FullPath{family.__name__}", (family,), {"fast_progress": no_fast_lane})
 
 
-class FullPathTqdm(TqdmBarsParser):
-    def fast_progress(self, text: str) -> Progress | None:
-        return None
-
-
-class FullPathLightning(LightningParser):
-    def fast_progress(self, text: str) -> Progress | None:
-        return None
-
-
-FULL_PATH = {NanoGptParser: FullPathNanoGpt, HfTrainerParser: FullPathHf, TqdmBarsParser: FullPathTqdm,
-             LightningParser: FullPathLightning}
+FAST_LANES: tuple[type[Parser], ...] = (NanoGptParser, HfTrainerParser, TqdmBarsParser, LightningParser)
+FULL_PATH = {family: full_path(family) for family in FAST_LANES}
 
 
 numbers = st.one_of(
