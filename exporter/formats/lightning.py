@@ -91,10 +91,7 @@ class LightningParser(Parser):
         n, seconds = int(n_text), fast_seconds(rate_text, unit)
         if n == 0 or seconds is None:
             return None  # a reset redraw may be skipped: the full path decides
-        epoch, total = int(epoch_text), int(total_text)
-        self._last, self._batches_per_epoch = (epoch, n), total
-        return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds,
-                        loss=postfix_loss(postfix or ""), epoch=epoch, batches_per_epoch=total)
+        return self._progress(int(epoch_text), n, int(total_text), seconds, postfix_loss(postfix or ""), None)
 
     def _rich(self, text: str) -> list[Event]:
         m = _RICH.match(text.strip())
@@ -132,21 +129,17 @@ class LightningParser(Parser):
         if self._eval_open:
             self._eval_open = False
             out.append(Eval(iteration=self._global(), done=True))
+        out.append(self._progress(epoch, n, total, seconds, loss, total_epochs))
+        return out
+
+    def _progress(self, epoch: int, n: int, total: int | None, seconds: float | None, loss: float | None,
+                  total_epochs: int | None) -> Progress:
+        """The epoch bar reached ``n``: where the run is (for evals after it), and the Progress."""
         self._last = (epoch, n)
         if total is not None:
             self._batches_per_epoch = total
-        out.append(
-            Progress(
-                iteration=n,
-                total_iterations=total,
-                iteration_seconds=seconds,
-                loss=loss,
-                epoch=epoch,
-                total_epochs=total_epochs,
-                batches_per_epoch=total,
-            )
-        )
-        return out
+        return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss, epoch=epoch,
+                        total_epochs=total_epochs, batches_per_epoch=total)
 
     def _eval(self, n: int, total: int | None) -> list[Event]:
         if total is not None and n >= total:

@@ -66,29 +66,22 @@ class NanoGptParser(Parser):
             loss = float(loss_text)
         except ValueError:
             return None
-        self._in_config = False
-        self._last_step = int(iteration)
         mfu = None if mfu_text[0] == "-" else float(mfu_text) / 100.0
-        return Progress(iteration=self._last_step, loss=loss, iteration_seconds=float(ms_text) / 1000.0, mfu=mfu)
+        return self._step(int(iteration), loss, float(ms_text) / 1000.0, mfu)
 
     def _iteration(self, match: re.Match[str] | None) -> list[Event]:
         if match is None:
             return []
-        self._in_config = False
         iteration, loss_text, ms_text, mfu_text = match.groups()
-        self._last_step = int(iteration)
-        # The hot path of a long nanoGPT log: plain float() first, the tolerant helpers only for odd text.
-        try:
-            loss: float | None = float(loss_text)
-        except ValueError:
-            loss = number(loss_text)
-        try:
-            seconds: float | None = float(ms_text) / 1000.0
-        except ValueError:
-            ms = number(ms_text)
-            seconds = None if ms is None else ms / 1000.0
+        ms = number(ms_text)
         mfu = percent_to_ratio(mfu_text) if mfu_text is not None else None
-        return [Progress(iteration=self._last_step, loss=loss, iteration_seconds=seconds, mfu=mfu)]
+        return [self._step(int(iteration), number(loss_text), None if ms is None else ms / 1000.0, mfu)]
+
+    def _step(self, iteration: int, loss: float | None, seconds: float | None, mfu: float | None) -> Progress:
+        """An iter line: it ends a config block, and eval/checkpoint lines after it belong to its step."""
+        self._in_config = False
+        self._last_step = iteration
+        return Progress(iteration=iteration, loss=loss, iteration_seconds=seconds, mfu=mfu)
 
     def _override(self, text: str) -> list[Event]:
         if text.startswith("Overriding config with "):

@@ -194,14 +194,17 @@ class BarTracker:
             # The training bar moves again: an evaluation whose bar vanished without completing is over.
             self._eval_open = False
             out.append(Eval(iteration=self.main_n, done=True))
+        out.append(self._main(bar.n, bar.total, bar.seconds, bar.loss))
+        return out
+
+    def _main(self, n: int, total: int | None, seconds: float | None, loss: float | None) -> Progress:
+        """The training bar reached ``n``: its state, and the Progress (with a loss printed before any bar)."""
         self._has_main = True
-        self.main_n, self.main_total = bar.n, bar.total
-        loss = bar.loss
+        self.main_n, self.main_total = n, total
         if loss is None and self._pending_loss is not None:
             loss = self._pending_loss
         self._pending_loss = None
-        out.append(Progress(iteration=bar.n, total_iterations=bar.total, iteration_seconds=bar.seconds, loss=loss))
-        return out
+        return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss)
 
     def fast_main(self, text: str) -> Progress | None:
         """``events(match_bar(text))`` when ``text`` is just a redraw of the training bar already known (no
@@ -216,9 +219,7 @@ class BarTracker:
         seconds = fast_seconds(rate_text, unit)
         if seconds is None:
             return None
-        # No loss: a pending one is taken by the first training bar, which the full path reads.
-        self.main_n, self.main_total = int(n_text), total
-        return Progress(iteration=self.main_n, total_iterations=total, iteration_seconds=seconds)
+        return self._main(int(n_text), total, seconds, None)
 
     def _eval_bar(self, bar: Bar) -> list[Event]:
         if bar.total is not None and bar.n >= bar.total:
