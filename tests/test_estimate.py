@@ -145,6 +145,34 @@ def test_speed_up_is_reported():
     assert e.seconds_per_iteration == pytest.approx(0.5, rel=0.07)
 
 
+def test_a_stall_is_expected_to_pass_and_the_range_allows_it_to_stay():
+    """A 5x slowdown 100 iterations old, 1900 to go: it counts little against the remaining run (it may pass,
+    ``candidates.passing_slowdown``); the range holds its 10 % and 90 % outcomes under the same law: it lasts
+    another ninth of its age, or nine times its age (here: the rest of the run)."""
+    events, at = trainer(eval_every=None, pace_at=lambda i: 5.0 if 1000 < i <= 1100 else 1.0)
+    _, e = run_until(events, 1100)
+    truth = true_remaining(at, 1100, 3000)
+    assert e.seconds_per_iteration == pytest.approx(5.0, rel=0.1)
+    assert e.pace_source == "slowdown_hedged"
+    at_pace_now = e.seconds_per_iteration * e.remaining_iterations
+    assert abs(e.eta_seconds - truth) < 0.2 * abs(at_pace_now - truth)
+    assert e.eta_upper_seconds >= at_pace_now
+    assert e.eta_lower_seconds <= 1.1 * e.remaining_iterations
+    # A slowdown that has lasted as long as what remains has mostly taken over.
+    events, at = trainer(eval_every=None, pace_at=lambda i: 2.0 if i > 1000 else 1.0)
+    _, e = run_until(events, 2500)
+    assert e.eta_seconds == pytest.approx(true_remaining(at, 2500, 3000), rel=0.12)
+
+
+@pytest.mark.parametrize("factor", [0.5, 1.3])
+def test_a_speed_up_or_a_mild_slowdown_is_taken_at_its_word(factor):
+    events, at = trainer(eval_every=None, pace_at=lambda i: factor if i > 1000 else 1.0)
+    _, e = run_until(events, 1500)
+    assert e.shift_ratio == pytest.approx(factor, rel=0.1)
+    assert e.pace_source != "slowdown_hedged"
+    assert e.eta_seconds == pytest.approx(true_remaining(at, 1500, 3000), rel=0.1)
+
+
 def test_one_off_hang_is_clipped():
     events, at = trainer(eval_every=None, hangs={1205: 600.0})
     _, e = run_until(events, 1300)
@@ -153,6 +181,18 @@ def test_one_off_hang_is_clipped():
     assert e.shift_ratio is None
     # The hang is real time, so the upper end of the range allows some of it to recur.
     assert e.eta_upper_seconds > e.eta_seconds
+
+
+def test_one_long_hang_among_small_blips_is_not_taken_as_recurring():
+    """Noise clips many samples by a fraction of a second; a 600 s stop is still one hang (``PaceWindow.hangs``
+    counts them by size), so the ETA after it does not expect 600 s more per 1,300 iterations."""
+    blips = {i: 0.5 for i in range(100, 1200, 40)}
+    events, at = trainer(eval_every=None, log=1, hangs={**blips, 1205: 600.0})
+    est, e = run_until(events, 1300)
+    assert est._run.window.clipped_samples > 10
+    assert est._run.window.hangs < 1.5
+    assert e.eta_seconds == pytest.approx(true_remaining(at, 1300, 3000), rel=0.1)
+    assert e.eta_upper_seconds > e.eta_seconds + 300  # the upper end still allows it to happen again
 
 
 def test_iteration_going_backwards_starts_a_new_run():

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import pytest
 
 from exporter.estimate import candidates
-from exporter.estimate.candidates import judge, pace_at
+from exporter.estimate.candidates import judge, pace_at, passing_slowdown
 from exporter.estimate.timeline import Timeline
 
 
@@ -67,3 +68,17 @@ def test_a_candidate_tied_with_the_best_but_closer_to_the_pace_now_leads(monkeyp
     monkeypatch.setattr(candidates, "TIE", 0.0)
     strict = judge(t, remaining=2000, extra=no_extra)
     assert strict is not None and strict.leader == "long_run"
+
+
+def test_a_slowdown_weighs_by_how_long_it_has_lasted_against_what_remains() -> None:
+    """Lindy's law: a slowdown that has lasted ``a`` iterations is expected at ``(a / R) ln(1 + R / a)`` of the
+    ``R`` remaining ones; the rest at the pace before it."""
+    young = passing_slowdown(5.0, 1.0, age=10, remaining=2000)
+    assert 1.0 < young < 1.2
+    assert passing_slowdown(5.0, 1.0, age=2000, remaining=2000) == pytest.approx(1.0 + 4.0 * math.log(2))
+    old = passing_slowdown(5.0, 1.0, age=100_000, remaining=100)
+    assert old == pytest.approx(5.0, rel=0.01)
+    # It takes over smoothly as it ages.
+    shares = [passing_slowdown(5.0, 1.0, age=a, remaining=1000) for a in (1, 10, 100, 1000, 10_000)]
+    assert shares == sorted(shares)
+    assert passing_slowdown(5.0, 1.0, age=50, remaining=0) == 5.0

@@ -24,7 +24,7 @@ from typing import Any
 from exporter.commands.common import add_log_options, log_events, open_error
 from exporter.diagnosis import diagnose
 from exporter.estimate import Estimate, Estimator
-from exporter.estimate.candidates import DESCRIPTIONS
+from exporter.estimate.candidates import DESCRIPTIONS, HEDGED
 from exporter.estimate.phases import TimeSplit
 from exporter.events import json_value
 from exporter.humanize import format_duration, format_pace, format_timestamp
@@ -101,10 +101,9 @@ def _pace_ahead(e: Estimate) -> str:
     why = DESCRIPTIONS.get(e.pace_source, e.pace_source)
     if abs(e.eta_seconds_per_iteration / e.seconds_per_iteration - 1) < 0.05:
         return f"the ETA uses {format_pace(e.eta_seconds_per_iteration)}: {why}"
-    return (
-        f"recent {format_pace(e.seconds_per_iteration)}; the ETA uses {format_pace(e.eta_seconds_per_iteration)}: "
-        f"{why} (the pace that best predicted this run's own past at this horizon)"
-    )
+    if e.pace_source != HEDGED:
+        why += " (the pace that best predicted this run's own past at this horizon)"
+    return f"recent {format_pace(e.seconds_per_iteration)}; the ETA uses {format_pace(e.eta_seconds_per_iteration)}: {why}"
 
 
 PHASE_WORDS = {

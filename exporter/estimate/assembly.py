@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from dataclasses import replace
 
-from exporter.estimate.candidates import Verdict
+from exporter.estimate.candidates import HEDGED, Verdict, passing_slowdown, slowdown_lasting
 from exporter.estimate.model import Estimate
 from exporter.estimate.phases import TimeSplit, time_split
 from exporter.estimate.range import eta_range, judged_range
@@ -18,6 +18,7 @@ from exporter.estimate.stall import Rhythm, allowance
 
 MAX_ETA_SECONDS = 100 * 365.25 * 86400.0
 """An ETA beyond a century says "never" (a bar printing 1e-300 it/s): published as unknown, not as 9e302 s."""
+HEDGE_ABOVE = 1.6
 TREND_TOLERANCE = 1.15
 """Pace within this factor of the baseline reads as steady."""
 
@@ -28,10 +29,10 @@ Judged = Callable[[Run, int, float], "Verdict | None"]
 def hang_rate_of(run: Run) -> float:
     """Seconds per iteration of clipped hangs expected ahead: none after a single one (it may be one-off),
     (n - 1) / n of their observed rate after n."""
-    clipped = run.window.clipped_samples
-    if clipped <= 1 or run.normal_iterations <= 0:
+    hangs = run.window.hangs
+    if hangs <= 1 or run.normal_iterations <= 0:
         return 0.0
-    return run.window.clipped_seconds / run.normal_iterations * (clipped - 1) / clipped
+    return run.window.clipped_seconds / run.normal_iterations * (hangs - 1) / hangs
 
 def future_seconds(run: Run, iteration: int, total: int, *, periodic: bool = True) -> float | None:
     """Expected seconds from ``iteration`` to ``total``: pace x remaining + periodic work ahead.
@@ -48,9 +49,7 @@ def future_seconds(run: Run, iteration: int, total: int, *, periodic: bool = Tru
         return None
     remaining = max(0, total - iteration)
     current = pace
-    clipped = run.window.clipped_samples
-    if clipped > 1 and run.normal_iterations > 0:
-        current += run.window.clipped_seconds / run.normal_iterations * (clipped - 1) / clipped
+    current += hang_rate_of(run)
     weight = 1.0
     if run.changes > 1 and run.normal_iterations > 0 and remaining > 0:
         length = run.normal_iterations / (run.changes - 1)
@@ -158,10 +157,23 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
         periodic_ahead = periodic.seconds_remaining(iteration, total)
         hang_rate = hang_rate_of(run)
         verdict = judged(run, remaining, hang_rate)
+        ahead = None
+        outlooks: list[tuple[float, tuple[float, ...]]] = []
         if verdict is not None:
-            future: float | None = (verdict.pace + hang_rate) * remaining + periodic_ahead
-            out.eta_seconds_per_iteration = verdict.pace
-            out.pace_source = verdict.leader
+            ahead, out.pace_source = verdict.pace, verdict.leader
+            # Paces the range must also allow, each with its own backtests: what the best-backtested candidate
+            # says (the tie-break leans to the pace now) and, for a slowdown taken as passing, both that it stays
+            # and that it ends now.
+            outlooks.append((verdict.paces[verdict.best], verdict.best_ratios))
+            change = run.change
+            if change is not None and change.ratio > HEDGE_ABOVE and verdict.pace > change.old_pace:
+                age = iteration - change.iteration
+                ahead = passing_slowdown(verdict.pace, change.old_pace, age, remaining)
+                out.pace_source = HEDGED
+                outlooks += [(slowdown_lasting(verdict.pace, change.old_pace, more, remaining), verdict.ratios)
+                             for more in (age / 9, age * 9)]
+            future: float | None = (ahead + hang_rate) * remaining + periodic_ahead
+            out.eta_seconds_per_iteration = ahead
         else:
             future = future_seconds(run, iteration, total) if run.window.pace is not None else None
             if future is None and pace is not None:
@@ -173,16 +185,13 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
                 # Time passes between log lines: count it down, but not past what the next line should take.
                 eta = max(0.0, eta - min(gap, expected))
             _fill_eta(run, out, eta, remaining, total, now)
-            if verdict is not None:
+            if verdict is not None and ahead is not None:
                 share = remaining / (remaining + iteration - run.origin)
-                low, high = judged_range(eta, verdict, remaining, share)
-                if verdict.best != verdict.leader:
-                    # The range also holds what the best-backtested candidate says (the tie-break leans fast).
-                    other = replace(verdict, pace=verdict.paces[verdict.best], ratios=verdict.best_ratios)
-                    best_eta = eta + (other.pace - verdict.pace) * remaining
-                    other_low, other_high = judged_range(best_eta, other, remaining, share)
-                    low, high = min(low, other_low), max(high, other_high)
-                out.eta_lower_seconds, out.eta_upper_seconds = low, high
+                alternatives = [(ahead, verdict.ratios), *outlooks]
+                ends = [judged_range(eta + (pace - ahead) * remaining, replace(verdict, pace=pace, ratios=ratios),
+                                     remaining, share) for pace, ratios in alternatives]
+                out.eta_lower_seconds = min(low for low, _ in ends)
+                out.eta_upper_seconds = max(high for _, high in ends)
         if remaining == 0:
             out.eta_seconds = out.eta_lower_seconds = out.eta_upper_seconds = 0.0
             out.completion_timestamp_seconds = run.last_time
@@ -216,7 +225,7 @@ def _fill_eta(run: Run, out: Estimate, eta: float, remaining: int, total: int, n
         fraction = remaining / total if total else 1.0
     hang_rate = run.window.clipped_seconds / run.normal_iterations if run.normal_iterations else 0.0
     # The point estimate already carries recurring hangs ((n-1)/n of their rate): the upper end adds the rest.
-    hang_rate /= max(1, run.window.clipped_samples)
+    hang_rate /= max(1.0, run.window.hangs)
     lower, upper = eta_range(
         eta,
         remaining_fraction=fraction,

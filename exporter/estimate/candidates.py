@@ -41,6 +41,10 @@ DESCRIPTIONS = {
     "long_run": "the long-run pace: this run's slow phases recur",
     "typical": "the typical pace of the last 200 lines: this run's slow phases pass",
 }
+HEDGED = "slowdown_hedged"
+"""``pace_source`` when the leader's pace is a slowdown blended with the pace before it (``passing_slowdown``)."""
+DESCRIPTIONS[HEDGED] = ("the pace since this slowdown began, blended with the pace before it: a slowdown is "
+                        "expected to last about as long again as it has lasted so far")
 MIN_POINTS = 16
 """Points of history before the judge speaks (fewer backtests would be noise); until then: ``window``."""
 MIN_PAIRS = 4
@@ -155,3 +159,31 @@ def judge(timeline: Timeline, remaining: float, extra: Callable[[float, float], 
         tied = [name for name in scores if scores[name] <= scores[best] * (1 + TIE)]
         leader = min(tied, key=lambda name: abs(math.log(paces[name] / paces[DEFAULT])))
     return Verdict(paces[leader], leader, scores, paces, ratios[leader], horizon, best, ratios[best])
+
+
+def passing_slowdown(pace: float, before: float, age: float, remaining: float) -> float:
+    """Seconds per iteration expected over the ``remaining`` iterations when the run has been slower (``pace``)
+    than ``before`` for ``age`` iterations: the slowdown may pass.
+
+    How long a slow phase lasts is unknown (a data-loader stall, a contended machine, a neighbour that stays);
+    the scale-free answer (Lindy's law, a Pareto tail of index 1) is that a phase that has lasted ``a``
+    iterations goes on past ``a + x`` with chance ``a / (a + x)``, so of the ``R`` remaining iterations the
+    expected share still at ``pace`` is ``(a / R) ln(1 + R / a)`` and the rest run at ``before``. A young
+    slowdown weighs little against a long remaining run; one that has lasted as long as what remains counts
+    ln 2 = 69 %, and it takes over as it ages. Only slowdowns: a speed-up (warm caches, a neighbour gone) is
+    taken at its word, as underestimating a slowdown costs far less than a runaway ETA that a passing stall
+    would leave behind.
+    """
+    if remaining <= 0:
+        return pace
+    age = max(1.0, age)
+    share = age / remaining * math.log1p(remaining / age)
+    return share * pace + (1 - share) * before
+
+
+def slowdown_lasting(pace: float, before: float, more: float, remaining: float) -> float:
+    """Seconds per iteration over the ``remaining`` iterations if the slowdown lasts ``more`` of them."""
+    if remaining <= 0:
+        return pace
+    share = min(1.0, max(0.0, more) / remaining)
+    return share * pace + (1 - share) * before

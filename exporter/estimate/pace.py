@@ -113,7 +113,9 @@ class PaceWindow:
         self.clipped_seconds = 0.0
         """Seconds above the clipping level seen in samples as they arrived (one-off hangs)."""
         self.clipped_samples = 0
-        """How many samples were clipped: one may be a one-off, several are a recurring cost."""
+        """How many samples were clipped."""
+        self._clipped_squares = 0.0
+        """Sum of the squared clipped seconds per sample (for ``hangs``)."""
         self._clips: deque[tuple[Sample, float]] = deque(maxlen=self._samples.maxlen)
         """The latest clipped samples and their clipped seconds, so a change point can take them back."""
 
@@ -141,6 +143,15 @@ class PaceWindow:
         centre, sigma = self._pace_spread()
         return sigma / centre if centre > 0 else None
 
+    @property
+    def hangs(self) -> float:
+        """How many hangs the clipped time amounts to, each counted by its size: (sum s)^2 / sum s^2 of the
+        clipped seconds per sample. One may be a one-off, several are a recurring cost; a 45 s stop among
+        twenty-six clipped blips of a few milliseconds is one hang, not twenty-seven."""
+        if self._clipped_squares <= 0:
+            return 0.0
+        return min(float(self.clipped_samples), self.clipped_seconds**2 / self._clipped_squares)
+
     def excess(self, sample: Sample) -> float:
         """Seconds of ``sample`` above the clipping level (what ``add`` would clip as a hang); 0 if none."""
         if self._limit is None or sample.pace <= self._limit:
@@ -153,6 +164,7 @@ class PaceWindow:
             clipped = (sample.pace - self._limit) * sample.iterations
             self.clipped_seconds += clipped
             self.clipped_samples += 1
+            self._clipped_squares += clipped * clipped
             self._clips.append((sample, clipped))
         self._push(sample)
         change = self._detect_change()
@@ -215,6 +227,7 @@ class PaceWindow:
             if id(sample) in opened:
                 self.clipped_seconds -= clipped
                 self.clipped_samples -= 1
+                self._clipped_squares -= clipped * clipped
             else:
                 kept.append((sample, clipped))
         self._clips = kept
