@@ -27,6 +27,8 @@ lane_a() {
         $(ng --compile=False --max_iters=4000 --lr_decay_iters=4000 --eval_interval=250 --log_interval=5 $(ng_dir c))
     run torch_curriculum -- $PY "$here/torch_tqdm.py" 9000 0.5
     run keras_val -- $PY "$here/keras_fit.py" 15
+    run ng_stall90 --plan "100 stall 0.3; 190 stall 0" -- \
+        $(ng --compile=True --max_iters=4000 --lr_decay_iters=4000 --eval_interval=500 --log_interval=10 $(ng_dir g))
 }
 lane_b() {
     run ng_sigstop --plan "120 stop; 165 cont" -- \
@@ -34,6 +36,7 @@ lane_b() {
     run hf_stall --plan "70 stall 0.05; 130 stall 0" -- $PY "$here/hf_train.py" 6000
     run pl_val_speedup -- $PY "$here/pl_train.py" 6
     run ng_clean_log1 -- $(ng --compile=False --max_iters=5000 --lr_decay_iters=5000 --eval_interval=1000 --log_interval=1 $(ng_dir e))
+    run torch_stall --plan "60 stall 0.05; 90 stall 0; 150 stall 0.1; 170 stall 0" -- $PY "$here/torch_tqdm.py" 14000 2
 }
 lane_a & a=$!
 lane_b & b=$!
@@ -42,3 +45,5 @@ run ng_noisy_stays --plan "100 hog 2" -- \
     $(ng --compile=True --max_iters=5000 --lr_decay_iters=5000 --eval_interval=500 --log_interval=10 $(ng_dir f))
 run hf_noisy --plan "80 hog 2" -- $PY "$here/hf_train.py" 8000
 run metriclogger_blip --plan "60 hog 2; 90 unhog" -- $PY "$here/metriclogger_train.py" 20
+run ng_noisy2 --plan "80 hog 2" -- \
+    $(ng --compile=False --max_iters=4000 --lr_decay_iters=4000 --eval_interval=500 --log_interval=5 $(ng_dir h))

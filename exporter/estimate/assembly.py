@@ -19,6 +19,9 @@ from exporter.estimate.stall import Rhythm, allowance
 MAX_ETA_SECONDS = 100 * 365.25 * 86400.0
 """An ETA beyond a century says "never" (a bar printing 1e-300 it/s): published as unknown, not as 9e302 s."""
 HEDGE_ABOVE = 1.6
+"""A slowdown by more than this factor may pass (a stall, a contended machine): the ETA blends it with the pace
+before it (``candidates.passing_slowdown``); a milder one (a drift, a longer sequence) is taken as it is. Chosen
+on the dev half of ``benchmarks/eta_accuracy.py`` (1.0: 21.5 %, 1.3: 21.3 %, 1.6 and 2.0: 21.0 %)."""
 TREND_TOLERANCE = 1.15
 """Pace within this factor of the baseline reads as steady."""
 
@@ -28,7 +31,7 @@ Judged = Callable[[Run, int, float], "Verdict | None"]
 
 def hang_rate_of(run: Run) -> float:
     """Seconds per iteration of clipped hangs expected ahead: none after a single one (it may be one-off),
-    (n - 1) / n of their observed rate after n."""
+    (n - 1) / n of their observed rate after n (hangs counted by size: ``PaceWindow.hangs``)."""
     hangs = run.window.hangs
     if hangs <= 1 or run.normal_iterations <= 0:
         return 0.0

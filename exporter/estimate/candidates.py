@@ -18,6 +18,9 @@ phases; this horizon does not. The best candidate leads; ``window`` (the pace no
 clearly better, since in any steady stretch they all tie; and of the candidates that backtest about as well as the
 best (within ``TIE``), the one closest to the pace now leads. The leader's backtest ratios give the ETA's range,
 widened to hold the best candidate's ETA with its own range (``range.judged_range``).
+
+A leader's pace that is a fresh slowdown is then blended with the pace before it by how long the slowdown has
+lasted (``passing_slowdown``): the judge cannot know from a run's past whether its first stall will pass.
 """
 
 from __future__ import annotations
