@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from exporter.estimate import candidates
-from exporter.estimate.candidates import judge, pace_at, passing_slowdown
+from exporter.estimate.candidates import judge, pace_at, passing_slowdown, slowdown_outcomes
 from exporter.estimate.timeline import Timeline
 
 
@@ -82,3 +82,12 @@ def test_a_slowdown_weighs_by_how_long_it_has_lasted_against_what_remains() -> N
     shares = [passing_slowdown(5.0, 1.0, age=a, remaining=1000) for a in (1, 10, 100, 1000, 10_000)]
     assert shares == sorted(shares)
     assert passing_slowdown(5.0, 1.0, age=50, remaining=0) == 5.0
+
+
+def test_a_slowdowns_range_spans_its_10_and_90_percent_outcomes() -> None:
+    """Under the same law it goes on past another ninth of its age with chance 0.9, past nine times it with 0.1."""
+    low, high = slowdown_outcomes(5.0, 1.0, age=100, remaining=1800)
+    assert low == pytest.approx((100 / 9 * 5.0 + (1800 - 100 / 9) * 1.0) / 1800)
+    assert high == pytest.approx((900 * 5.0 + 900 * 1.0) / 1800)
+    assert low < passing_slowdown(5.0, 1.0, age=100, remaining=1800) < high
+    assert slowdown_outcomes(5.0, 1.0, age=1000, remaining=1800)[1] == 5.0  # nine times its age outlasts the run

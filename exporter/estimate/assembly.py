@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from dataclasses import replace
 
-from exporter.estimate.candidates import HEDGED, Verdict, passing_slowdown, slowdown_lasting
+from exporter.estimate.candidates import HEDGED, Verdict, passing_slowdown, slowdown_outcomes
 from exporter.estimate.model import Estimate
 from exporter.estimate.phases import TimeSplit, time_split
 from exporter.estimate.range import eta_range, judged_range
@@ -165,16 +165,16 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
         if verdict is not None:
             ahead, out.pace_source = verdict.pace, verdict.leader
             # Paces the range must also allow, each with its own backtests: what the best-backtested candidate
-            # says (the tie-break leans to the pace now) and, for a slowdown taken as passing, both that it stays
-            # and that it ends now.
+            # says (the tie-break leans to the pace now) and, for a slowdown taken as passing, its 10 % and 90 %
+            # outcomes (it passes soon, it lasts).
             outlooks.append((verdict.paces[verdict.best], verdict.best_ratios))
             change = run.change
             if change is not None and change.ratio > HEDGE_ABOVE and verdict.pace > change.old_pace:
                 age = iteration - change.iteration
                 ahead = passing_slowdown(verdict.pace, change.old_pace, age, remaining)
                 out.pace_source = HEDGED
-                outlooks += [(slowdown_lasting(verdict.pace, change.old_pace, more, remaining), verdict.ratios)
-                             for more in (age / 9, age * 9)]
+                outcomes = slowdown_outcomes(verdict.pace, change.old_pace, age, remaining)
+                outlooks += [(outcome, verdict.ratios) for outcome in outcomes]
             future: float | None = (ahead + hang_rate) * remaining + periodic_ahead
             out.eta_seconds_per_iteration = ahead
         else:

@@ -184,9 +184,11 @@ def passing_slowdown(pace: float, before: float, age: float, remaining: float) -
     return share * pace + (1 - share) * before
 
 
-def slowdown_lasting(pace: float, before: float, more: float, remaining: float) -> float:
-    """Seconds per iteration over the ``remaining`` iterations if the slowdown lasts ``more`` of them."""
+def slowdown_outcomes(pace: float, before: float, age: float, remaining: float) -> tuple[float, float]:
+    """Seconds per iteration over the ``remaining`` iterations at the 10 % and 90 % outcomes of the same law: the
+    slowdown lasts another ninth of its age (it goes on past that with chance 0.9) or nine times it (0.1)."""
     if remaining <= 0:
-        return pace
-    share = min(1.0, max(0.0, more) / remaining)
-    return share * pace + (1 - share) * before
+        return pace, pace
+    shares = (min(1.0, max(1.0, age) * more / remaining) for more in (1 / 9, 9))
+    low, high = (share * pace + (1 - share) * before for share in shares)
+    return low, high
