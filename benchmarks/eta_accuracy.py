@@ -374,12 +374,13 @@ def summary(label: str, scored: dict[str, dict[str, float | None]]) -> None:
         ratio = (figures[OURS] or math.nan) / best if best else math.nan
         wins += ratio <= 1.0
         worst = max(worst, ratio)
-    covered = sum(1 for f in scored.values() if f["coverage"] is not None and 70 <= f["coverage"] <= 95)
+    coverages = [f["coverage"] for f in scored.values() if f["coverage"] is not None]
+    covered = sum(1 for c in coverages if 70 <= c <= 95)
     print(f"\n{label} ({len(scored)} runs): ours mean MAPE {our_mean:.1f}%", end="")
     if best_method:
         print(f" vs best single baseline '{best_method}' {means[best_method]:.1f}% (ratio {our_mean / means[best_method]:.2f})", end="")
     print(f"; ours <= best baseline on {wins}/{len(scored)} runs; worst ratio to the best baseline {worst:.2f}; "
-          f"coverage within 70-95% on {covered}/{len(scored)} runs")
+          f"coverage within 70-95% on {covered}/{len(scored)} runs (mean {sum(coverages) / max(1, len(coverages)):.1f}%)")
     for method, value in sorted(means.items(), key=lambda kv: kv[1]):
         print(f"  mean MAPE {method}: {value:.1f}%")
     if best_method:
