@@ -1,9 +1,12 @@
-"""Durations and points in time as people read them: shared by `report` and the status page."""
+"""Durations, points in time and the ETA's pace as people read them: shared by `report` and the status page."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
+
+from exporter.estimate.candidates import DESCRIPTIONS, HEDGED
+from exporter.estimate.model import Estimate
 
 
 def format_duration(seconds: float | None) -> str:
@@ -35,3 +38,17 @@ def format_pace(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"
     return f"{seconds * 1000:.1f} ms/it" if seconds < 1 else f"{seconds:.2f} s/it"
+
+
+def pace_ahead(e: Estimate, *, recent: bool = True) -> str:
+    """Which pace the ETA assumes for the rest of the run, and why; the recent pace first (``recent``) when the
+    two differ (the status page shows it just before)."""
+    if e.eta_seconds_per_iteration is None or e.pace_source is None or e.seconds_per_iteration is None:
+        return ""
+    why = DESCRIPTIONS.get(e.pace_source, e.pace_source)
+    uses = f"the ETA uses {format_pace(e.eta_seconds_per_iteration)}"
+    if abs(e.eta_seconds_per_iteration / e.seconds_per_iteration - 1) < 0.05:
+        return f"{uses}: {why}"
+    if e.pace_source != HEDGED:
+        why += " (the pace that best predicted this run's own past at this horizon)"
+    return (f"recent {format_pace(e.seconds_per_iteration)}; " if recent else "") + f"{uses}: {why}"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from exporter import __version__
 from exporter.estimate.phases import PHASES, Episode
-from exporter.humanize import format_duration, format_pace, format_timestamp
+from exporter.humanize import format_duration, format_pace, format_timestamp, pace_ahead
 from exporter.state import GpuState, RunState
 
 REFRESH_SECONDS = 2
@@ -129,8 +129,9 @@ def _run_card(state: RunState) -> str:
             pace += f" ({e.pace_ratio:.2f}× the baseline" + (f" {format_pace(baseline)})" if baseline else ")")
         if e.trend in ("slowing", "speeding_up"):
             pace += f", {e.trend.replace('_', ' ')}"
-        if e.eta_seconds_per_iteration is not None and e.pace_source:
-            pace += f" · the ETA assumes {format_pace(e.eta_seconds_per_iteration)}"
+        ahead = pace_ahead(e, recent=False)
+        if ahead:
+            pace += f" · {ahead}"
     diagnosis = ""
     if state.diagnosis is not None:
         diagnosis = f"{esc(state.diagnosis.cause)}" + (f": {esc(state.diagnosis.hint)}" if state.diagnosis.hint else "")

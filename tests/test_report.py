@@ -6,6 +6,12 @@ import json
 from pathlib import Path
 
 from exporter.cli import main
+from exporter.commands.common import log_events
+from exporter.estimate import Estimator
+from exporter.page import render_page
+from exporter.pipeline import Pipeline
+from exporter.sources import read_records
+from exporter.state import RunState
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,16 +86,34 @@ def test_report_on_interleaved_ranks_follows_one_rank(capsys, tmp_path: Path) ->
     assert report["eta_seconds"] is not None
 
 
-def test_report_says_which_pace_the_eta_uses_and_why(capsys, tmp_path: Path) -> None:
-    """In the middle of the real data-loader stall of ``ng_iostall`` (~7x slower for the last ~130 iterations,
-    2,100 to go), the ETA does not take the stalled pace for the whole rest of the run, and says so in words."""
+def in_stall(folder: Path) -> Path:
+    """The real ``ng_iostall`` log up to the middle of its data-loader stall (~7x slower for the last ~130
+    iterations, 2,130 to go)."""
     lines = (ROOT / "benchmarks/data/ng_iostall.tslog").read_text().splitlines(keepends=True)
     end = next(i for i, line in enumerate(lines) if "\titer 1870:" in line)
-    cut = tmp_path / "ng_iostall_in_stall.tslog"
+    cut = folder / "ng_iostall_in_stall.tslog"
     cut.write_text("".join(lines[: end + 1]))
+    return cut
+
+
+def test_report_says_which_pace_the_eta_uses_and_why(capsys, tmp_path: Path) -> None:
+    """In the stall the ETA does not take the stalled pace for the whole rest of the run, and says so in words."""
+    cut = in_stall(tmp_path)
     text = report(capsys, str(cut))
     ahead = next(line for line in text.splitlines() if line.startswith("Ahead"))
     assert "recent 29" in ahead and "blended with the pace before it" in ahead
     data = json.loads(report(capsys, "--json", str(cut)))
     assert data["pace_source"] == "slowdown_hedged"
     assert data["eta_seconds_per_iteration"] < 0.5 * data["seconds_per_iteration"]
+
+
+def test_the_status_page_says_which_pace_the_eta_uses_and_why(tmp_path: Path) -> None:
+    """The same words on the status page, after the pace it shows anyway."""
+    estimator = Estimator()
+    events = list(log_events(read_records(str(in_stall(tmp_path))), Pipeline()))
+    for event in events:
+        estimator.observe(event)
+    estimate = estimator.estimate(now=events[-1].time)
+    page = render_page([RunState(run="gpt", source="train.log", estimate=estimate)], None)
+    assert "the ETA uses 89" in page and "blended with the pace before it" in page
+    assert "recent 29" not in page

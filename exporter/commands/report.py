@@ -24,10 +24,9 @@ from typing import Any
 from exporter.commands.common import add_log_options, log_events, open_error
 from exporter.diagnosis import diagnose
 from exporter.estimate import Estimate, Estimator
-from exporter.estimate.candidates import DESCRIPTIONS, HEDGED
 from exporter.estimate.phases import TimeSplit
 from exporter.events import json_value
-from exporter.humanize import format_duration, format_pace, format_timestamp
+from exporter.humanize import format_duration, format_pace, format_timestamp, pace_ahead
 from exporter.pipeline import Pipeline
 from exporter.sources import read_records
 
@@ -94,18 +93,6 @@ def report_of(path: str, pipeline: Pipeline, estimator: Estimator, *, now: float
                   diagnosis.cause, diagnosis.hint, estimator.time_split(estimate))
 
 
-def _pace_ahead(e: Estimate) -> str:
-    """Which pace the ETA assumes for the rest of the run, and why, when it is not simply the recent pace."""
-    if e.eta_seconds_per_iteration is None or e.pace_source is None or e.seconds_per_iteration is None:
-        return ""
-    why = DESCRIPTIONS.get(e.pace_source, e.pace_source)
-    if abs(e.eta_seconds_per_iteration / e.seconds_per_iteration - 1) < 0.05:
-        return f"the ETA uses {format_pace(e.eta_seconds_per_iteration)}: {why}"
-    if e.pace_source != HEDGED:
-        why += " (the pace that best predicted this run's own past at this horizon)"
-    return f"recent {format_pace(e.seconds_per_iteration)}; the ETA uses {format_pace(e.eta_seconds_per_iteration)}: {why}"
-
-
 PHASE_WORDS = {
     "training": "training at the baseline pace",
     "warmup": "warm-up",
@@ -164,7 +151,7 @@ def render(report: Report) -> str:
         cost = format_duration(e.periodic_overhead_seconds) if e.periodic_overhead_seconds is not None else "cost unknown"
         excluded.append(f"eval/checkpoint {cost} every {e.periodic_interval_iterations} it")
     lines.append(f"Pace      {pace}" + (f"; excluded: {', '.join(excluded)}" if excluded else ""))
-    ahead = _pace_ahead(e)
+    ahead = pace_ahead(e)
     if ahead:
         lines.append(f"Ahead     {ahead}")
     if e.eta_seconds is not None:
