@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from exporter.estimate import candidates
 from exporter.estimate.candidates import judge, pace_at, passing_slowdown, slowdown_outcomes
@@ -91,3 +93,16 @@ def test_a_slowdowns_range_spans_its_10_and_90_percent_outcomes() -> None:
     assert high == pytest.approx((900 * 5.0 + 900 * 1.0) / 1800)
     assert low < passing_slowdown(5.0, 1.0, age=100, remaining=1800) < high
     assert slowdown_outcomes(5.0, 1.0, age=1000, remaining=1800)[1] == 5.0  # nine times its age outlasts the run
+
+
+@given(before=st.floats(1e-6, 1e3), factor=st.floats(1.0, 1e3), age=st.floats(0, 1e7), remaining=st.floats(1e-3, 1e7))
+def test_the_blended_pace_and_its_outcomes_lie_between_the_two_paces(
+    before: float, factor: float, age: float, remaining: float
+) -> None:
+    """(The mean of so skewed a law need not lie between its 10 % and 90 % outcomes; the range holds all three.)"""
+    pace = before * factor
+    blended = passing_slowdown(pace, before, age, remaining)
+    low, high = slowdown_outcomes(pace, before, age, remaining)
+    slack = 1e-9 * pace
+    assert before - slack <= blended <= pace + slack
+    assert before - slack <= low <= high <= pace + slack
