@@ -21,7 +21,8 @@ MAX_ETA_SECONDS = 100 * 365.25 * 86400.0
 HEDGE_ABOVE = 1.6
 """A slowdown by more than this factor may pass (a stall, a contended machine): the ETA blends it with the pace
 before it (``candidates.passing_slowdown``); a milder one (a drift, a longer sequence) is taken as it is. Chosen
-on the dev half of ``benchmarks/eta_accuracy.py`` (1.0: 21.5 %, 1.3: 21.3 %, 1.6 and 2.0: 21.0 %)."""
+on the dev half with ``benchmarks/eta_tune.py`` (1.0: 21.5 %, 1.3: 21.3 %, 1.6 and 2.0: 21.0 %; with hangs counted by
+size: 1.6: 20.3 %, 2.0: 20.2 %, 2.5: 20.8 %)."""
 TREND_TOLERANCE = 1.15
 """Pace within this factor of the baseline reads as steady."""
 
