@@ -105,4 +105,4 @@ def test_the_blended_pace_and_its_outcomes_lie_between_the_two_paces(
     low, high = slowdown_outcomes(pace, before, age, remaining)
     slack = 1e-9 * pace
     assert before - slack <= blended <= pace + slack
-    assert before - slack <= low <= high <= pace + slack
+    assert before - slack <= low and low <= high + slack and high <= pace + slack

@@ -181,7 +181,7 @@ def passing_slowdown(pace: float, before: float, age: float, remaining: float) -
         return pace
     age = max(1.0, age)
     share = age / remaining * math.log1p(remaining / age)
-    return share * pace + (1 - share) * before
+    return before + share * (pace - before)
 
 
 def slowdown_outcomes(pace: float, before: float, age: float, remaining: float) -> tuple[float, float]:
@@ -190,5 +190,5 @@ def slowdown_outcomes(pace: float, before: float, age: float, remaining: float) 
     if remaining <= 0:
         return pace, pace
     shares = (min(1.0, max(1.0, age) * more / remaining) for more in (1 / 9, 9))
-    low, high = (share * pace + (1 - share) * before for share in shares)
+    low, high = (before + share * (pace - before) for share in shares)
     return low, high
