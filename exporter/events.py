@@ -107,6 +107,32 @@ class Config(_Stamped):
 Event = Progress | Eval | Checkpoint | Config
 
 
+@dataclass(slots=True)
+class ProgressColumns:
+    """Consecutive plain progress lines of one source, read at once (``Pipeline.feed_many``): what the estimator
+    reads of each line as columns, and the last line whole.
+
+    A long log is millions of such lines; one object per line is most of what reading it costs. Every line is
+    exactly a ``Progress`` of ``iteration`` and ``iteration_seconds`` with every number in ``checked``'s range, a
+    finite loss and no other field the estimator reads per line (no total, epoch, data time or averaging).
+    """
+
+    iterations: list[int]
+    seconds: list[float]
+    """Printed seconds of one iteration, per line."""
+    times: list[float | None] | None
+    """Record time per line (already ``valid_time``); None when no line has one (a history read after the fact)."""
+    last: Progress
+    """The last line as ``Progress``, stamped (its loss, rates and record index are the ones reported)."""
+
+    def line(self, index: int) -> Progress:
+        """Line ``index`` as the estimator reads it (the last one whole)."""
+        if index == len(self.iterations) - 1:
+            return self.last
+        time = None if self.times is None else self.times[index]
+        return Progress(iteration=self.iterations[index], iteration_seconds=self.seconds[index], time=time)
+
+
 def for_rank(config: Config, rank: int | None) -> Config:
     """A file's Config as another rank of the same job sees it: its sizes and schedule hold for every rank, but a
     run start printed by one rank does not restart another rank's progress (that rank restarts on its own)."""

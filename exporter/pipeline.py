@@ -1,17 +1,18 @@
 """Records in, typed events out: prefix stripping, per-file format detection (or a forced format), stamping.
 
 ``Pipeline.feed(record)`` is the one entry point the sidecar, ``parse``, ``report`` and ``replay`` share, so every
-command understands a log the same way. ``read_events(path)`` runs a whole file through a fresh pipeline.
+command understands a log the same way; ``feed_many(records)`` is the same for many records, with a decided
+family's plain progress lines as columns. ``read_events(path)`` runs a whole file through a fresh pipeline.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from exporter.events import Event, checked, valid_time
+from exporter.events import Event, ProgressColumns, checked, valid_time
 from exporter.formats import FAMILIES, AutoParser, family_names, get_parser
 from exporter.formats.base import Parser
 from exporter.formats.custom import CustomParser, load_custom_formats
@@ -107,6 +108,61 @@ class Pipeline:
             events = self._checked(events)
             self._count(source, events)
         return events
+
+    def feed_many(self, records: Iterable[Record]) -> Iterator[Event | ProgressColumns]:
+        """``feed`` for each record in order, except that consecutive plain progress lines of a family that reads
+        them as columns (``Parser.columns``) come as one ``ProgressColumns``: the same lines, counted the same,
+        without an event object each (most of a long log's catch-up is such lines)."""
+        batch: list[Record] = []
+        iterations: list[str] = []
+        seconds: list[str] = []
+        match = None
+        source = ""
+        for record in records:
+            text = record.text
+            if match is not None:
+                found = match(text)
+                if found is not None and record.source == source and "#0" not in text:
+                    batch.append(record)
+                    iterations.append(found[1])
+                    seconds.append(found[2])
+                    continue
+                yield from self._columns(batch, iterations, seconds)
+                batch, iterations, seconds, match = [], [], [], None
+            parser = self._parsers.get((record.source, None))
+            reader = parser.columns if parser is not None else None
+            if reader is not None and reader.columns is not None and "#0" not in text:
+                found = reader.columns.match(text)
+                if found is not None:
+                    match, source = reader.columns.match, record.source
+                    batch.append(record)
+                    iterations.append(found[1])
+                    seconds.append(found[2])
+                    continue
+            yield from self.feed(record)
+        if batch:
+            yield from self._columns(batch, iterations, seconds)
+
+    def _columns(
+        self, batch: list[Record], iterations: list[str], seconds: list[str]
+    ) -> Iterator[Event | ProgressColumns]:
+        """One run of column lines as ``ProgressColumns``, its last line read whole (the parser's state is as that
+        line sets it)."""
+        last = batch[-1]
+        parser = self._parsers[(last.source, None)]
+        reader = parser.columns
+        event = parser.fast(last.text, time=valid_time(last.time), record=last.index)
+        if reader is None or event is None:  # not a line of the family's columns after all: read each whole
+            for record in batch:
+                yield from self.feed(record)
+            return
+        self.records += len(batch)
+        self.parsed += len(batch)
+        self._last_counted = (last.source, last.index)
+        times = [record.time for record in batch]
+        stamped = None if times.count(None) == len(times) else [valid_time(time) for time in times]
+        divisor = reader.columns_divisor
+        yield ProgressColumns(list(map(int, iterations)), [float(s) / divisor for s in seconds], stamped, event)
 
     def _parser(self, source: str, rank: int | None) -> AutoParser:
         parser = self._parsers.get((source, rank))

@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from exporter.events import Config, Event, Progress, for_rank
+from exporter.events import Config, Event, Progress, ProgressColumns, for_rank
 from exporter.pipeline import Pipeline
 from exporter.sources import Record
 
@@ -82,4 +82,16 @@ def log_events(records: Iterable[Record], pipeline: Pipeline) -> Iterator[Event]
     ranks = FirstRank()
     for record in records:
         yield from ranks.kept(pipeline.feed(record))
+    yield from ranks.kept(pipeline.finish())
+
+
+def log_items(records: Iterable[Record], pipeline: Pipeline) -> Iterator[Event | ProgressColumns]:
+    """``log_events`` for a reader that needs no event per line (an estimator): plain progress lines come as
+    columns (``Pipeline.feed_many``; they have no rank, so the followed rank keeps them)."""
+    ranks = FirstRank()
+    for item in pipeline.feed_many(records):
+        if isinstance(item, ProgressColumns):
+            yield item
+        else:
+            yield from ranks.kept((item,))
     yield from ranks.kept(pipeline.finish())

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.commands.common import add_log_options, log_events, open_error
+from exporter.commands.common import add_log_options, log_items, open_error
 from exporter.diagnosis import diagnose
 from exporter.estimate import Estimate, Estimator
 from exporter.estimate.phases import TimeSplit
@@ -77,7 +77,7 @@ def summarize(path: str, *, total_iterations: int | None, format: str | None, li
     """Read the log and report on it. Raises OSError / ValueError."""
     pipeline = Pipeline(format=format)
     estimator = Estimator(total_iterations=total_iterations, clock=time.time)
-    for event in log_events(read_records(path), pipeline):
+    for event in log_items(read_records(path), pipeline):
         estimator.observe(event)
     end = estimator.last_event_time
     return report_of(path, pipeline, estimator, now=None if live or end is None else end)

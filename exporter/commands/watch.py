@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from exporter.commands.common import FirstRank, add_log_options, log_events
+from exporter.commands.common import FirstRank, add_log_options, log_items
 from exporter.commands.report import render, report_of
 from exporter.estimate import Estimator
 from exporter.pipeline import Pipeline
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     estimator = Estimator(total_iterations=args.total_iterations)
     if path.endswith(".tslog"):
         # A recorded log: its own record times, read once (there is nothing to follow).
-        for event in log_events(read_records(path), pipeline):
+        for event in log_items(read_records(path), pipeline):
             estimator.observe(event)
         print(render(report_of(path, pipeline, estimator, now=estimator.last_event_time)))
         return 0

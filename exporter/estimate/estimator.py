@@ -10,13 +10,14 @@ from itertools import repeat
 from exporter.estimate.assembly import assemble, future_seconds, pace_history_of, split_of
 from exporter.estimate.baseline import Baseline
 from exporter.estimate.candidates import Verdict, judge
+from exporter.estimate.columns import take_ordinary
 from exporter.estimate.model import Estimate
 from exporter.estimate.pace import ChangePoint, Sample
 from exporter.estimate.periodic import DETECTED
 from exporter.estimate.phases import TimeSplit
 from exporter.estimate.robust import median
 from exporter.estimate.run import GAPS_KEPT, Run, RunPlan, total_of, typical_line_gap
-from exporter.events import Checkpoint, Config, Eval, Event, Progress
+from exporter.events import Checkpoint, Config, Eval, Event, Progress, ProgressColumns
 
 WARMUP_SAMPLES = 3
 """Samples held back at the start of a run to decide which leading ones were warm-up."""
@@ -67,8 +68,11 @@ class Estimator:
             if run.wall_offset is None:
                 run.wall_offset = time - run.clock
 
-    def observe(self, event: Event) -> None:
-        """Take one event into account."""
+    def observe(self, event: Event | ProgressColumns) -> None:
+        """Take one event (or a run of progress lines read as columns) into account."""
+        if isinstance(event, ProgressColumns):
+            self._columns(event)
+            return
         if event.time is not None:
             self._last_event_time = event.time
         run = self._run
@@ -83,6 +87,27 @@ class Estimator:
             self._tag(event.iteration, "eval")
         elif isinstance(event, Checkpoint):
             self._tag(event.iteration, "checkpoint")
+
+    def _columns(self, columns: ProgressColumns) -> None:
+        """Consecutive progress lines, as ``observe`` on each: lines without record times that only join the open
+        sample are taken many at once (``columns.take_ordinary``)."""
+        iterations, seconds = columns.iterations, columns.seconds
+        last = len(iterations) - 1
+        index = 0
+        while index < last:
+            if columns.times is None:
+                taken, full = take_ordinary(self._run, iterations, seconds, index, last, spike_factor=SPIKE_FACTOR)
+                if taken > index:
+                    run = self._run
+                    if full:
+                        self._close(run, iterations[taken - 1], None, _NO_KINDS)
+                    run.last_iteration = iterations[taken - 1]
+                    run.eval_open = False
+                    index = taken
+                    continue
+            self.observe(columns.line(index))
+            index += 1
+        self.observe(columns.last)
 
     def _config(self, event: Config) -> None:
         if event.new_run and self._run.started:

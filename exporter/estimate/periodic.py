@@ -183,6 +183,18 @@ class PeriodicOverhead:
                     due.append(kind)
         return due
 
+    def next_due(self, after: int) -> int | None:
+        """The first iteration past ``after`` that ``due_kinds`` would find due (None without a configured
+        schedule): a line ending before it has nothing due."""
+        due: int | None = None
+        for schedule in self._schedules.values():
+            period = schedule.configured_interval
+            if period:
+                shift = 1 if schedule.after_progress else 0
+                at = ((after - shift) // period + 1) * period + shift
+                due = at if due is None else min(due, at)
+        return due
+
     def due_work(self, start: int, end: int) -> tuple[bool, float | None]:
         """(any occurrence due in (start, end], the longest measured cost among the due schedules; None when
         a due schedule has never been measured)."""

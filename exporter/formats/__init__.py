@@ -194,6 +194,12 @@ class AutoParser:
                 return self._decide(self._tentative)
         return []
 
+    @property
+    def columns(self) -> Parser | None:
+        """The chosen family's parser when it reads lines as columns (``Parser.columns``), else None."""
+        chosen = self._chosen
+        return chosen if chosen is not None and chosen.columns is not None else None
+
     def fast(self, text: str, *, time: float | None, record: int) -> Progress | None:
         """``parse`` for a plain progress line of the chosen family (``Parser.fast_progress``), stamped; None
         while undecided or for any other text (then ``parse`` reads it)."""

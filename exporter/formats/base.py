@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from exporter.events import Event, Progress
@@ -16,6 +17,12 @@ class Parser:
     """
 
     name: ClassVar[str] = ""
+    columns: ClassVar[re.Pattern[str] | None] = None
+    """The plainest of ``fast_progress``'s lines, read as columns (``Pipeline.feed_many``): for text it matches,
+    ``fast_progress`` returns a ``Progress`` whose only fields the estimator reads per line are the iteration
+    (``int(group 1)``) and ``iteration_seconds`` (``float(group 2) / columns_divisor``), its loss finite, and leaves
+    the parser's state as that line alone sets it (so only a run's last line need be read whole)."""
+    columns_divisor: ClassVar[float] = 1.0
 
     def parse(self, text: str) -> list[Event]:
         raise NotImplementedError

@@ -24,6 +24,8 @@ _LLAMA2C = re.compile(r"(\d+) \| loss (\S+) \| lr \S+ \| ([\d.,]+)ms \| mfu (-?[
 _EVAL = re.compile(r"step (\d+): train loss (\S+?), val loss (\S+)")
 _FAST = re.compile(r"iter (\d{1,15}): loss ([^,\s]+), time (\d{1,12}\.\d+)ms, mfu (\d{1,12}\.\d+|-100\.00)%")
 """``_ITER`` with bounded digits and a plain mfu: the lines of a long log, read without any cleaning."""
+_COLUMNS = re.compile(r"iter (\d{1,15}): loss \d{1,12}\.\d+, time (\d{1,12}\.\d+)ms, mfu (?:\d{1,12}\.\d+|-100\.00)%")
+"""``_FAST`` with a plain (finite) loss: its iteration and milliseconds as columns."""
 _ASSIGN = re.compile(r"(?:Overriding: )?(max_iters|eval_interval|log_interval)\s*=\s*([\d_]+)\s*(?:#.*)?$")
 _CONFIG_KEYS = {"max_iters": "total_iterations", "eval_interval": "eval_interval", "log_interval": "log_interval"}
 
@@ -32,6 +34,8 @@ class NanoGptParser(Parser):
     """One nanoGPT run per ``Overriding`` block; keeps whether a config block is open and the last eval step."""
 
     name = "nanogpt"
+    columns = _COLUMNS
+    columns_divisor = 1000.0
 
     def __init__(self) -> None:
         self._in_config = False
