@@ -37,6 +37,10 @@ def resolve_format(format: str | None) -> Sequence[Callable[[], Parser]]:
     )
 
 
+Fed = tuple[Record, list[Event]] | ProgressColumns
+"""What ``Pipeline.feed_many`` gives: a record with the events it yielded, or a run of progress lines as columns."""
+
+
 class Pipeline:
     """Turns records into stamped events, with one detector per source file, and counts what it understood."""
 
@@ -109,10 +113,11 @@ class Pipeline:
             self._count(source, events)
         return events
 
-    def feed_many(self, records: Iterable[Record]) -> Iterator[Event | ProgressColumns]:
-        """``feed`` for each record in order, except that consecutive plain progress lines of a family that reads
-        them as columns (``Parser.columns``) come as one ``ProgressColumns``: the same lines, counted the same,
-        without an event object each (most of a long log's catch-up is such lines)."""
+    def feed_many(self, records: Iterable[Record]) -> Iterator[Fed]:
+        """``feed`` for each record in order, as (record, its events) when it has any, except that consecutive plain
+        progress lines of a family that reads them as columns (``Parser.columns``) come as one ``ProgressColumns``:
+        the same lines, counted the same, without an event object each (most of a long log's catch-up is such
+        lines)."""
         batch: list[Record] = []
         iterations: list[str] = []
         seconds: list[str] = []
@@ -139,13 +144,15 @@ class Pipeline:
                     iterations.append(found[1])
                     seconds.append(found[2])
                     continue
-            yield from self.feed(record)
+            events = self.feed(record)
+            if events:
+                yield record, events
         if batch:
             yield from self._columns(batch, iterations, seconds)
 
     def _columns(
         self, batch: list[Record], iterations: list[str], seconds: list[str]
-    ) -> Iterator[Event | ProgressColumns]:
+    ) -> Iterator[Fed]:
         """One run of column lines as ``ProgressColumns``, its last line read whole (the parser's state is as that
         line sets it)."""
         last = batch[-1]
@@ -154,7 +161,7 @@ class Pipeline:
         event = parser.fast(last.text, time=valid_time(last.time), record=last.index)
         if reader is None or event is None:  # not a line of the family's columns after all: read each whole
             for record in batch:
-                yield from self.feed(record)
+                yield record, self.feed(record)
             return
         self.records += len(batch)
         self.parsed += len(batch)

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from exporter.estimate.model import Estimate
 from exporter.estimate.phases import TimeSplit
-from exporter.events import Event
+from exporter.events import Event, ProgressColumns
 from exporter.formats.base import Parser
 from exporter.gpu.snapshot import GpuSnapshot
+from exporter.pipeline import Fed
 from exporter.sources.base import Source
 from exporter.sources.record import Record
 
@@ -30,7 +31,7 @@ class PipelineLike(Protocol):
     @property
     def parser_errors(self) -> int: ...
 
-    def feed(self, record: Record) -> list[Event]: ...
+    def feed_many(self, records: Iterable[Record]) -> Iterator[Fed]: ...
 
 
 class EstimatorLike(Protocol):
@@ -39,7 +40,7 @@ class EstimatorLike(Protocol):
     @property
     def wants_last_time(self) -> bool: ...
 
-    def observe(self, event: Event) -> None: ...
+    def observe(self, event: Event | ProgressColumns) -> None: ...
 
     def estimate(self, *, now: float | None = None) -> Estimate: ...
 

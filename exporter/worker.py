@@ -26,12 +26,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from itertools import groupby
 
 from exporter.diagnosis import Diagnosis, diagnose
 from exporter.estimate import Estimator
 from exporter.estimate.model import Estimate
 from exporter.estimate.phases import TimeSplit
-from exporter.events import Config, Progress, for_rank
+from exporter.events import Config, Progress, ProgressColumns, for_rank
 from exporter.gpu.snapshot import GpuSnapshot
 from exporter.pipeline import Pipeline, resolve_format
 from exporter.seams import EstimatorFactory, EstimatorLike, PipelineFactory, SourceFactory
@@ -262,29 +263,44 @@ class RunWorker:
 
     def _ingest(self, records: Sequence[Record]) -> None:
         mtimes: dict[str, float | None] = {}
-        for record in records:
-            path = record.source or self.run.log
+        for path, group in groupby(records, key=lambda record: record.source or self.run.log):
             entry = self._files.get(path)
             if entry is None:
                 entry = self._files[path] = FileState(self._make_pipeline(parsers=self._parsers))
-            for event in entry.pipeline.feed(record):
-                if isinstance(event, Config):
-                    self._share_config(path, entry, event)
+            for fed in entry.pipeline.feed_many(group):
+                if isinstance(fed, ProgressColumns):
+                    stream = self._stream(path, entry, None)
+                    if stream is not None:
+                        stream.estimator.observe(fed)
+                        stamped = [t for t in fed.times if t is not None] if fed.times is not None else []
+                        if len(stamped) < len(fed.iterations):
+                            self._touch(stream, path, None, mtimes)
+                        if stamped:
+                            self._touch(stream, path, max(stamped), mtimes)
                     continue
-                stream = self._stream(path, entry, event.rank)
-                if stream is None:
-                    continue
-                stream.estimator.observe(event)
-                if isinstance(event, Progress):
-                    when = record.time
-                    if when is None:
-                        if path not in mtimes:
-                            mtimes[path] = modified_time(path)
-                        when = mtimes[path]
-                    if when is None:
-                        when = self._clock()
-                    stream.activity = when if stream.activity is None else max(stream.activity, when)
+                record, events = fed
+                for event in events:
+                    if isinstance(event, Config):
+                        self._share_config(path, entry, event)
+                        continue
+                    stream = self._stream(path, entry, event.rank)
+                    if stream is None:
+                        continue
+                    stream.estimator.observe(event)
+                    if isinstance(event, Progress):
+                        self._touch(stream, path, record.time, mtimes)
         self._choose_leader()
+
+    def _touch(self, stream: Stream, path: str, when: float | None, mtimes: dict[str, float | None]) -> None:
+        """The stream made progress in a record of ``when`` (None: a history line: the file's modification time,
+        looked up once per poll)."""
+        if when is None:
+            if path not in mtimes:
+                mtimes[path] = modified_time(path)
+            when = mtimes[path]
+        if when is None:
+            when = self._clock()
+        stream.activity = when if stream.activity is None else max(stream.activity, when)
 
     def _stream(self, path: str, entry: FileState, rank: int | None) -> Stream | None:
         """The stream of (path, rank), made on its first event with the file's configs so far."""

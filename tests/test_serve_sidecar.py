@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import RunConfig
 from exporter.estimate import Estimator
+from exporter.events import Event, ProgressColumns
 from exporter.gpu.fake import FakeDeviceLayer, FakeGpu, nvml_error
 from exporter.gpu.sampler import GpuSampler
 from exporter.metrics import make_registry
@@ -356,7 +357,7 @@ def test_serve_command_logs_its_url_and_stops_on_sigterm(tmp_path: Path) -> None
 
 
 class CountingEstimator(Estimator):
-    """The real estimator, counting the events it observes."""
+    """The real estimator, counting the events it observes (a run of lines read as columns counts its lines)."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -364,9 +365,9 @@ class CountingEstimator(Estimator):
 
         self.estimates = 0
 
-    def observe(self, event: object) -> None:
-        self.observed += 1
-        super().observe(event)  # type: ignore[arg-type]
+    def observe(self, event: Event | ProgressColumns) -> None:
+        self.observed += len(event.iterations) if isinstance(event, ProgressColumns) else 1
+        super().observe(event)
 
     def estimate(self, *, now: float | None = None):  # noqa: ANN201 - Estimate
         self.estimates += 1

@@ -93,5 +93,5 @@ def log_items(records: Iterable[Record], pipeline: Pipeline) -> Iterator[Event |
         if isinstance(item, ProgressColumns):
             yield item
         else:
-            yield from ranks.kept((item,))
+            yield from ranks.kept(item[1])
     yield from ranks.kept(pipeline.finish())

@@ -13,7 +13,7 @@ from bisect import bisect_left
 from itertools import accumulate
 from operator import lt, sub
 
-from exporter.estimate.coalesce import COALESCE_AFTER, MAX_SAMPLE_SECONDS, lines_per_sample
+from exporter.estimate import coalesce
 from exporter.estimate.run import Run
 
 
@@ -40,8 +40,9 @@ def take_ordinary(
         return start, False
     # The lines one sample takes stay the same until the run's line count reaches the next multiple.
     lines = run.lines
-    region = ((lines + 1) // COALESCE_AFTER + 1) * COALESCE_AFTER - 1 - lines
-    fill = max(1, lines_per_sample(lines + 1) - pending.lines)
+    every = coalesce.COALESCE_AFTER
+    region = ((lines + 1) // every + 1) * every - 1 - lines
+    fill = max(1, coalesce.lines_per_sample(lines + 1) - pending.lines)
     end = start + min(fill, region, stop - start)
     full = end - start == fill
     if not all(map(lt, iterations[start : end - 1], iterations[start + 1 : end])):
@@ -56,7 +57,7 @@ def take_ordinary(
     if end == start:
         return start, False
     sums = list(accumulate(seconds[start:end], initial=pending.seconds))
-    filled = bisect_left(sums, MAX_SAMPLE_SECONDS, 1)
+    filled = bisect_left(sums, coalesce.MAX_SAMPLE_SECONDS, 1)
     if filled < len(sums):
         end, full = start + filled, True
     taken = end - start

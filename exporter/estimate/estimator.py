@@ -72,7 +72,10 @@ class Estimator:
         """Take one event (or a run of progress lines read as columns) into account."""
         if isinstance(event, ProgressColumns):
             self._columns(event)
-            return
+        else:
+            self._event(event)
+
+    def _event(self, event: Event) -> None:
         if event.time is not None:
             self._last_event_time = event.time
         run = self._run
@@ -105,9 +108,9 @@ class Estimator:
                     run.eval_open = False
                     index = taken
                     continue
-            self.observe(columns.line(index))
+            self._event(columns.line(index))
             index += 1
-        self.observe(columns.last)
+        self._event(columns.last)
 
     def _config(self, event: Config) -> None:
         if event.new_run and self._run.started:

@@ -1,0 +1,160 @@
+"""Plain progress lines read as columns (``Pipeline.feed_many``, ``estimate/columns.py``) give exactly what reading
+them one event at a time gives: the pipeline's counters and events, and the estimator's every figure.
+
+Property: random nanoGPT logs (ordinary lines, spikes, a counter that stands still or goes back, evals and
+checkpoints, a configured eval interval, lines the columns leave out, chatter), with or without record times, fed
+in random polls, with ``coalesce``'s thresholds made small so that samples fill by line count, by seconds and
+across the doubling of the lines per sample many times within one log.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exporter.commands.common import log_events, log_items
+from exporter.estimate import Estimator, coalesce
+from exporter.events import Progress, ProgressColumns, to_dict
+from exporter.pipeline import Pipeline
+from exporter.sources import Record, read_records
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def figures(estimator: Estimator, now: float) -> dict[str, object]:
+    """Everything an estimate reports, NaN made comparable."""
+    estimate = estimator.estimate(now=now)
+    out = {k: ("nan" if isinstance(v, float) and math.isnan(v) else v) for k, v in estimate.to_dict().items()}
+    out["split"] = estimator.time_split(estimate).seconds
+    out["history"] = estimator.pace_history()
+    return out
+
+
+def read_both(polls: Sequence[Sequence[Record]], now: float) -> tuple[dict[str, object], dict[str, object]]:
+    """The figures and counters after feeding the polls record by record, and many records at once."""
+    one, many = (Pipeline(), Estimator(clock=lambda: now)), (Pipeline(), Estimator(clock=lambda: now))
+    columns = 0
+    for poll in polls:
+        for record in poll:
+            for event in one[0].feed(record):
+                one[1].observe(event)
+        for fed in many[0].feed_many(poll):
+            if isinstance(fed, ProgressColumns):
+                columns += len(fed.iterations)
+                many[1].observe(fed)
+            else:
+                for event in fed[1]:
+                    many[1].observe(event)
+    results = []
+    for pipeline, estimator in (one, many):
+        out = figures(estimator, now)
+        out["counters"] = (pipeline.records, pipeline.parsed, pipeline.rejected, pipeline.format)
+        results.append(out)
+    results[1]["columns"] = results[0]["columns"] = columns > 0
+    return results[0], results[1]
+
+
+def line(iteration: int, ms: float) -> str:
+    return f"iter {iteration}: loss {2 + 1 / (iteration + 1):.4f}, time {ms:.2f}ms, mfu 12.50%"
+
+
+steps = st.one_of(
+    st.tuples(st.just("iter"), st.integers(1, 3), st.sampled_from([80.0, 81.5, 79.25, 85.0, 400.0, 0.0])),
+    st.tuples(st.just("iter"), st.just(1), st.floats(60.0, 100.0)),
+    st.tuples(st.just("iter"), st.sampled_from([0, -5, -10_000]), st.just(80.0)),  # stands still, goes back
+    st.tuples(st.sampled_from(["eval", "ckpt", "nan", "chatter", "interval"]), st.just(0), st.just(0.0)),
+)
+ops = st.lists(st.one_of(*([steps.filter(lambda s: s[0] == "iter")] * 6), steps), min_size=1, max_size=400)
+
+
+def nanogpt_log(ops: list[tuple[str, int, float]]) -> Iterator[str]:
+    yield "Overriding: max_iters = 5000"
+    yield line(0, 30_000.0)
+    iteration = 0
+    for kind, gap, ms in ops:
+        if kind == "iter":
+            iteration = max(0, iteration + gap)
+            yield line(iteration, ms)
+        elif kind == "eval":
+            yield f"step {iteration}: train loss 2.1, val loss 2.2"
+        elif kind == "ckpt":
+            yield "saving checkpoint to out"
+        elif kind == "nan":  # a fast-lane line the columns leave out
+            iteration += 1
+            yield f"iter {iteration}: loss nan, time 80.00ms, mfu 12.50%"
+        elif kind == "interval":
+            yield "Overriding: eval_interval = 25"
+        else:
+            yield "number of parameters: 10.65M"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=ops, timed=st.booleans(), cuts=st.lists(st.integers(1, 60), min_size=1, max_size=8),
+       every=st.sampled_from([2, 4, 8]), seconds=st.sampled_from([0.3, 1.0, 5.0]))
+def test_lines_read_as_columns_give_the_figures_of_one_event_each(
+    ops: list[tuple[str, int, float]], timed: bool, cuts: list[int], every: int, seconds: float
+) -> None:
+    lines = list(nanogpt_log(ops))
+    start = 1_800_000_000.0
+    records = [Record(text, start + 0.08 * i if timed else None, i, "x.log") for i, text in enumerate(lines, 1)]
+    polls, at = [], 0
+    while at < len(records):
+        size = cuts[len(polls) % len(cuts)]
+        polls.append(records[at : at + size])
+        at += size
+    with mock.patch.object(coalesce, "COALESCE_AFTER", every), mock.patch.object(coalesce, "MAX_SAMPLE_SECONDS", seconds):
+        one, many = read_both(polls, start + 0.08 * len(records) + 1)
+    assert one == many
+
+
+def untimed(path: Path, tmp: Path) -> Path:
+    """The log's records without their record times: a history read after the fact, what columns are for."""
+    plain = tmp / (path.stem + ".log")
+    plain.write_text("".join(record.text + "\n" for record in read_records(str(path))), encoding="utf-8")
+    return plain
+
+
+@pytest.mark.parametrize("name", ["ng_sigstop", "ng_iostall", "ng_resume", "ng_noisy_stays", "ng_clean_log1"])
+def test_real_nanogpt_logs_read_as_columns_give_the_same_report(name: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = untimed(ROOT / "benchmarks" / "data" / f"{name}.tslog", Path(tmp))
+        records = list(read_records(str(path)))
+        rng = random.Random(name)
+        for fraction in (0.3, 0.7, 1.0):
+            part = records[: int(len(records) * fraction)]
+            cuts = sorted(rng.sample(range(1, len(part)), 20))
+            polls = [part[a:b] for a, b in zip([0, *cuts], [*cuts, len(part)])]
+            one, many = read_both(polls, 0.0)
+            assert many["columns"], "the columns were never used: the test tests nothing"
+            assert one == many
+        # report's own reader: the same figures as the per-event reader that replay uses
+        ends = []
+        for reader in (log_events, log_items):
+            pipeline, estimator = Pipeline(), Estimator(clock=lambda: 0.0)
+            for item in reader(read_records(str(path)), pipeline):
+                estimator.observe(item)
+            ends.append(figures(estimator, 0.0))
+        assert ends[0] == ends[1]
+
+
+def test_columns_hold_the_lines_and_the_last_one_whole() -> None:
+    texts = [line(0, 30_000.0), line(1, 80.0), line(2, 81.5), "step 2: train loss 2.1, val loss 2.2", line(3, 80.0)]
+    records = [Record(text, None, i, "x.log") for i, text in enumerate(texts, 1)]
+    fed = list(Pipeline().feed_many(records))
+    # The first line decides the family; the next two are columns; the eval line breaks the run.
+    assert [type(item).__name__ for item in fed] == ["tuple", "ProgressColumns", "tuple", "ProgressColumns"]
+    columns = fed[1]
+    assert isinstance(columns, ProgressColumns)
+    assert (columns.iterations, columns.seconds, columns.times) == ([1, 2], [0.08, 0.0815], None)
+    expected = Pipeline()
+    expected_events = [event for record in records for event in expected.feed(record)]
+    assert to_dict(columns.last) == to_dict(expected_events[2])
+    assert columns.line(0) == Progress(iteration=1, iteration_seconds=0.08)
