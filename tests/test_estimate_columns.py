@@ -66,23 +66,31 @@ def line(iteration: int, ms: float) -> str:
     return f"iter {iteration}: loss {2 + 1 / (iteration + 1):.4f}, time {ms:.2f}ms, mfu 12.50%"
 
 
+ordinary = st.tuples(st.just("iter"), st.integers(1, 3), st.sampled_from([80.0, 81.5, 79.25, 85.0]),
+                     st.integers(1, 60))
 steps = st.one_of(
-    st.tuples(st.just("iter"), st.integers(1, 3), st.sampled_from([80.0, 81.5, 79.25, 85.0, 400.0, 0.0])),
-    st.tuples(st.just("iter"), st.just(1), st.floats(60.0, 100.0)),
-    st.tuples(st.just("iter"), st.sampled_from([0, -5, -10_000]), st.just(80.0)),  # stands still, goes back
-    st.tuples(st.sampled_from(["eval", "ckpt", "nan", "chatter", "interval"]), st.just(0), st.just(0.0)),
+    ordinary,
+    ordinary,
+    ordinary,
+    st.tuples(st.just("iter"), st.just(1), st.floats(60.0, 100.0), st.integers(1, 20)),
+    st.tuples(st.just("iter"), st.just(1), st.sampled_from([400.0, 0.0]), st.just(1)),  # a spike, a zero
+    st.tuples(st.just("iter"), st.sampled_from([0, -5, -10_000]), st.just(80.0), st.just(1)),  # still, back
+    st.tuples(st.sampled_from(["eval", "ckpt", "nan", "chatter"]), st.just(0), st.just(0.0), st.just(1)),
 )
-ops = st.lists(st.one_of(*([steps.filter(lambda s: s[0] == "iter")] * 6), steps), min_size=1, max_size=400)
+ops = st.lists(steps, min_size=1, max_size=60)
 
 
-def nanogpt_log(ops: list[tuple[str, int, float]]) -> Iterator[str]:
+def nanogpt_log(ops: list[tuple[str, int, float, int]], interval: int | None) -> Iterator[str]:
     yield "Overriding: max_iters = 5000"
+    if interval is not None:
+        yield f"Overriding: eval_interval = {interval}"
     yield line(0, 30_000.0)
     iteration = 0
-    for kind, gap, ms in ops:
+    for kind, gap, ms, repeat in ops:
         if kind == "iter":
-            iteration = max(0, iteration + gap)
-            yield line(iteration, ms)
+            for _ in range(repeat):
+                iteration = max(0, iteration + gap)
+                yield line(iteration, ms)
         elif kind == "eval":
             yield f"step {iteration}: train loss 2.1, val loss 2.2"
         elif kind == "ckpt":
@@ -90,21 +98,18 @@ def nanogpt_log(ops: list[tuple[str, int, float]]) -> Iterator[str]:
         elif kind == "nan":  # a fast-lane line the columns leave out
             iteration += 1
             yield f"iter {iteration}: loss nan, time 80.00ms, mfu 12.50%"
-        elif kind == "interval":
-            yield "Overriding: eval_interval = 25"
         else:
             yield "number of parameters: 10.65M"
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=ops, timed=st.booleans(), cuts=st.lists(st.integers(1, 60), min_size=1, max_size=8),
-       every=st.sampled_from([2, 4, 8]), seconds=st.sampled_from([0.3, 1.0, 5.0]))
-def test_lines_read_as_columns_give_the_figures_of_one_event_each(
-    ops: list[tuple[str, int, float]], timed: bool, cuts: list[int], every: int, seconds: float
-) -> None:
-    lines = list(nanogpt_log(ops))
+def assert_same_figures(ops: list[tuple[str, int, float, int]], *, interval: int | None = None, timed: str = "no",
+                        cuts: Sequence[int] = (1000,), every: int = 4, seconds: float = 5.0) -> bool:
+    """The log of ``ops`` (record times on every line, none, or on its first half only), fed in polls of
+    ``cuts`` records, gives the same figures read by event and as columns; whether any were columns."""
+    lines = list(nanogpt_log(ops, interval))
     start = 1_800_000_000.0
-    records = [Record(text, start + 0.08 * i if timed else None, i, "x.log") for i, text in enumerate(lines, 1)]
+    stamped = {"no": 0, "yes": len(lines), "until": len(lines) // 2}[timed]
+    records = [Record(text, start + 0.08 * i if i <= stamped else None, i, "x.log") for i, text in enumerate(lines, 1)]
     polls, at = [], 0
     while at < len(records):
         size = cuts[len(polls) % len(cuts)]
@@ -113,6 +118,37 @@ def test_lines_read_as_columns_give_the_figures_of_one_event_each(
     with mock.patch.object(coalesce, "COALESCE_AFTER", every), mock.patch.object(coalesce, "MAX_SAMPLE_SECONDS", seconds):
         one, many = read_both(polls, start + 0.08 * len(records) + 1)
     assert one == many
+    return bool(many["columns"])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=ops, interval=st.sampled_from([None, 7, 25]), timed=st.sampled_from(["no", "yes", "until"]),
+       cuts=st.lists(st.integers(1, 60), min_size=1, max_size=8), every=st.sampled_from([2, 4, 8]),
+       seconds=st.sampled_from([0.3, 1.0, 5.0]))
+def test_lines_read_as_columns_give_the_figures_of_one_event_each(
+    ops: list[tuple[str, int, float, int]], interval: int | None, timed: str, cuts: list[int], every: int,
+    seconds: float
+) -> None:
+    assert_same_figures(ops, interval=interval, timed=timed, cuts=cuts, every=every, seconds=seconds)
+
+
+RUN = ("iter", 1, 80.0, 100)
+SCENARIOS = {  # each what one condition of ``columns.take_ordinary`` is about
+    "an eval due by the configured interval": ([RUN, RUN, RUN], {"interval": 25}),
+    "an eval line": ([RUN, ("eval", 0, 0.0, 1), RUN], {}),
+    "a spike": ([RUN, ("iter", 1, 400.0, 1), RUN], {}),
+    "the counter standing still": ([RUN, ("iter", 0, 80.0, 1), RUN], {}),
+    "the counter going back": ([RUN, ("iter", -50, 80.0, 1), RUN], {}),
+    "a sample full by seconds": ([RUN, RUN], {"seconds": 0.3}),
+    "the lines per sample doubling": ([RUN, RUN, RUN], {"every": 2}),
+    "record times, then none": ([RUN, RUN], {"timed": "until", "cuts": (101,)}),  # a poll of each
+}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_each_reason_a_line_stands_alone_holds_for_columns(name: str) -> None:
+    ops, options = SCENARIOS[name]
+    assert assert_same_figures(ops, **options)  # type: ignore[arg-type]
 
 
 def untimed(path: Path, tmp: Path) -> Path:
