@@ -113,8 +113,9 @@ class ProgressColumns:
     reads of each line as columns, and the last line whole.
 
     A long log is millions of such lines; one object per line is most of what reading it costs. Every line is
-    exactly a ``Progress`` of ``iteration`` and ``iteration_seconds`` with every number in ``checked``'s range, a
-    finite loss and no other field the estimator reads per line (no total, epoch, data time or averaging).
+    exactly a ``Progress`` of ``iteration``, ``iteration_seconds`` and the last line's ``total_iterations``, every
+    number in ``checked``'s range, a finite loss and no other field the estimator reads per line (no epoch, data
+    time or averaging).
     """
 
     iterations: list[int]
@@ -130,7 +131,8 @@ class ProgressColumns:
         if index == len(self.iterations) - 1:
             return self.last
         time = None if self.times is None else self.times[index]
-        return Progress(iteration=self.iterations[index], iteration_seconds=self.seconds[index], time=time)
+        return Progress(iteration=self.iterations[index], iteration_seconds=self.seconds[index], time=time,
+                        total_iterations=self.last.total_iterations)
 
 
 def for_rank(config: Config, rank: int | None) -> Config:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -114,62 +115,54 @@ class Pipeline:
         return events
 
     def feed_many(self, records: Iterable[Record]) -> Iterator[Fed]:
-        """``feed`` for each record in order, as (record, its events) when it has any, except that consecutive plain
-        progress lines of a family that reads them as columns (``Parser.columns``) come as one ``ProgressColumns``:
-        the same lines, counted the same, without an event object each (most of a long log's catch-up is such
-        lines)."""
+        """``feed`` for each record in order, as (record, its events) when it has any, except that the plain
+        progress lines that follow a line of the same source read whole come as one ``ProgressColumns`` when its
+        family reads them as columns (``Parser.columns``): the same lines, counted the same, without an event
+        object each (most of a long log's catch-up is such lines)."""
         batch: list[Record] = []
         iterations: list[str] = []
         seconds: list[str] = []
-        match = None
+        columns: re.Pattern[str] | None = None
         source = ""
         for record in records:
             text = record.text
-            if match is not None:
-                found = match(text)
+            if columns is not None:
+                found = columns.match(text)
                 if found is not None and record.source == source and "#0" not in text:
                     batch.append(record)
                     iterations.append(found[1])
                     seconds.append(found[2])
                     continue
-                yield from self._columns(batch, iterations, seconds)
-                batch, iterations, seconds, match = [], [], [], None
-            parser = self._parsers.get((record.source, None))
-            reader = parser.columns if parser is not None else None
-            if reader is not None and reader.columns is not None and "#0" not in text:
-                found = reader.columns.match(text)
-                if found is not None:
-                    match, source = reader.columns.match, record.source
-                    batch.append(record)
-                    iterations.append(found[1])
-                    seconds.append(found[2])
-                    continue
+                if batch:
+                    yield from self._columns(batch, iterations, seconds)
+                    batch, iterations, seconds = [], [], []
             events = self.feed(record)
             if events:
                 yield record, events
+            source = record.source
+            parser = self._parsers.get((source, None))
+            columns = None if parser is None else parser.columns()
         if batch:
             yield from self._columns(batch, iterations, seconds)
 
-    def _columns(
-        self, batch: list[Record], iterations: list[str], seconds: list[str]
-    ) -> Iterator[Fed]:
-        """One run of column lines as ``ProgressColumns``, its last line read whole (the parser's state is as that
-        line sets it)."""
+    def _columns(self, batch: list[Record], iterations: list[str], seconds: list[str]) -> Iterator[Fed]:
+        """One run of column lines as ``ProgressColumns``, its last line read whole (the parser's state is then as
+        that line sets it)."""
         last = batch[-1]
         parser = self._parsers[(last.source, None)]
-        reader = parser.columns
         event = parser.fast(last.text, time=valid_time(last.time), record=last.index)
-        if reader is None or event is None:  # not a line of the family's columns after all: read each whole
+        if event is None:  # not a line of the family's columns after all: read each whole
             for record in batch:
-                yield record, self.feed(record)
+                events = self.feed(record)
+                if events:
+                    yield record, events
             return
         self.records += len(batch)
         self.parsed += len(batch)
         self._last_counted = (last.source, last.index)
         times = [record.time for record in batch]
         stamped = None if times.count(None) == len(times) else [valid_time(time) for time in times]
-        divisor = reader.columns_divisor
-        yield ProgressColumns(list(map(int, iterations)), [float(s) / divisor for s in seconds], stamped, event)
+        yield ProgressColumns(list(map(int, iterations)), parser.column_seconds(seconds), stamped, event)
 
     def _parser(self, source: str, rank: int | None) -> AutoParser:
         parser = self._parsers.get((source, rank))

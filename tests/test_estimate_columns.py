@@ -2,8 +2,9 @@
 them one event at a time gives: the pipeline's counters and events, and the estimator's every figure.
 
 Property: random nanoGPT logs (ordinary lines, spikes, a counter that stands still or goes back, evals and
-checkpoints, a configured eval interval, lines the columns leave out, chatter), with or without record times, fed
-in random polls, with ``coalesce``'s thresholds made small so that samples fill by line count, by seconds and
+checkpoints, a configured eval interval, lines the columns leave out, chatter) and HF Trainer bars (redraws, slow
+or unknown rates, eval bars, a loss waiting for the next bar, a bar that starts over), with or without record
+times, fed in random polls, with ``coalesce``'s thresholds made small so that samples fill by line count, by seconds and
 across the doubling of the lines per sample many times within one log.
 """
 
@@ -102,11 +103,10 @@ def nanogpt_log(ops: list[tuple[str, int, float, int]], interval: int | None) ->
             yield "number of parameters: 10.65M"
 
 
-def assert_same_figures(ops: list[tuple[str, int, float, int]], *, interval: int | None = None, timed: str = "no",
-                        cuts: Sequence[int] = (1000,), every: int = 4, seconds: float = 5.0) -> bool:
-    """The log of ``ops`` (record times on every line, none, or on its first half only), fed in polls of
+def assert_same_figures(lines: list[str], *, timed: str = "no", cuts: Sequence[int] = (1000,), every: int = 4,
+                        seconds: float = 5.0) -> bool:
+    """The log of ``lines`` (record times on every line, none, or on its first half only), fed in polls of
     ``cuts`` records, gives the same figures read by event and as columns; whether any were columns."""
-    lines = list(nanogpt_log(ops, interval))
     start = 1_800_000_000.0
     stamped = {"no": 0, "yes": len(lines), "until": len(lines) // 2}[timed]
     records = [Record(text, start + 0.08 * i if i <= stamped else None, i, "x.log") for i, text in enumerate(lines, 1)]
@@ -129,7 +129,7 @@ def test_lines_read_as_columns_give_the_figures_of_one_event_each(
     ops: list[tuple[str, int, float, int]], interval: int | None, timed: str, cuts: list[int], every: int,
     seconds: float
 ) -> None:
-    assert_same_figures(ops, interval=interval, timed=timed, cuts=cuts, every=every, seconds=seconds)
+    assert_same_figures(list(nanogpt_log(ops, interval)), timed=timed, cuts=cuts, every=every, seconds=seconds)
 
 
 RUN = ("iter", 1, 80.0, 100)
@@ -148,7 +148,58 @@ SCENARIOS = {  # each what one condition of ``columns.take_ordinary`` is about
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_each_reason_a_line_stands_alone_holds_for_columns(name: str) -> None:
     ops, options = SCENARIOS[name]
-    assert assert_same_figures(ops, **options)  # type: ignore[arg-type]
+    interval = options.pop("interval", None)
+    assert assert_same_figures(list(nanogpt_log(ops, interval)), **options)  # type: ignore[arg-type]
+
+
+def bar(n: int, total: int, rate: str) -> str:
+    pct = n * 100 // total
+    return f" {pct:3d}%|{'█' * (pct // 10):<10}| {n}/{total} [00:{n % 60:02d}<12:34, {rate}]"
+
+
+bar_steps = st.one_of(
+    st.tuples(st.just("bar"), st.integers(1, 2), st.sampled_from(["4.50it/s", "4.61it/s", "12.00it/s"]),
+              st.integers(1, 60)),
+    st.tuples(st.just("bar"), st.just(1), st.sampled_from(["1.25s/it", "0.50it/s", "?it/s", "0.00it/s"]),
+              st.just(1)),  # slow, or no rate: read whole
+    st.tuples(st.just("bar"), st.sampled_from([0, -30]), st.just("4.50it/s"), st.just(1)),
+    st.tuples(st.sampled_from(["eval", "loss", "save", "chatter"]), st.just(0), st.just(""), st.just(1)),
+)
+
+
+def hf_log(ops: list[tuple[str, int, str, int]], total: int) -> Iterator[str]:
+    n = 0
+    yield bar(0, total, "?it/s")
+    for kind, gap, rate, repeat in ops:
+        if kind == "bar":
+            for _ in range(repeat):
+                n = max(0, n + gap) % (total + 1)
+                yield bar(n, total, rate)
+        elif kind == "eval":  # HF's eval bar: another total, no description
+            yield from (bar(k, 20, "9.00it/s") for k in (5, 10, 20))
+        elif kind == "loss":  # a loss waiting for the next bar
+            yield "{'loss': 1.5, 'grad_norm': 2.0, 'learning_rate': 1e-05, 'epoch': 0.5}"
+        elif kind == "save":
+            yield f"Saving model checkpoint to out/checkpoint-{n}"
+        else:
+            yield "***** Running training *****"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(bar_steps, min_size=1, max_size=40), total=st.sampled_from([300, 5000]),
+       timed=st.sampled_from(["no", "yes", "until"]), cuts=st.lists(st.integers(1, 60), min_size=1, max_size=8),
+       every=st.sampled_from([2, 8]), seconds=st.sampled_from([0.5, 5.0]))
+def test_bar_redraws_read_as_columns_give_the_figures_of_one_event_each(
+    ops: list[tuple[str, int, str, int]], total: int, timed: str, cuts: list[int], every: int, seconds: float
+) -> None:
+    assert_same_figures(list(hf_log(ops, total)), timed=timed, cuts=cuts, every=every, seconds=seconds)
+
+
+def test_bar_redraws_are_columns_between_an_eval_bar_and_a_loss_line() -> None:
+    run = [("bar", 1, "4.50it/s", 100)]
+    lines = list(hf_log([*run, ("eval", 0, "", 1), *run, ("loss", 0, "", 1), *run, ("bar", -30, "4.50it/s", 1),
+                         *run], 5000))
+    assert assert_same_figures(lines)
 
 
 def untimed(path: Path, tmp: Path) -> Path:

@@ -11,6 +11,7 @@ short window in which the more specific families had their chance.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -194,11 +195,15 @@ class AutoParser:
                 return self._decide(self._tentative)
         return []
 
-    @property
-    def columns(self) -> Parser | None:
-        """The chosen family's parser when it reads lines as columns (``Parser.columns``), else None."""
+    def columns(self) -> re.Pattern[str] | None:
+        """The chosen family's ``Parser.columns`` (None while undecided)."""
         chosen = self._chosen
-        return chosen if chosen is not None and chosen.columns is not None else None
+        return None if chosen is None else chosen.columns()
+
+    def column_seconds(self, texts: list[str]) -> list[float]:
+        """The chosen family's ``Parser.column_seconds``."""
+        assert self._chosen is not None, "columns are read only once a family is chosen"
+        return self._chosen.column_seconds(texts)
 
     def fast(self, text: str, *, time: float | None, record: int) -> Progress | None:
         """``parse`` for a plain progress line of the chosen family (``Parser.fast_progress``), stamped; None

@@ -17,12 +17,6 @@ class Parser:
     """
 
     name: ClassVar[str] = ""
-    columns: ClassVar[re.Pattern[str] | None] = None
-    """The plainest of ``fast_progress``'s lines, read as columns (``Pipeline.feed_many``): for text it matches,
-    ``fast_progress`` returns a ``Progress`` whose only fields the estimator reads per line are the iteration
-    (``int(group 1)``) and ``iteration_seconds`` (``float(group 2) / columns_divisor``), its loss finite, and leaves
-    the parser's state as that line alone sets it (so only a run's last line need be read whole)."""
-    columns_divisor: ClassVar[float] = 1.0
 
     def parse(self, text: str) -> list[Event]:
         raise NotImplementedError
@@ -35,3 +29,17 @@ class Parser:
         The long logs a sidecar catches up on are millions of such lines; families without one return None.
         """
         return None
+
+    def columns(self) -> re.Pattern[str] | None:
+        """The plainest of ``fast_progress``'s lines that may come next, given the state now, read as columns
+        (``Pipeline.feed_many``); None when none may. For text it matches, ``fast_progress`` would return a
+        ``Progress`` whose only fields the estimator reads per line are the iteration (``int(group 1)``), the
+        seconds of ``column_seconds`` (of group 2) and the total of the line before, its loss finite or None, and would
+        leave the parser's state as that line alone sets it: only the last line of a run need be read whole.
+        """
+        return None
+
+    def column_seconds(self, texts: list[str]) -> list[float]:
+        """``iteration_seconds`` of the lines whose group 2 of ``columns()`` is ``texts``, as ``fast_progress``
+        computes them."""
+        raise NotImplementedError

@@ -65,6 +65,12 @@ class HfTrainerParser(Parser):
     def fast_progress(self, text: str) -> Progress | None:
         return self.bars.fast_main(text)
 
+    def columns(self) -> re.Pattern[str] | None:
+        return self.bars.columns()
+
+    def column_seconds(self, texts: list[str]) -> list[float]:
+        return self.bars.column_seconds(texts)
+
     def _dict(self, text: str, so_far: list[Event]) -> list[Event]:
         pairs = dict(_DICT_PAIR.findall(text, 0, SCAN_LIMIT))
         if "eval_loss" in pairs or any(key.startswith("eval_") for key in pairs):

@@ -34,8 +34,6 @@ class NanoGptParser(Parser):
     """One nanoGPT run per ``Overriding`` block; keeps whether a config block is open and the last eval step."""
 
     name = "nanogpt"
-    columns = _COLUMNS
-    columns_divisor = 1000.0
 
     def __init__(self) -> None:
         self._in_config = False
@@ -72,6 +70,12 @@ class NanoGptParser(Parser):
             return None
         mfu = None if mfu_text[0] == "-" else float(mfu_text) / 100.0
         return self._step(int(iteration), loss, float(ms_text) / 1000.0, mfu)
+
+    def columns(self) -> re.Pattern[str]:
+        return _COLUMNS
+
+    def column_seconds(self, texts: list[str]) -> list[float]:
+        return [float(ms) / 1000.0 for ms in texts]
 
     def _iteration(self, match: re.Match[str] | None) -> list[Event]:
         if match is None:

@@ -23,6 +23,7 @@ tqdm's rate is an exponential moving average (smoothing 0.3), still reported as 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -52,6 +53,8 @@ FAST_BAR = (
 units (groups: n, total, rate, unit). The fast lanes of long logs match it, each with what may come around it."""
 _FAST_BAR = re.compile(FAST_BAR + r"\]")
 """A redraw without description or postfix, the whole record (``BarTracker.fast_main``)."""
+_COLUMN_RATE = r"([1-9]\d{0,11}(?:\.\d{1,12})?)it/s"
+"""A rate of 1 it/s or more, its seconds 1 / rate (slower bars print s/it)."""
 _POSTFIX_PAIR = re.compile(r"([\w./-]+)=\s*([^,\s]+)")
 _SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _ITERATION_UNITS = frozenset({"it", "step", "steps", "batch", "batches", "iter", "iters"})
@@ -142,6 +145,15 @@ def _unit_of(rate_unit: str) -> str:
     return rate_unit[2:] if rate_unit.startswith("s/") else rate_unit[:-2]
 
 
+@functools.lru_cache(maxsize=64)
+def _bar_columns(total: int) -> re.Pattern[str]:
+    """``_FAST_BAR`` for one total and the rates of ``_COLUMN_RATE``, the whole record."""
+    return re.compile(
+        r" *\d{1,3}%\|[^|\n]{0,300}\|\s*(\d{1,15})/" + str(total) + r"\s*\[[\d:?]+(?:<[\d:?]+)?,\s*" + _COLUMN_RATE
+        + r"\]\Z"
+    )
+
+
 class BarTracker:
     """Per-file state deciding which bar is the training bar; turns bars into events (see the module doc)."""
 
@@ -221,6 +233,20 @@ class BarTracker:
             return None
         return self._main(int(n_text), total, seconds, None)
 
+    def columns(self) -> re.Pattern[str] | None:
+        """``Parser.columns``: redraws of the training bar ``fast_main`` would read, with its total and a rate of
+        1 it/s or more (groups: n, rate); None before a training bar, while an eval bar is open or a loss waits
+        for the next bar."""
+        total = self.main_total if self.expected_total is None else self.expected_total
+        if not self._has_main or self._eval_open or self._pending_loss is not None or total is None:
+            return None
+        return _bar_columns(total)
+
+    @staticmethod
+    def column_seconds(rates: list[str]) -> list[float]:
+        """``Parser.column_seconds`` of the rates of ``columns()`` (``fast_seconds`` of each)."""
+        return [1.0 / float(rate) for rate in rates]
+
     def _eval_bar(self, bar: Bar) -> list[Event]:
         if bar.total is not None and bar.n >= bar.total:
             if not self._eval_open:
@@ -264,6 +290,12 @@ class TqdmBarsParser(Parser):
 
     def fast_progress(self, text: str) -> Progress | None:
         return self.bars.fast_main(text)
+
+    def columns(self) -> re.Pattern[str] | None:
+        return self.bars.columns()
+
+    def column_seconds(self, texts: list[str]) -> list[float]:
+        return self.bars.column_seconds(texts)
 
 
 PARSERS: tuple[type[Parser], ...] = (TqdmBarsParser,)
