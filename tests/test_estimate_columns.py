@@ -163,7 +163,7 @@ bar_steps = st.one_of(
     st.tuples(st.just("bar"), st.just(1), st.sampled_from(["1.25s/it", "0.50it/s", "?it/s", "0.00it/s"]),
               st.just(1)),  # slow, or no rate: read whole
     st.tuples(st.just("bar"), st.sampled_from([0, -30]), st.just("4.50it/s"), st.just(1)),
-    st.tuples(st.sampled_from(["eval", "loss", "save", "chatter"]), st.just(0), st.just(""), st.just(1)),
+    st.tuples(st.sampled_from(["eval", "eval_cut", "loss", "save", "chatter"]), st.just(0), st.just(""), st.just(1)),
 )
 
 
@@ -177,6 +177,8 @@ def hf_log(ops: list[tuple[str, int, str, int]], total: int) -> Iterator[str]:
                 yield bar(n, total, rate)
         elif kind == "eval":  # HF's eval bar: another total, no description
             yield from (bar(k, 20, "9.00it/s") for k in (5, 10, 20))
+        elif kind == "eval_cut":  # one the next training bar closes
+            yield from (bar(k, 20, "9.00it/s") for k in (5, 10))
         elif kind == "loss":  # a loss waiting for the next bar
             yield "{'loss': 1.5, 'grad_norm': 2.0, 'learning_rate': 1e-05, 'epoch': 0.5}"
         elif kind == "save":
@@ -195,10 +197,10 @@ def test_bar_redraws_read_as_columns_give_the_figures_of_one_event_each(
     assert_same_figures(list(hf_log(ops, total)), timed=timed, cuts=cuts, every=every, seconds=seconds)
 
 
-def test_bar_redraws_are_columns_between_an_eval_bar_and_a_loss_line() -> None:
+def test_bar_redraws_are_columns_around_eval_bars_and_loss_lines() -> None:
     run = [("bar", 1, "4.50it/s", 100)]
-    lines = list(hf_log([*run, ("eval", 0, "", 1), *run, ("loss", 0, "", 1), *run, ("bar", -30, "4.50it/s", 1),
-                         *run], 5000))
+    lines = list(hf_log([*run, ("eval", 0, "", 1), *run, ("eval_cut", 0, "", 1), *run, ("loss", 0, "", 1), *run,
+                         ("bar", -30, "4.50it/s", 1), *run], 5000))
     assert assert_same_figures(lines)
 
 

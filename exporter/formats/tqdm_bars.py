@@ -235,10 +235,10 @@ class BarTracker:
 
     def columns(self) -> re.Pattern[str] | None:
         """``Parser.columns``: redraws of the training bar ``fast_main`` would read, with its total and a rate of
-        1 it/s or more (groups: n, rate); None before a training bar, while an eval bar is open or a loss waits
-        for the next bar."""
+        1 it/s or more (groups: n, rate); None before a training bar (a loss may wait for it) and while an eval
+        bar is open (the next training bar closes it)."""
         total = self.main_total if self.expected_total is None else self.expected_total
-        if not self._has_main or self._eval_open or self._pending_loss is not None or total is None:
+        if not self._has_main or self._eval_open or total is None:
             return None
         return _bar_columns(total)
 
