@@ -8,7 +8,9 @@ Stages, each including the ones before it:
 2. frame: ``exporter.sources.read_records`` (framing, decoding, ``Record`` objects);
 3. parse: + ``Pipeline.feed`` (prefix stripping, format detection, the nanoGPT parser, event objects);
 4. estimate: + ``Estimator.observe`` for every event (every record; ``--estimator-records N``: the first N only,
-   e.g. under ``--profile``).
+   e.g. under ``--profile``);
+5. columns: what ``report`` and the sidecar do instead of 3 and 4: ``Pipeline.feed_many`` (plain progress lines as
+   columns) and ``Estimator.observe`` of what it gives (its added cost is over ``frame``).
 
 Also, separately: ``sidecar``: the sidecar's own worker (``RunWorker.step`` as ``build_sidecar`` wires it, no
 GPUs, no HTTP) stepped without sleeping until it has read the log of ``--sidecar-lines`` lines.
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
 from exporter.estimate import Estimator  # noqa: E402
+from exporter.events import ProgressColumns  # noqa: E402
 from exporter.pipeline import Pipeline  # noqa: E402
 from exporter.sources import read_records  # noqa: E402
 
@@ -75,6 +78,19 @@ def stage_estimate(path: Path, limit: int | None) -> int:
     return n
 
 
+def stage_columns(path: Path, limit: int | None) -> int:
+    pipeline = Pipeline()
+    estimator = Estimator()
+    for fed in pipeline.feed_many(itertools.islice(read_records(str(path)), limit)):
+        if isinstance(fed, ProgressColumns):
+            estimator.observe(fed)
+        else:
+            for event in fed[1]:
+                estimator.observe(event)
+    estimator.estimate(now=0.0)
+    return pipeline.records
+
+
 def stage_sidecar(path: Path, limit: int | None) -> int:
     """Step the sidecar's worker for ``path`` until its source has read every record; returns the steps."""
     from exporter.commands.serve import build_sidecar
@@ -90,7 +106,8 @@ def stage_sidecar(path: Path, limit: int | None) -> int:
     return records
 
 
-STAGES = {"read": stage_read, "frame": stage_frame, "parse": stage_parse, "estimate": stage_estimate}
+STAGES = {"read": stage_read, "frame": stage_frame, "parse": stage_parse, "estimate": stage_estimate,
+          "columns": stage_columns}
 
 
 def main() -> int:
@@ -106,7 +123,7 @@ def main() -> int:
     records = _common.count_records(path)
     megabytes = path.stat().st_size / 1e6
     if args.profile:
-        limit = args.estimator_records if args.profile == "estimate" else None
+        limit = args.estimator_records if args.profile in ("estimate", "columns") else None
         profiler = cProfile.Profile()
         if args.profile == "sidecar":
             profiler.runcall(stage_sidecar, _common.nanogpt_log(args.sidecar_lines), None)
@@ -117,16 +134,18 @@ def main() -> int:
 
     print(f"load average before: {_common.load_average()}; log: {records:,} records, {megabytes:.0f} MB")
     print(f"{'stage':10} {'records':>10} {'seconds':>8} {'records/s':>12} {'µs/record':>10} {'added µs/rec':>12}")
-    previous = 0.0
+    previous = framed = 0.0
     for name, fn in STAGES.items():
-        limit = args.estimator_records if name == "estimate" else None
+        limit = args.estimator_records if name in ("estimate", "columns") else None
         start = time.perf_counter()
         fn(path, limit)
         seconds = time.perf_counter() - start
         done = records if limit is None else min(limit, records)
         per = seconds / done * 1e6
-        print(f"{name:10} {done:10,} {seconds:8.2f} {done / seconds:12,.0f} {per:10.3f} {per - previous:12.3f}")
+        added = per - (framed if name == "columns" else previous)
+        print(f"{name:10} {done:10,} {seconds:8.2f} {done / seconds:12,.0f} {per:10.3f} {added:12.3f}")
         previous = per
+        framed = per if name == "frame" else framed
     small = _common.nanogpt_log(args.sidecar_lines)
     start = time.perf_counter()
     done = stage_sidecar(small, None)
