@@ -113,12 +113,13 @@ class ProgressColumns:
     reads of each line as columns, and the last line whole.
 
     A long log is millions of such lines; one object per line is most of what reading it costs. Every line is
-    exactly a ``Progress`` of ``iteration``, ``iteration_seconds`` and the last line's ``total_iterations``, every
-    number in ``checked``'s range, a finite loss and no other field the estimator reads per line (no epoch, data
-    time or averaging).
+    exactly a ``Progress`` of ``global_iteration``, ``iteration_seconds`` and the last line's ``global_total``,
+    every number in ``checked``'s range, a finite loss or none and no other field the estimator reads per line (its
+    epoch size is the line before's; no data time or averaging).
     """
 
     iterations: list[int]
+    """``Progress.global_iteration`` per line."""
     seconds: list[float]
     """Printed seconds of one iteration, per line."""
     times: list[float | None] | None
@@ -132,7 +133,7 @@ class ProgressColumns:
             return self.last
         time = None if self.times is None else self.times[index]
         return Progress(iteration=self.iterations[index], iteration_seconds=self.seconds[index], time=time,
-                        total_iterations=self.last.total_iterations)
+                        total_iterations=self.last.global_total)
 
 
 def for_rank(config: Config, rank: int | None) -> Config:

@@ -162,7 +162,7 @@ class Pipeline:
         self._last_counted = (last.source, last.index)
         times = [record.time for record in batch]
         stamped = None if times.count(None) == len(times) else [valid_time(time) for time in times]
-        yield ProgressColumns(list(map(int, iterations)), parser.column_seconds(seconds), stamped, event)
+        yield ProgressColumns(*parser.column_values(iterations, seconds), stamped, event)
 
     def _parser(self, source: str, rank: int | None) -> AutoParser:
         parser = self._parsers.get((source, rank))

@@ -3,8 +3,9 @@ them one event at a time gives: the pipeline's counters and events, and the esti
 
 Property: random nanoGPT logs (ordinary lines, spikes, a counter that stands still or goes back, evals and
 checkpoints, a configured eval interval, lines the columns leave out, chatter) and HF Trainer bars (redraws, slow
-or unknown rates, eval bars, a loss waiting for the next bar, a bar that starts over), with or without record
-times, fed in random polls, with ``coalesce``'s thresholds made small so that samples fill by line count, by seconds and
+or unknown rates, eval bars, a loss waiting for the next bar, a bar that starts over) and Lightning epoch bars
+(redraws, validation bars, a nan loss, the next epoch, slow rates), with or without record times, fed in random
+polls, with ``coalesce``'s thresholds made small so that samples fill by line count, by seconds and
 across the doubling of the lines per sample many times within one log.
 """
 
@@ -247,3 +248,53 @@ def test_columns_hold_the_lines_and_the_last_one_whole() -> None:
     expected_events = [event for record in records for event in expected.feed(record)]
     assert to_dict(columns.last) == to_dict(expected_events[2])
     assert columns.line(0) == Progress(iteration=1, iteration_seconds=0.08)
+
+
+def epoch_bar(epoch: int, n: int, total: int, rate: str, postfix: str) -> str:
+    pct = n * 100 // total
+    return f"Epoch {epoch}: {pct:3d}%|{'█' * (pct // 10):<10}| {n}/{total} [00:{n % 60:02d}<01:00, {rate}{postfix}]"
+
+
+epoch_steps = st.one_of(
+    st.tuples(st.just("bar"), st.integers(1, 2), st.sampled_from(["9.50it/s", "10.25it/s"]),
+              st.sampled_from([", v_num=0, train_loss=2.310", ", v_num=0", ""]), st.integers(1, 60)),
+    st.tuples(st.just("bar"), st.just(1), st.sampled_from(["1.25s/it", "0.50it/s", "9.50it/s"]),
+              st.sampled_from([", v_num=0, train_loss=nan", ", v_num=0, train_loss=1,5", ", v_num=0"]), st.just(1)),
+    st.tuples(st.sampled_from(["val", "val_cut", "next", "stopped"]), st.just(0), st.just(""), st.just(""),
+              st.just(1)),
+)
+
+
+def lightning_log(ops: list[tuple[str, int, str, str, int]], total: int) -> Iterator[str]:
+    epoch, n = 0, 0
+    yield epoch_bar(0, 1, total, "?it/s", ", v_num=0")
+    for kind, gap, rate, postfix, repeat in ops:
+        if kind == "bar":
+            for _ in range(repeat):
+                n = min(total, n + gap)
+                yield epoch_bar(epoch, n, total, rate, postfix)
+        elif kind in ("val", "val_cut"):
+            for k in (5, 10) if kind == "val_cut" else (5, 10, 20):
+                yield f"Validation DataLoader 0: {k * 5:3d}%|█         | {k}/20 [00:01<00:01,  9.00it/s]"
+        elif kind == "next":
+            yield epoch_bar(epoch, 0, total, "9.50it/s", ", v_num=0")  # the reset redraw, then the next epoch
+            epoch, n = epoch + 1, 0
+        else:
+            yield "`Trainer.fit` stopped: `max_epochs=3` reached."
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(epoch_steps, min_size=1, max_size=40), total=st.sampled_from([150, 2000]),
+       timed=st.sampled_from(["no", "yes", "until"]), cuts=st.lists(st.integers(1, 60), min_size=1, max_size=8),
+       every=st.sampled_from([2, 8]), seconds=st.sampled_from([0.5, 5.0]))
+def test_epoch_bars_read_as_columns_give_the_figures_of_one_event_each(
+    ops: list[tuple[str, int, str, str, int]], total: int, timed: str, cuts: list[int], every: int, seconds: float
+) -> None:
+    assert_same_figures(list(lightning_log(ops, total)), timed=timed, cuts=cuts, every=every, seconds=seconds)
+
+
+def test_epoch_bars_are_columns_across_epochs_and_validation() -> None:
+    run = ("bar", 1, "9.50it/s", ", v_num=0, train_loss=2.310", 100)
+    lines = list(lightning_log([run, ("val", 0, "", "", 1), run, ("next", 0, "", "", 1), run,
+                                ("val_cut", 0, "", "", 1), run], 500))
+    assert assert_same_figures(lines)

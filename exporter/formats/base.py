@@ -33,11 +33,16 @@ class Parser:
     def columns(self) -> re.Pattern[str] | None:
         """The plainest of ``fast_progress``'s lines that may come next, given the state now, read as columns
         (``Pipeline.feed_many``); None when none may. For text it matches, ``fast_progress`` would return a
-        ``Progress`` whose only fields the estimator reads per line are the iteration (``int(group 1)``), the
-        seconds of ``column_seconds`` (of group 2) and the total of the line before, its loss finite or None, and would
+        ``Progress`` whose only fields the estimator reads per line are the iteration (``column_iterations`` of
+        group 1), the seconds (``column_seconds`` of group 2) and the total of the line before, its loss finite or None, and would
         leave the parser's state as that line alone sets it: only the last line of a run need be read whole.
         """
         return None
+
+    def column_iterations(self, texts: list[str]) -> list[int]:
+        """The iterations counted from the run's start (``Progress.global_iteration``) of the lines whose group 1
+        of ``columns()`` is ``texts``."""
+        return list(map(int, texts))
 
     def column_seconds(self, texts: list[str]) -> list[float]:
         """``iteration_seconds`` of the lines whose group 2 of ``columns()`` is ``texts``, as ``fast_progress``

@@ -18,7 +18,7 @@ import re
 from exporter.events import Config, Eval, Event, Progress
 from exporter.formats._values import SCAN_LIMIT, integer, number
 from exporter.formats.base import Parser
-from exporter.formats.tqdm_bars import BarTracker, match_bar
+from exporter.formats.tqdm_bars import BarTracker, match_bar, rate_seconds
 
 _SWIFT_STEP = re.compile(r"'(\d+)/(\d+)'$")
 _DICT_PAIR = re.compile(r"'([^'\\]{1,200})':\s*('[^']*'|[^,}]+)")
@@ -69,7 +69,7 @@ class HfTrainerParser(Parser):
         return self.bars.columns()
 
     def column_seconds(self, texts: list[str]) -> list[float]:
-        return self.bars.column_seconds(texts)
+        return rate_seconds(texts)
 
     def _dict(self, text: str, so_far: list[Event]) -> list[Event]:
         pairs = dict(_DICT_PAIR.findall(text, 0, SCAN_LIMIT))

@@ -16,12 +16,13 @@ Lightning 1.x counted validation batches into the epoch bar's total; such totals
 
 from __future__ import annotations
 
+import functools
 import re
 
 from exporter.events import Config, Eval, Event, Progress
 from exporter.formats._values import finite, number, pick_loss
 from exporter.formats.base import Parser
-from exporter.formats.tqdm_bars import FAST_BAR, fast_seconds, match_bar, postfix_loss
+from exporter.formats.tqdm_bars import COLUMN_RATE, FAST_BAR, fast_seconds, match_bar, postfix_loss, rate_seconds
 
 _EPOCH_DESC = re.compile(r"^Epoch (\d+)(?:/(\d+))?$")
 _RICH = re.compile(
@@ -34,6 +35,16 @@ _RICH_METRIC = re.compile(r"([\w./-]+):\s+(\S+)")
 _STOPPED = re.compile(r"`(max_epochs|max_steps)=(\d+)` reached")
 _FAST_EPOCH_BAR = re.compile(r"Epoch (\d{1,9}):" + FAST_BAR + r"(?:,\s*([^\]]*))?\]")
 """A TQDM epoch bar, the whole record (``fast_progress``): groups epoch, n, total, rate, unit, postfix."""
+
+
+@functools.lru_cache(maxsize=64)
+def _epoch_columns(epoch: int, total: int) -> re.Pattern[str]:
+    """``_FAST_EPOCH_BAR`` for one epoch and size, a batch past 0, a rate of ``COLUMN_RATE`` and a postfix of plain
+    numbers only (its loss finite), the whole record (groups: n, rate)."""
+    return re.compile(
+        rf"Epoch {epoch}: *\d{{1,3}}%\|[^|\n•`]{{0,300}}\|\s*([1-9]\d{{0,14}})/{total}\s*\[[\d:?]+(?:<[\d:?]+)?,\s*"
+        + COLUMN_RATE + r"(?:, [\w./-]+=-?\d{1,12}(?:\.\d{1,12})?)*\]\Z"
+    )
 
 
 class LightningParser(Parser):
@@ -92,6 +103,19 @@ class LightningParser(Parser):
         if n == 0 or seconds is None:
             return None  # a reset redraw may be skipped: the full path decides
         return self._progress(int(epoch_text), n, int(total_text), seconds, postfix_loss(postfix or ""), None)
+
+    def columns(self) -> re.Pattern[str] | None:
+        """Redraws of the current epoch's bar (``Parser.columns``); None while a validation bar is open."""
+        if self._eval_open or self._last is None or not self._batches_per_epoch:
+            return None
+        return _epoch_columns(self._last[0], self._batches_per_epoch)
+
+    def column_iterations(self, texts: list[str]) -> list[int]:
+        start = self._last[0] * self._batches_per_epoch if self._last is not None and self._batches_per_epoch else 0
+        return [start + int(n) for n in texts]
+
+    def column_seconds(self, texts: list[str]) -> list[float]:
+        return rate_seconds(texts)
 
     def _rich(self, text: str) -> list[Event]:
         m = _RICH.match(text.strip())

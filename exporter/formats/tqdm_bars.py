@@ -53,8 +53,13 @@ FAST_BAR = (
 units (groups: n, total, rate, unit). The fast lanes of long logs match it, each with what may come around it."""
 _FAST_BAR = re.compile(FAST_BAR + r"\]")
 """A redraw without description or postfix, the whole record (``BarTracker.fast_main``)."""
-_COLUMN_RATE = r"([1-9]\d{0,11}(?:\.\d{1,12})?)it/s"
+COLUMN_RATE = r"([1-9]\d{0,11}(?:\.\d{1,12})?)it/s"
 """A rate of 1 it/s or more, its seconds 1 / rate (slower bars print s/it)."""
+
+
+def rate_seconds(rates: list[str]) -> list[float]:
+    """``Parser.column_seconds`` of ``COLUMN_RATE`` rates (``fast_seconds`` of each)."""
+    return [1.0 / float(rate) for rate in rates]
 _POSTFIX_PAIR = re.compile(r"([\w./-]+)=\s*([^,\s]+)")
 _SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _ITERATION_UNITS = frozenset({"it", "step", "steps", "batch", "batches", "iter", "iters"})
@@ -147,9 +152,9 @@ def _unit_of(rate_unit: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _bar_columns(total: int) -> re.Pattern[str]:
-    """``_FAST_BAR`` for one total and the rates of ``_COLUMN_RATE``, the whole record."""
+    """``_FAST_BAR`` for one total and the rates of ``COLUMN_RATE``, the whole record."""
     return re.compile(
-        r" *\d{1,3}%\|[^|\n]{0,300}\|\s*(\d{1,15})/" + str(total) + r"\s*\[[\d:?]+(?:<[\d:?]+)?,\s*" + _COLUMN_RATE
+        r" *\d{1,3}%\|[^|\n]{0,300}\|\s*(\d{1,15})/" + str(total) + r"\s*\[[\d:?]+(?:<[\d:?]+)?,\s*" + COLUMN_RATE
         + r"\]\Z"
     )
 
@@ -242,11 +247,6 @@ class BarTracker:
             return None
         return _bar_columns(total)
 
-    @staticmethod
-    def column_seconds(rates: list[str]) -> list[float]:
-        """``Parser.column_seconds`` of the rates of ``columns()`` (``fast_seconds`` of each)."""
-        return [1.0 / float(rate) for rate in rates]
-
     def _eval_bar(self, bar: Bar) -> list[Event]:
         if bar.total is not None and bar.n >= bar.total:
             if not self._eval_open:
@@ -295,7 +295,7 @@ class TqdmBarsParser(Parser):
         return self.bars.columns()
 
     def column_seconds(self, texts: list[str]) -> list[float]:
-        return self.bars.column_seconds(texts)
+        return rate_seconds(texts)
 
 
 PARSERS: tuple[type[Parser], ...] = (TqdmBarsParser,)
