@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exporter import pipeline as pipeline_module
 from exporter.commands.common import log_events, log_items
 from exporter.estimate import Estimator, coalesce
 from exporter.events import Progress, ProgressColumns, to_dict
@@ -105,9 +106,10 @@ def nanogpt_log(ops: list[tuple[str, int, float, int]], interval: int | None) ->
 
 
 def assert_same_figures(lines: list[str], *, timed: str = "no", cuts: Sequence[int] = (1000,), every: int = 4,
-                        seconds: float = 5.0) -> bool:
+                        seconds: float = 5.0, most: int = 4096) -> bool:
     """The log of ``lines`` (record times on every line, none, or on its first half only), fed in polls of
-    ``cuts`` records, gives the same figures read by event and as columns; whether any were columns."""
+    ``cuts`` records, with at most ``most`` lines a run of columns, gives the same figures read by event and as
+    columns; whether any were columns."""
     start = 1_800_000_000.0
     stamped = {"no": 0, "yes": len(lines), "until": len(lines) // 2}[timed]
     records = [Record(text, start + 0.08 * i if i <= stamped else None, i, "x.log") for i, text in enumerate(lines, 1)]
@@ -116,7 +118,8 @@ def assert_same_figures(lines: list[str], *, timed: str = "no", cuts: Sequence[i
         size = cuts[len(polls) % len(cuts)]
         polls.append(records[at : at + size])
         at += size
-    with mock.patch.object(coalesce, "COALESCE_AFTER", every), mock.patch.object(coalesce, "MAX_SAMPLE_SECONDS", seconds):
+    with (mock.patch.object(coalesce, "COALESCE_AFTER", every), mock.patch.object(coalesce, "MAX_SAMPLE_SECONDS", seconds),
+          mock.patch.object(pipeline_module, "COLUMN_LINES", most)):
         one, many = read_both(polls, start + 0.08 * len(records) + 1)
     assert one == many
     return bool(many["columns"])
@@ -125,12 +128,13 @@ def assert_same_figures(lines: list[str], *, timed: str = "no", cuts: Sequence[i
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=ops, interval=st.sampled_from([None, 7, 25]), timed=st.sampled_from(["no", "yes", "until"]),
        cuts=st.lists(st.integers(1, 60), min_size=1, max_size=8), every=st.sampled_from([2, 4, 8]),
-       seconds=st.sampled_from([0.3, 1.0, 5.0]))
+       seconds=st.sampled_from([0.3, 1.0, 5.0]), most=st.sampled_from([2, 3, 4096]))
 def test_lines_read_as_columns_give_the_figures_of_one_event_each(
     ops: list[tuple[str, int, float, int]], interval: int | None, timed: str, cuts: list[int], every: int,
-    seconds: float
+    seconds: float, most: int
 ) -> None:
-    assert_same_figures(list(nanogpt_log(ops, interval)), timed=timed, cuts=cuts, every=every, seconds=seconds)
+    assert_same_figures(list(nanogpt_log(ops, interval)), timed=timed, cuts=cuts, every=every, seconds=seconds,
+                        most=most)
 
 
 RUN = ("iter", 1, 80.0, 100)
@@ -143,6 +147,7 @@ SCENARIOS = {  # each what one condition of ``columns.take_ordinary`` is about
     "a sample full by seconds": ([RUN, RUN], {"seconds": 0.3}),
     "the lines per sample doubling": ([RUN, RUN, RUN], {"every": 2}),
     "record times, then none": ([RUN, RUN], {"timed": "until", "cuts": (101,)}),  # a poll of each
+    "runs of columns cut short": ([RUN, RUN], {"most": 7}),
 }
 
 
@@ -298,3 +303,12 @@ def test_epoch_bars_are_columns_across_epochs_and_validation() -> None:
     lines = list(lightning_log([run, ("val", 0, "", "", 1), run, ("next", 0, "", "", 1), run,
                                 ("val_cut", 0, "", "", 1), run], 500))
     assert assert_same_figures(lines)
+
+
+def test_a_long_run_of_lines_is_read_in_bounded_columns() -> None:
+    """What reading a long log holds at once stays bounded however long its runs of plain lines are."""
+    records = [Record(line(i, 80.0), None, i + 1, "x.log") for i in range(3 * pipeline_module.COLUMN_LINES)]
+    fed = list(Pipeline().feed_many(records))
+    columns = [item for item in fed if isinstance(item, ProgressColumns)]
+    assert max(len(c.iterations) for c in columns) == pipeline_module.COLUMN_LINES
+    assert sum(len(c.iterations) for c in columns) == len(records) - 1  # the first line decides the family
