@@ -38,6 +38,9 @@ def resolve_format(format: str | None) -> Sequence[Callable[[], Parser]]:
     )
 
 
+COLUMN_LINES = 4096
+"""Lines one ``ProgressColumns`` holds at most: what reading a long log keeps in memory at once stays bounded."""
+
 Fed = tuple[Record, list[Event]] | ProgressColumns
 """What ``Pipeline.feed_many`` gives: a record with the events it yielded, or a run of progress lines as columns."""
 
@@ -132,6 +135,12 @@ class Pipeline:
                     batch.append(record)
                     iterations.append(found[1])
                     seconds.append(found[2])
+                    if len(batch) < COLUMN_LINES:
+                        continue
+                    yield from self._columns(batch, iterations, seconds)
+                    batch, iterations, seconds = [], [], []
+                    parser = self._parsers.get((source, None))  # the run goes on after its last line, read whole
+                    columns = None if parser is None else parser.columns()
                     continue
                 if batch:
                     yield from self._columns(batch, iterations, seconds)
