@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from exporter.events import Config, Event, Progress, ProgressColumns, for_rank
-from exporter.pipeline import Pipeline
+from exporter.pipeline import Fed, Pipeline
 from exporter.sources import Record
 
 
@@ -69,6 +69,14 @@ class FirstRank:
             self.rank = event.rank
         return event if event.rank == self.rank else None
 
+    def items(self, fed: Iterable[Fed]) -> Iterator[Event | ProgressColumns]:
+        """What ``Pipeline.feed_many`` gave, as the followed rank sees it (columns have no rank: kept)."""
+        for item in fed:
+            if isinstance(item, ProgressColumns):
+                yield item
+            else:
+                yield from self.kept(item[1])
+
     def kept(self, events: Iterable[Event]) -> Iterator[Event]:
         """``events`` as the followed rank sees them, the other ranks' left out."""
         for event in events:
@@ -89,9 +97,5 @@ def log_items(records: Iterable[Record], pipeline: Pipeline) -> Iterator[Event |
     """``log_events`` for a reader that needs no event per line (an estimator): plain progress lines come as
     columns (``Pipeline.feed_many``; they have no rank, so the followed rank keeps them)."""
     ranks = FirstRank()
-    for item in pipeline.feed_many(records):
-        if isinstance(item, ProgressColumns):
-            yield item
-        else:
-            yield from ranks.kept(item[1])
+    yield from ranks.items(pipeline.feed_many(records))
     yield from ranks.kept(pipeline.finish())

@@ -52,9 +52,8 @@ def run(args: argparse.Namespace) -> int:
     shown = 0
     try:
         while True:
-            for record in source.poll():
-                for event in ranks.kept(pipeline.feed(record)):
-                    estimator.observe(event)
+            for item in ranks.items(pipeline.feed_many(source.poll())):
+                estimator.observe(item)
             if source.behind:
                 continue  # catching up on history: draw once it is read
             if source.paths and source.files and estimator.wants_last_time:
