@@ -6,7 +6,9 @@ that budget with more already written: the caller polls again at once instead of
 caught up at full speed while one poll's records (and the events made from them) stay few. Guarantees of :class:`FileFollower` (no complete record lost or read twice):
 
 - the content the file holds at the first poll is read from its start as *history* (records get ``time=None``
-  unless a timestamp prefix or container time says otherwise); everything after that is live (arrival time);
+  unless a timestamp prefix or container time says otherwise); everything after that is live (arrival time),
+  except what a poll reads right after one that stopped at its budget: it was written while the follower was
+  behind, at no time the follower knows (a catch-up of 10 s would stamp 10 s of lines with one arrival time);
 - rename + create: at EOF the path names another (st_dev, st_ino); the old file is drained to its end, its
   partial record flushed, then the new file is read from its start. The old file stays open while the path is
   missing, so a writer that keeps writing to the renamed or deleted file is still read until a new file appears;
@@ -139,6 +141,8 @@ class FileFollower:
         self._present = False
         self._error_key: tuple[type, int | None] | None = None
         self._behind = False
+        self._catching_up = False
+        """The poll before this one stopped at its budget: what this one reads has no arrival time."""
 
     @property
     def behind(self) -> bool:
@@ -164,6 +168,7 @@ class FileFollower:
         out: list[Record] = []
         first = not self._polled
         self._polled = True
+        self._catching_up = self._behind
         self._behind = False
         now = self._clock()
         try:
@@ -360,7 +365,7 @@ class FileFollower:
             self.stats.bytes += len(data)
             budget -= len(data)
             self._remember(data)
-            out += decoder.feed(data, None if history_end is not None else now)
+            out += decoder.feed(data, None if history_end is not None or self._catching_up else now)
         self._behind = True
         return False
 
@@ -373,7 +378,9 @@ class FileFollower:
             self._fingerprint = os.pread(self._fd, want, 0)
 
     def _default_time(self, now: float) -> float | None:
-        return None if self._history_end is not None and self._offset <= self._history_end else now
+        if self._catching_up or (self._history_end is not None and self._offset <= self._history_end):
+            return None
+        return now
 
     def _fail(self, exc: OSError) -> None:
         key = (type(exc), exc.errno)
