@@ -125,10 +125,17 @@ def assert_same_figures(lines: list[str], *, timed: str = "no", cuts: Sequence[i
     return bool(many["columns"])
 
 
+READINGS = {  # how a log is read: record times, polls, coalescing thresholds, the longest run of columns
+    "timed": st.sampled_from(["no", "yes", "until"]),
+    "cuts": st.lists(st.integers(1, 60), min_size=1, max_size=8),
+    "every": st.sampled_from([2, 4, 8]),
+    "seconds": st.sampled_from([0.3, 1.0, 5.0]),
+    "most": st.sampled_from([2, 3, 4096]),
+}
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=ops, interval=st.sampled_from([None, 7, 25]), timed=st.sampled_from(["no", "yes", "until"]),
-       cuts=st.lists(st.integers(1, 60), min_size=1, max_size=8), every=st.sampled_from([2, 4, 8]),
-       seconds=st.sampled_from([0.3, 1.0, 5.0]), most=st.sampled_from([2, 3, 4096]))
+@given(ops=ops, interval=st.sampled_from([None, 7, 25]), **READINGS)
 def test_lines_read_as_columns_give_the_figures_of_one_event_each(
     ops: list[tuple[str, int, float, int]], interval: int | None, timed: str, cuts: list[int], every: int,
     seconds: float, most: int
@@ -194,13 +201,12 @@ def hf_log(ops: list[tuple[str, int, str, int]], total: int) -> Iterator[str]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=st.lists(bar_steps, min_size=1, max_size=40), total=st.sampled_from([300, 5000]),
-       timed=st.sampled_from(["no", "yes", "until"]), cuts=st.lists(st.integers(1, 60), min_size=1, max_size=8),
-       every=st.sampled_from([2, 8]), seconds=st.sampled_from([0.5, 5.0]))
+@given(ops=st.lists(bar_steps, min_size=1, max_size=40), total=st.sampled_from([300, 5000]), **READINGS)
 def test_bar_redraws_read_as_columns_give_the_figures_of_one_event_each(
-    ops: list[tuple[str, int, str, int]], total: int, timed: str, cuts: list[int], every: int, seconds: float
+    ops: list[tuple[str, int, str, int]], total: int, timed: str, cuts: list[int], every: int, seconds: float,
+    most: int
 ) -> None:
-    assert_same_figures(list(hf_log(ops, total)), timed=timed, cuts=cuts, every=every, seconds=seconds)
+    assert_same_figures(list(hf_log(ops, total)), timed=timed, cuts=cuts, every=every, seconds=seconds, most=most)
 
 
 def test_bar_redraws_are_columns_around_eval_bars_and_loss_lines() -> None:
@@ -289,13 +295,13 @@ def lightning_log(ops: list[tuple[str, int, str, str, int]], total: int) -> Iter
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=st.lists(epoch_steps, min_size=1, max_size=40), total=st.sampled_from([150, 2000]),
-       timed=st.sampled_from(["no", "yes", "until"]), cuts=st.lists(st.integers(1, 60), min_size=1, max_size=8),
-       every=st.sampled_from([2, 8]), seconds=st.sampled_from([0.5, 5.0]))
+@given(ops=st.lists(epoch_steps, min_size=1, max_size=40), total=st.sampled_from([150, 2000]), **READINGS)
 def test_epoch_bars_read_as_columns_give_the_figures_of_one_event_each(
-    ops: list[tuple[str, int, str, str, int]], total: int, timed: str, cuts: list[int], every: int, seconds: float
+    ops: list[tuple[str, int, str, str, int]], total: int, timed: str, cuts: list[int], every: int, seconds: float,
+    most: int
 ) -> None:
-    assert_same_figures(list(lightning_log(ops, total)), timed=timed, cuts=cuts, every=every, seconds=seconds)
+    assert_same_figures(list(lightning_log(ops, total)), timed=timed, cuts=cuts, every=every, seconds=seconds,
+                        most=most)
 
 
 def test_epoch_bars_are_columns_across_epochs_and_validation() -> None:
