@@ -139,8 +139,7 @@ class Pipeline:
                         continue
                     yield from self._columns(batch, iterations, seconds)
                     batch, iterations, seconds = [], [], []
-                    parser = self._parsers.get((source, None))  # the run goes on after its last line, read whole
-                    columns = None if parser is None else parser.columns()
+                    columns = self._columns_after(source)  # the run goes on after its last line, read whole
                     continue
                 if batch:
                     yield from self._columns(batch, iterations, seconds)
@@ -149,10 +148,14 @@ class Pipeline:
             if events:
                 yield record, events
             source = record.source
-            parser = self._parsers.get((source, None))
-            columns = None if parser is None else parser.columns()
+            columns = self._columns_after(source)
         if batch:
             yield from self._columns(batch, iterations, seconds)
+
+    def _columns_after(self, source: str) -> re.Pattern[str] | None:
+        """The column lines that may come next in ``source`` (``Parser.columns`` of its plain records' parser)."""
+        parser = self._parsers.get((source, None))
+        return None if parser is None else parser.columns()
 
     def _columns(self, batch: list[Record], iterations: list[str], seconds: list[str]) -> Iterator[Fed]:
         """One run of column lines as ``ProgressColumns``, its last line read whole (the parser's state is then as

@@ -272,8 +272,9 @@ class RunWorker:
                     stream = self._stream(path, entry, None)
                     if stream is not None:
                         stream.estimator.observe(fed)
-                        stamped = [t for t in fed.times if t is not None] if fed.times is not None else []
-                        if len(stamped) < len(fed.iterations):
+                        times = fed.times if fed.times is not None else [None]
+                        stamped = [t for t in times if t is not None]
+                        if len(stamped) < len(times):
                             self._touch(stream, path, None, mtimes)
                         if stamped:
                             self._touch(stream, path, max(stamped), mtimes)

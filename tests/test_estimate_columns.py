@@ -118,7 +118,8 @@ def assert_same_figures(lines: list[str], *, timed: str = "no", cuts: Sequence[i
         size = cuts[len(polls) % len(cuts)]
         polls.append(records[at : at + size])
         at += size
-    with (mock.patch.object(coalesce, "COALESCE_AFTER", every), mock.patch.object(coalesce, "MAX_SAMPLE_SECONDS", seconds),
+    with (mock.patch.object(coalesce, "COALESCE_AFTER", every),
+          mock.patch.object(coalesce, "MAX_SAMPLE_SECONDS", seconds),
           mock.patch.object(pipeline_module, "COLUMN_LINES", most)):
         one, many = read_both(polls, start + 0.08 * len(records) + 1)
     assert one == many

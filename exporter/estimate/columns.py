@@ -21,10 +21,10 @@ def take_ordinary(
     run: Run, iterations: list[int], seconds: list[float], start: int, stop: int, *, spike_factor: float
 ) -> tuple[int, bool]:
     """Take lines ``start`` to ``stop - 1`` (printed seconds, no record times) into the open sample while each is
-    one ``Estimator._advance`` would take without closing a sample before it: warm-up over (a pace), nothing tagged or
-    due, the counter going up, no spike (over ``spike_factor`` x the pace). Returns the first line not taken and
-    whether the last one taken filled the sample (the caller closes it there); the run's ``last_iteration`` is
-    left to the caller.
+    one ``Estimator._advance`` would take without closing a sample before it: warm-up over (a pace), nothing
+    tagged or due, the counter going up, no spike (over ``spike_factor`` x the pace). Returns the first line not
+    taken and whether the last one taken filled the sample (the caller closes it there); the run's
+    ``last_iteration`` is left to the caller.
     """
     pending = run.pending
     reference = run.window.pace

@@ -34,8 +34,9 @@ class Parser:
         """The plainest of ``fast_progress``'s lines that may come next, given the state now, read as columns
         (``Pipeline.feed_many``); None when none may. For text it matches, ``fast_progress`` would return a
         ``Progress`` whose only fields the estimator reads per line are the iteration (``column_iterations`` of
-        group 1), the seconds (``column_seconds`` of group 2) and the total of the line before, its loss finite or None, and would
-        leave the parser's state as that line alone sets it: only the last line of a run need be read whole.
+        group 1), the seconds (``column_seconds`` of group 2) and the total of the line before, its loss finite
+        or None, and would leave the parser's state as that line alone sets it: only the last line of a run need
+        be read whole.
         """
         return None
 
