@@ -10,6 +10,8 @@ Logs are generated once under $BENCH_CACHE (default /tmp/training-eta-bench). De
 apt-get when missing (needs root). Figures: records/s and MB/s for each contender on each log, and the ratio of
 ours to each baseline measured in this same run (ratio > 1: ours is faster). Contenders:
 
+- grep -c: ``LC_ALL=C grep -c`` of a literal every progress line holds (counts ``\\n`` lines): the bound for a
+  scan of the file, process wall time;
 - plain regex loop: 64 KiB blocks split at \\r/\\n, one compiled regex per record, in this process;
 - columnar bound: 1 MiB blocks, one ``findall`` per block and float columns of the progress rows, no estimation:
   the ceiling of a Python design that never makes one object per record;
@@ -63,6 +65,8 @@ MTAIL_PROGRAMS = {
 
 MTAIL_PROGRAMS["lightning"] = MTAIL_PROGRAMS["tqdm"]
 
+GREP_LITERALS = {"nanogpt": "iter ", "tqdm": "it/s", "lightning": "it/s"}
+"""A literal in every progress line of each log, for ``grep -c``."""
 PLAIN_PATTERNS = {
     "nanogpt": re.compile(rb"iter (\d+): loss ([0-9.]+|nan), time ([0-9.]+)ms"),
     "tqdm": re.compile(rb"(\d+)/(\d+) \[[^\]]*, ([0-9.]+)(it/s|s/it)"),
@@ -158,7 +162,7 @@ def main() -> int:
     parser.add_argument("--tqdm-bytes", type=int, default=200_000_000, help="size of the tqdm log")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds one contender may take")
     parser.add_argument("--skip", action="append", default=[], metavar="CONTENDER",
-                        help="leave out a contender (plain, columnar, mtail, report, sidecar); repeatable")
+                        help="leave out a contender (grep, plain, columnar, mtail, report, sidecar); repeatable")
     parser.add_argument("--lightning-updates", type=int, default=500_000, help="bar redraws of the Lightning log")
     parser.add_argument("--only", choices=("nanogpt", "tqdm", "lightning"), default=None, help="benchmark one log only")
     parser.add_argument("--flat", default=None, metavar="N,N,...", help="cost per record of report at these sizes")
@@ -178,6 +182,9 @@ def main() -> int:
         records = _common.count_records(path)
         megabytes = path.stat().st_size / 1e6
         timings: dict[str, tuple[float, bool]] = {}
+        if "grep" not in args.skip and shutil.which("grep"):
+            cmd = ["env", "LC_ALL=C", "grep", "-c", "-a", GREP_LITERALS[kind], str(path)]
+            timings["grep -c"] = _bounded(lambda: _common.run_timed(cmd, timeout=args.timeout)[0], args.timeout)
         if "plain" not in args.skip:
             timings["plain regex loop"] = (measure(lambda: plain_loop(path, PLAIN_PATTERNS[kind])), True)
         if "columnar" not in args.skip:
