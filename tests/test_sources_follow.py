@@ -263,6 +263,13 @@ def history_over_several_polls(h: Harness) -> None:
     # Written while the follower was behind: no arrival time (with the time the catch-up ends, a 10 s catch-up's
     # lines would read as done in no time); once caught up: live.
     assert [(r.text, r.time) for r in records[200:]] == [("during", None), ("live", 1000.0)]
+    # A later burst past the budget is live, however many polls it takes.
+    h.write(b"".join(b"burst record %04d\n" % i for i in range(200)))
+    burst = h.follower.poll()
+    assert h.follower.behind
+    while h.follower.behind:
+        burst += h.follower.poll()
+    assert len(burst) == 200 and {r.time for r in burst} == {1000.0}
 
 
 def permission_error(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:

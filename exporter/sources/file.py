@@ -7,8 +7,9 @@ caught up at full speed while one poll's records (and the events made from them)
 
 - the content the file holds at the first poll is read from its start as *history* (records get ``time=None``
   unless a timestamp prefix or container time says otherwise); everything after that is live (arrival time),
-  except what a poll reads right after one that stopped at its budget: it was written while the follower was
-  behind, at no time the follower knows (a catch-up of 10 s would stamp 10 s of lines with one arrival time);
+  except what is written while that first catch-up goes on: read after a poll that stopped at its budget and
+  before the file's end was first reached, it was written at times the follower does not know (a catch-up of
+  10 s would stamp 10 s of lines with one arrival time). Later bursts past the budget keep their arrival times;
 - rename + create: at EOF the path names another (st_dev, st_ino); the old file is drained to its end, its
   partial record flushed, then the new file is read from its start. The old file stays open while the path is
   missing, so a writer that keeps writing to the renamed or deleted file is still read until a new file appears;
@@ -142,7 +143,9 @@ class FileFollower:
         self._error_key: tuple[type, int | None] | None = None
         self._behind = False
         self._catching_up = False
-        """The poll before this one stopped at its budget: what this one reads has no arrival time."""
+        """The poll before this one stopped at its budget."""
+        self._reached_end = False
+        """The current file was read to its end at least once since it was opened (or resumed)."""
 
     @property
     def behind(self) -> bool:
@@ -235,6 +238,7 @@ class FileFollower:
         self.stats = checkpoint.decoder.stats
         # What was written while the sidecar was down has no arrival time: read it as history.
         self._history_end = st.st_size if self._history else None
+        self._reached_end = False
         self._polled = True
         return True
 
@@ -306,6 +310,7 @@ class FileFollower:
         self._tail = b""
         self._present = True
         self._history_end = st.st_size if first and self._history else None
+        self._reached_end = False
         self._decoder.restart()
         return True
 
@@ -360,12 +365,13 @@ class FileFollower:
             if not data:
                 self._remember(b"")
                 self._behind = False
+                self._reached_end = True
                 return True
             self._offset += len(data)
             self.stats.bytes += len(data)
             budget -= len(data)
             self._remember(data)
-            out += decoder.feed(data, None if history_end is not None or self._catching_up else now)
+            out += decoder.feed(data, self._default_time(now))
         self._behind = True
         return False
 
@@ -378,9 +384,11 @@ class FileFollower:
             self._fingerprint = os.pread(self._fd, want, 0)
 
     def _default_time(self, now: float) -> float | None:
-        if self._catching_up or (self._history_end is not None and self._offset <= self._history_end):
+        """Arrival time ``now`` for what is read now, or None for history and for what was written while the
+        first catch-up went on."""
+        if self._history_end is not None and self._offset <= self._history_end:
             return None
-        return now
+        return None if self._catching_up and not self._reached_end else now
 
     def _fail(self, exc: OSError) -> None:
         key = (type(exc), exc.errno)
