@@ -22,7 +22,15 @@ import re
 from exporter.events import Config, Eval, Event, Progress
 from exporter.formats._values import finite, number, pick_loss
 from exporter.formats.base import Parser
-from exporter.formats.tqdm_bars import COLUMN_RATE, FAST_BAR, fast_seconds, match_bar, postfix_loss, rate_seconds
+from exporter.formats.tqdm_bars import (
+    COLUMN_RATE,
+    FAST_BAR,
+    bar_regex,
+    fast_seconds,
+    match_bar,
+    postfix_loss,
+    rate_seconds,
+)
 
 _EPOCH_DESC = re.compile(r"^Epoch (\d+)(?:/(\d+))?$")
 _RICH = re.compile(
@@ -41,10 +49,8 @@ _FAST_EPOCH_BAR = re.compile(r"Epoch (\d{1,9}):" + FAST_BAR + r"(?:,\s*([^\]]*))
 def _epoch_columns(epoch: int, total: int) -> re.Pattern[str]:
     """``_FAST_EPOCH_BAR`` for one epoch and size, a batch past 0, a rate of ``COLUMN_RATE`` and a postfix of plain
     numbers only (its loss finite), the whole record (groups: n, rate)."""
-    return re.compile(
-        rf"Epoch {epoch}: *\d{{1,3}}%\|[^|\n•`]{{0,300}}\|\s*([1-9]\d{{0,14}})/{total}\s*\[[\d:?]+(?:<[\d:?]+)?,\s*"
-        + COLUMN_RATE + r"(?:, [\w./-]+=-?\d{1,12}(?:\.\d{1,12})?)*\]\Z"
-    )
+    bar = bar_regex(r"([1-9]\d{0,14})", str(total), COLUMN_RATE, bar=r"[^|\n•`]")
+    return re.compile(f"Epoch {epoch}:" + bar + r"(?:, [\w./-]+=-?\d{1,12}(?:\.\d{1,12})?)*\]\Z")
 
 
 class LightningParser(Parser):

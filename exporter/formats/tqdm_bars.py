@@ -45,10 +45,15 @@ _COUNT = re.compile(
     r"(?P<rate>\?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?P<scale>[kMGTP]?)(?P<unit>[^\s,\]/]+/s|s/[^\s,\]]+)"
     r"(?:,\s*(?P<postfix>[^\]]*))?\]"
 )
-FAST_BAR = (
-    r" *\d{1,3}%\|[^|\n]{0,300}\|\s*(\d{1,15})/(\d{1,15})\s*\[[\d:?]+(?:<[\d:?]+)?,\s*(\d{1,12}(?:\.\d{1,12})?)"
-    r"(it/s|s/it)"
-)
+
+
+def bar_regex(n: str, total: str, rate: str, *, bar: str = r"[^|\n]") -> str:
+    """A bar from its percentage to its rate, with these patterns for its count, total, rate and bar characters:
+    the one shape every fast lane and column pattern narrows."""
+    return rf" *\d{{1,3}}%\|{bar}{{0,300}}\|\s*{n}/{total}\s*\[[\d:?]+(?:<[\d:?]+)?,\s*{rate}"
+
+
+FAST_BAR = bar_regex(r"(\d{1,15})", r"(\d{1,15})", r"(\d{1,12}(?:\.\d{1,12})?)(it/s|s/it)")
 """A bar from its percentage to its rate: ``_BAR`` restricted to bounded digits, a plain rate and the two iteration
 units (groups: n, total, rate, unit). The fast lanes of long logs match it, each with what may come around it."""
 _FAST_BAR = re.compile(FAST_BAR + r"\]")
@@ -56,10 +61,6 @@ _FAST_BAR = re.compile(FAST_BAR + r"\]")
 COLUMN_RATE = r"([1-9]\d{0,11}(?:\.\d{1,12})?)it/s"
 """A rate of 1 it/s or more, its seconds 1 / rate (slower bars print s/it)."""
 
-
-def rate_seconds(rates: list[str]) -> list[float]:
-    """``Parser.column_seconds`` of ``COLUMN_RATE`` rates (``fast_seconds`` of each)."""
-    return [1.0 / float(rate) for rate in rates]
 _POSTFIX_PAIR = re.compile(r"([\w./-]+)=\s*([^,\s]+)")
 _SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _ITERATION_UNITS = frozenset({"it", "step", "steps", "batch", "batches", "iter", "iters"})
@@ -110,6 +111,11 @@ def fast_seconds(rate_text: str, unit: str) -> float | None:
     return seconds if seconds <= MAX_SECONDS else None
 
 
+def rate_seconds(rates: list[str]) -> list[float]:
+    """``Parser.column_seconds`` of ``COLUMN_RATE`` rates (``fast_seconds`` of each)."""
+    return [1.0 / float(rate) for rate in rates]
+
+
 def match_bar(text: str) -> Bar | None:
     """Parse a tqdm bar at the start of ``text`` (after an optional description), else None."""
     if "[" not in text:
@@ -153,10 +159,7 @@ def _unit_of(rate_unit: str) -> str:
 @functools.lru_cache(maxsize=64)
 def _bar_columns(total: int) -> re.Pattern[str]:
     """``_FAST_BAR`` for one total and the rates of ``COLUMN_RATE``, the whole record."""
-    return re.compile(
-        r" *\d{1,3}%\|[^|\n]{0,300}\|\s*(\d{1,15})/" + str(total) + r"\s*\[[\d:?]+(?:<[\d:?]+)?,\s*" + COLUMN_RATE
-        + r"\]\Z"
-    )
+    return re.compile(bar_regex(r"(\d{1,15})", str(total), COLUMN_RATE) + r"\]\Z")
 
 
 class BarTracker:
