@@ -6,8 +6,7 @@ tried" figures.
 Each variant is a JSON object of ``module.NAME`` settings for modules of ``exporter.estimate`` (``{}``: as shipped).
 Every run of ``benchmarks/data`` is replayed with record times, estimating at 200 evenly spaced progress lines (not
 at every record, as ``eta_accuracy.py`` does, so figures differ slightly from its table; compare variants with
-each other),
-in two worker processes. Prints per variant: runs with range coverage within 70-95 %, mean MAPE 10-90 % over all
+each other), in two worker processes. Prints per variant: runs with range coverage within 70-95 %, mean MAPE 10-90 % over all
 runs, the dev half and the held-out half, then MAPE/coverage per run. Choose on the dev half; confirm on the other.
 """
 
