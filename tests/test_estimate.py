@@ -211,6 +211,39 @@ def test_iteration_going_backwards_starts_a_new_run():
     assert e.warmup_seconds >= 40.0
 
 
+@pytest.mark.parametrize("header", [False, True], ids=["counter_back", "new_process_header"])
+def test_a_resume_keeps_the_cost_of_periodic_work(header):
+    """Killed at 1130 and resumed from the checkpoint at 1000 (iterations go back, or a new process's header
+    comes first): the evals ahead still cost what they cost before, before the resumed run has measured one."""
+    first, _ = trainer(eval_every=250, eval_cost=30.0)
+    cut = next(i for i, e in enumerate(first) if isinstance(e, Progress) and e.iteration == 1130)
+    resumed, at = trainer(eval_every=250, eval_cost=30.0, start=first[cut].time + 10, seed=1)
+    start = Config(total_iterations=3000, new_run=header, time=resumed[0].time)
+    again = [Progress(e.iteration + 1000, iteration_seconds=e.iteration_seconds, time=e.time)
+             for e in resumed[1:] if isinstance(e, Progress) and e.iteration <= 200]
+    est = Estimator(clock=lambda: 0.0)
+    for e in [*first[: cut + 1], start, *again]:
+        est.observe(e)
+    e = est.estimate(now=again[-1].time)
+    assert e.runs == 2 and e.iteration == 1200
+    assert e.periodic_overhead_seconds == pytest.approx(30.0, rel=0.1)
+    assert e.periodic_events_remaining == 8
+    assert e.eta_seconds == pytest.approx(true_remaining(at, 200, 2000), rel=0.05)
+
+
+def test_a_restart_from_the_start_measures_its_periodic_work_again():
+    """A run started over from iteration 0 may be another job: nothing of the earlier one's schedule is assumed."""
+    first, _ = trainer(eval_every=250, eval_cost=30.0)
+    cut = next(i for i, e in enumerate(first) if isinstance(e, Progress) and e.iteration == 1130)
+    again, _ = trainer(eval_every=None, start=first[cut].time + 10, seed=1)
+    est = Estimator(clock=lambda: 0.0)
+    for e in [*first[: cut + 1], *[e for e in again if not isinstance(e, Progress) or e.iteration <= 200]]:
+        est.observe(e)
+    e = est.estimate(now=again[-1].time)
+    assert e.runs == 2 and e.iteration == 200
+    assert e.periodic_overhead_seconds is None
+
+
 def test_new_config_header_starts_a_new_run_with_its_total():
     first, _ = trainer(total=1000, eval_every=None)
     resumed, _ = trainer(total=2000, eval_every=None, start=first[-1].time + 100)

@@ -9,7 +9,9 @@ unix time of every perturbation to ``NAME.events``. Plan steps, at seconds after
   named by ``$STALL_FILE``;
 - ``hog N`` / ``unhog``: start / stop N CPU-bound processes (a noisy neighbour);
 - ``stop`` / ``cont``: SIGSTOP / SIGCONT the trainer's process group (a hang);
-- ``kill``: SIGINT the trainer; then ``resume`` starts ``--resume-cmd`` into the same log (a resume).
+- ``kill``: SIGKILL the trainer's process group (a preempted or crashed job); then ``resume`` starts
+  ``--resume-cmd`` into the same log (a resume). Not SIGINT: ``record_all.sh`` runs its lanes in the background,
+  where a non-interactive shell starts commands with SIGINT ignored, so a SIGINT never stopped the trainer.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def main() -> int:
             elif what in ("stop", "cont"):
                 os.killpg(trainer.pid, signal.SIGSTOP if what == "stop" else signal.SIGCONT)
             elif what == "kill":
-                os.killpg(trainer.pid, signal.SIGINT)
+                os.killpg(trainer.pid, signal.SIGKILL)
                 trainer.wait()
             elif what == "resume":
                 trainer = start(shlex.split(args.resume_cmd))

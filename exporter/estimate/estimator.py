@@ -38,6 +38,8 @@ class Estimator:
         self._total_flag = total_iterations
         self._clock = clock
         self._run = Run(RunPlan())
+        self._previous: Run | None = None
+        """The run a restart or resume replaced, until the new run's first progress line tells which it is."""
         self._runs = 0
         self._nonfinite = 0
         self._last_event_time: float | None = None
@@ -114,6 +116,7 @@ class Estimator:
 
     def _config(self, event: Config) -> None:
         if event.new_run and self._run.started:
+            self._previous = self._run
             self._run = Run(RunPlan(), first_time=event.time)
         self._run.config.merge(event)
         if self._run.config.eval_interval:
@@ -142,6 +145,7 @@ class Estimator:
         iteration = event.global_iteration
         if run.last_iteration is not None and iteration < run.last_iteration:
             # A restart or resume: the pace, warm-up and schedule start over; the configured size stays.
+            self._previous = run
             run = self._run = Run(run.config, first_time=event.time)
             if run.config.eval_interval:
                 run.periodic.configured_interval = run.config.eval_interval
@@ -168,7 +172,11 @@ class Estimator:
             run.last_time = event.time
 
     def _first_progress(self, run: Run, event: Progress) -> None:
-        """The first line of a run carries start-up and compile time: warm-up, never pace."""
+        """The first line of a run carries start-up and compile time: warm-up, never pace. A run that starts
+        past where the one before it started resumes it: the schedule of periodic work continues."""
+        previous, self._previous = self._previous, None
+        if previous is not None and previous.last is not None and event.global_iteration > previous.origin:
+            run.periodic.resume_from(previous.periodic)
         run.first_progress_time = event.time
         if event.time is not None and run.first_time is not None and event.time > run.first_time:
             run.warmup_seconds += event.time - run.first_time

@@ -35,6 +35,8 @@ class Schedule:
         beyond the last training iteration. False when it runs before it (nanoGPT evaluates, then prints)."""
         self._costs: deque[float] = deque(maxlen=max_costs)
         self._cost: float | None = None
+        self._carried: float | None = None
+        """The cost measured before a resume (``PeriodicOverhead.resume_from``), until this run measures its own."""
 
     @property
     def interval(self) -> int | None:
@@ -63,7 +65,7 @@ class Schedule:
     @property
     def cost(self) -> float | None:
         """Mean extra seconds of one occurrence beyond normal iterations (clipped against one-off hangs)."""
-        return self._cost
+        return self._cost if self._cost is not None else self._carried
 
     @property
     def longest_cost(self) -> float | None:
@@ -73,6 +75,17 @@ class Schedule:
     def add_cost(self, seconds: float) -> None:
         self._costs.append(max(0.0, seconds))
         self._cost = clipped_mean(list(self._costs))
+
+    def resume_from(self, previous: Schedule) -> None:
+        """Continue ``previous``, the same work's schedule before a resume: its period and phase where this run
+        has not stated its own (the trainer counts iterations as before), and its cost until this run measures
+        an occurrence."""
+        self.configured_interval = self.configured_interval or previous.configured_interval
+        if not self.tagged:
+            self.tagged, self.guess = list(previous.tagged), previous.guess
+            self.after_progress = previous.after_progress
+        self.detected = self.detected or previous.detected
+        self._carried = previous.cost
 
     def count(self, start: int, end: int) -> int:
         """Occurrences whose cost falls in the samples ending in (start, end]."""
@@ -98,6 +111,13 @@ class PeriodicOverhead:
         self._min_detected = min_detected
         self._schedules: dict[str, Schedule] = {}
         self._recent: deque[tuple[int, bool]] = deque(maxlen=max_recent)
+
+    def resume_from(self, previous: PeriodicOverhead) -> None:
+        """Continue the schedules of the run before a resume (``Schedule.resume_from``): an eval of the same job
+        costs what it cost before, and without that the resumed run would count its evals as free until it has
+        measured one, an interval or more."""
+        for kind, schedule in previous._schedules.items():
+            self.schedule(kind).resume_from(schedule)
 
     def schedule(self, kind: str) -> Schedule:
         if kind not in self._schedules:
