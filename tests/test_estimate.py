@@ -211,11 +211,15 @@ def test_iteration_going_backwards_starts_a_new_run():
     assert e.warmup_seconds >= 40.0
 
 
+@pytest.mark.parametrize("tagged", [True, False], ids=["tagged_evals", "configured_interval"])
 @pytest.mark.parametrize("header", [False, True], ids=["counter_back", "new_process_header"])
-def test_a_resume_keeps_the_cost_of_periodic_work(header):
+def test_a_resume_keeps_the_cost_of_periodic_work(header, tagged):
     """Killed at 1130 and resumed from the checkpoint at 1000 (iterations go back, or a new process's header
-    comes first): the evals ahead still cost what they cost before, before the resumed run has measured one."""
-    first, _ = trainer(eval_every=250, eval_cost=30.0)
+    comes first): the evals ahead still cost what they cost before, before the resumed run has measured one,
+    on the schedule the tagged evals or the configured interval gave before the resume."""
+    first, _ = trainer(eval_every=250, eval_cost=30.0, tag_evals=tagged)
+    if not tagged:
+        first.insert(1, Config(eval_interval=250, time=first[0].time))
     cut = next(i for i, e in enumerate(first) if isinstance(e, Progress) and e.iteration == 1130)
     resumed, at = trainer(eval_every=250, eval_cost=30.0, start=first[cut].time + 10, seed=1)
     start = Config(total_iterations=3000, new_run=header, time=resumed[0].time)
