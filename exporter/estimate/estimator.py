@@ -144,7 +144,8 @@ class Estimator:
         run = self._run
         iteration = event.global_iteration
         if run.last_iteration is not None and iteration < run.last_iteration:
-            # A restart or resume: the pace, warm-up and schedule start over; the configured size stays.
+            # A restart or resume: the pace, warm-up and schedule start over; the configured size stays, and a
+            # resume continues the schedule (``_first_progress``).
             self._previous = run
             run = self._run = Run(run.config, first_time=event.time)
             if run.config.eval_interval:
