@@ -47,3 +47,19 @@ run hf_noisy --plan "80 hog 2" -- $PY "$here/hf_train.py" 8000
 run metriclogger_blip --plan "60 hog 2; 90 unhog" -- $PY "$here/metriclogger_train.py" 20
 run ng_noisy2 --plan "80 hog 2" -- \
     $(ng --compile=False --max_iters=4000 --lr_decay_iters=4000 --eval_interval=500 --log_interval=5 $(ng_dir h))
+
+# Recorded after the second release's design was fixed (a resume continues the schedule of periodic work) and
+# scored once: fresh runs of other trainers and other perturbations, two side by side, then one with a neighbour.
+fresh_a() {
+    rm -rf "$work/hf-resume"
+    HF_OUT=$work/hf-resume run hf_resume --plan "100 kill; 105 resume" \
+        --resume-cmd "$PY $here/hf_train.py 6000 --resume" -- $PY "$here/hf_train.py" 6000
+    run pl_stall --plan "50 stall 0.1; 90 stall 0" -- $PY "$here/pl_train.py" 4
+}
+fresh_b() {
+    run torch_sigstop --plan "100 stop; 130 cont" -- $PY "$here/torch_tqdm.py" 14000 2
+}
+fresh_a & a=$!
+fresh_b & b=$!
+wait $a $b
+run keras_blip --plan "60 hog 2; 180 unhog" -- $PY "$here/keras_fit.py" 10
