@@ -166,9 +166,9 @@ def test_each_reason_a_line_stands_alone_holds_for_columns(name: str) -> None:
     assert assert_same_figures(list(nanogpt_log(ops, interval)), **options)  # type: ignore[arg-type]
 
 
-def bar(n: int, total: int, rate: str) -> str:
+def bar(n: int, total: int, rate: str, elapsed: str | None = None) -> str:
     pct = n * 100 // total
-    return f" {pct:3d}%|{'█' * (pct // 10):<10}| {n}/{total} [00:{n % 60:02d}<12:34, {rate}]"
+    return f" {pct:3d}%|{'█' * (pct // 10):<10}| {n}/{total} [{elapsed or f'00:{n % 60:02d}'}<12:34, {rate}]"
 
 
 bar_steps = st.one_of(
@@ -178,6 +178,7 @@ bar_steps = st.one_of(
               st.just(1)),  # slow, or no rate: read whole
     st.tuples(st.just("bar"), st.sampled_from([0, -30]), st.just("4.50it/s"), st.just(1)),
     st.tuples(st.sampled_from(["eval", "eval_cut", "loss", "save", "chatter"]), st.just(0), st.just(""), st.just(1)),
+    st.tuples(st.just("resume"), st.integers(-60, 60), st.just(""), st.just(1)),
 )
 
 
@@ -195,6 +196,9 @@ def hf_log(ops: list[tuple[str, int, str, int]], total: int) -> Iterator[str]:
             yield from (bar(k, 20, "9.00it/s") for k in (5, 10))
         elif kind == "loss":  # a loss waiting for the next bar
             yield "{'loss': 1.5, 'grad_norm': 2.0, 'learning_rate': 1e-05, 'epoch': 0.5}"
+        elif kind == "resume":  # a resumed bar: from 0, the steps done before counted at once in its first second
+            n = max(0, n + gap) % (total + 1)
+            yield from (bar(0, total, "?it/s", "00:00"), bar(n, total, "9999.00it/s", "00:00"))
         elif kind == "save":
             yield f"Saving model checkpoint to out/checkpoint-{n}"
         else:
@@ -224,8 +228,9 @@ def untimed(path: Path, tmp: Path) -> Path:
     return plain
 
 
-@pytest.mark.parametrize("name", ["ng_sigstop", "ng_iostall", "ng_resume", "ng_noisy_stays", "ng_clean_log1"])
-def test_real_nanogpt_logs_read_as_columns_give_the_same_report(name: str) -> None:
+@pytest.mark.parametrize("name", ["ng_sigstop", "ng_iostall", "ng_resume", "ng_noisy_stays", "ng_clean_log1",
+                                  "hf_resume"])
+def test_real_logs_read_as_columns_give_the_same_report(name: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = untimed(ROOT / "benchmarks" / "data" / f"{name}.tslog", Path(tmp))
         records = list(read_records(str(path)))

@@ -12,6 +12,7 @@ from exporter.events import Checkpoint, Config, Eval, Progress
 from exporter.formats.hf_trainer import PARSERS, HfTrainerParser
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[1]
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -164,3 +165,18 @@ def test_ms_swift_dicts_carry_their_own_step() -> None:
                            "'global_step/max_steps': '110/1000', 'percentage': '11.00%'}")
     assert (event.iteration, event.total_iterations) == (110, 1000) and event.loss == 1.2001
     assert event.iteration_seconds == pytest.approx(1 / 0.334)
+
+
+def test_real_resume_skip_ahead_is_not_taken_as_a_pace() -> None:
+    """benchmarks/data/hf_resume: killed at step 2779, resumed from checkpoint-2000. The new bar counts the 2003
+    steps done before at once (``2003/6000 [00:00<00:00, 16813.61it/s]``) and tqdm shows that rate for ~20 s,
+    then rates decaying from it (98, 49 it/s): the pace comes from the bar's elapsed time until the rate agrees."""
+    lines = [line.split("\t", 1)[1] for line in records(ROOT / "benchmarks" / "data" / "hf_resume.tslog") if "\t" in line]
+    progress = [e for e in feed(lines) if isinstance(e, Progress)]
+    back = next(i for i in range(1, len(progress)) if progress[i].iteration < progress[i - 1].iteration)
+    assert progress[back - 1].iteration_seconds == pytest.approx(1 / 29.86)
+    assert next(e for e in progress[back:] if e.iteration == 2003).iteration_seconds is None
+    resumed = [e.iteration_seconds for e in progress[back:] if e.iteration_seconds is not None]
+    # At most 45 it/s, as the run went (its fastest redraw says 40.07 it/s): never the skip's or the stale rates.
+    assert min(resumed) >= 1 / 45
+    assert resumed[-2:] == pytest.approx([1 / 28.75, 1 / 40.07])  # the rate is taken again

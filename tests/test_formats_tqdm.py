@@ -287,3 +287,37 @@ def test_bars_interleaved_with_deepspeed_log_dist_keep_their_rate() -> None:
     progress = [e for e in events if isinstance(e, Progress)]
     assert [(e.iteration, e.total_iterations, e.iteration_seconds) for e in progress] == [(10, 100, 4.21),
                                                                                          (11, 100, 4.22)]
+
+
+def _bar(n: int, elapsed: str, rate: str, total: int = 6000) -> str:
+    return f" {n * 100 // total:3d}%|          | {n}/{total} [{elapsed}<01:00, {rate}]"
+
+
+def _seconds(lines: list[str]) -> list[float | None]:
+    parser = TqdmBarsParser()
+    return [e.iteration_seconds for line in lines for e in parser.parse(line) if isinstance(e, Progress)]
+
+
+def test_skip_ahead_in_a_bars_first_second_is_not_a_pace() -> None:
+    """A resumed bar counts the steps done before it at once; tqdm shows that rate and stale ones after it. The
+    pace is the one before, then the bar's elapsed time over the steps since the skip, until the rate agrees."""
+    before = [_bar(2000 + 30 * k, f"01:{k:02d}", "30.00it/s") for k in range(3)]
+    skip = [_bar(0, "00:00", "?it/s"), _bar(2003, "00:00", "16813.61it/s")]
+    after = [_bar(2003 + 120, "00:04", "16813.61it/s"),  # under AVERAGE_AFTER since the skip: the pace before
+             _bar(2003 + 180, "00:06", "98.09it/s"),  # elapsed over steps: 6 s / 180
+             _bar(2003 + 330, "00:11", "98.09it/s"),  # over 10 s, still 3x off: not trusted
+             _bar(2003 + 360, "00:12", "31.00it/s"),  # agrees within AGREE: the rate again
+             _bar(2003 + 390, "00:13", "40.00it/s")]
+    seconds = _seconds(before + skip + after)
+    assert seconds[:3] == pytest.approx([1 / 30] * 3)
+    assert seconds[3:5] == [None, None]
+    assert seconds[5:] == pytest.approx([1 / 30, 6 / 180, 11 / 330, 1 / 31, 1 / 40])
+
+
+@pytest.mark.parametrize("first", [
+    [],  # the first bar of a log: no pace to judge a jump by
+    [_bar(5900, "03:00", "30.00it/s"), _bar(0, "00:00", "?it/s")],  # a new bar whose first second is ordinary
+])
+def test_a_bars_first_second_is_read_as_its_rate_without_a_skip(first: list[str]) -> None:
+    lines = [*first, _bar(10, "00:00", "40.00it/s"), _bar(50, "00:01", "40.00it/s"), _bar(90, "00:02", "41.00it/s")]
+    assert _seconds(lines)[-3:] == pytest.approx([1 / 40, 1 / 40, 1 / 41])

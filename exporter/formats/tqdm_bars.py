@@ -18,7 +18,13 @@ bar, checkpoint-writing bars. ``BarTracker`` decides which bar is the training (
   runs (even at step 0), or the final evaluation that trainers run after the last step. A second training run
   with a smaller total in the same file is therefore read as evaluation.
 
-tqdm's rate is an exponential moving average (smoothing 0.3), still reported as ``iteration_seconds``.
+tqdm's rate is an exponential moving average (smoothing 0.3), still reported as ``iteration_seconds``, except
+after a skip-ahead: a resumed Hugging Face run counts the steps done before the resume in one update within the
+bar's first second (``0/6000`` then ``2003/6000 [00:00<00:00, 16813.61it/s]``), and tqdm then shows that rate, or
+ones decaying from it, for a minute or more (its dynamic ``miniters``: the steps of one update set how many must
+pass before it measures again). A redraw in the bar's first second that counts more steps than the bar's latest
+pace does in ``SKIP_SECONDS`` is such a skip: from then on the pace is the bar's elapsed time over the steps since
+the skip (the pace before it while that spans under ``AVERAGE_AFTER`` seconds), until the rate agrees with it again.
 """
 
 from __future__ import annotations
@@ -47,10 +53,10 @@ _COUNT = re.compile(
 )
 
 
-def bar_regex(n: str, total: str, rate: str, *, bar: str = r"[^|\n]") -> str:
-    """A bar from its percentage to its rate, with these patterns for its count, total, rate and bar characters:
-    the one shape every fast lane and column pattern narrows."""
-    return rf" *\d{{1,3}}%\|{bar}{{0,300}}\|\s*{n}/{total}\s*\[[\d:?]+(?:<[\d:?]+)?,\s*{rate}"
+def bar_regex(n: str, total: str, rate: str, *, bar: str = r"[^|\n]", elapsed: str = r"[\d:?]+") -> str:
+    """A bar from its percentage to its rate, with these patterns for its count, total, rate, bar characters and
+    elapsed time: the one shape every fast lane and column pattern narrows."""
+    return rf" *\d{{1,3}}%\|{bar}{{0,300}}\|\s*{n}/{total}\s*\[{elapsed}(?:<[\d:?]+)?,\s*{rate}"
 
 
 FAST_BAR = bar_regex(r"(\d{1,15})", r"(\d{1,15})", r"(\d{1,12}(?:\.\d{1,12})?)(it/s|s/it)")
@@ -60,6 +66,17 @@ _FAST_BAR = re.compile(FAST_BAR + r"\]")
 """A redraw without description or postfix, the whole record (``BarTracker.fast_main``)."""
 COLUMN_RATE = r"([1-9]\d{0,11}(?:\.\d{1,12})?)it/s"
 """A rate of 1 it/s or more, its seconds 1 / rate (slower bars print s/it)."""
+FIRST_SECOND = "[00:00"
+"""How a bar's elapsed time starts during its first second (tqdm prints ``00:00``): where a skip-ahead shows."""
+SKIP_SECONDS = 10.0
+"""A redraw in a bar's first second that counts more steps than the bar's latest pace does in this many seconds is
+a skip-ahead (a resume counting the steps done before it), not a pace."""
+AVERAGE_AFTER = 5.0
+"""After a skip, the bar's elapsed time (whole seconds) gives the pace once it spans this long (at most 20 % off)."""
+TRUST_AFTER = 10.0
+AGREE = 1.25
+"""After a skip, the rate is taken again once, over at least ``TRUST_AFTER`` seconds, it is within this factor of
+the pace the elapsed time gives (a steady bar's smoothed rate stays within about a fifth of it)."""
 
 _POSTFIX_PAIR = re.compile(r"([\w./-]+)=\s*([^,\s]+)")
 _SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
@@ -86,6 +103,8 @@ class Bar:
     """The iteration unit (``it`` for ``it/s`` and ``s/it``)."""
     seconds: float | None
     """Seconds per unit from the (smoothed) rate; None while tqdm prints ``?``."""
+    elapsed: float | None
+    """Seconds since the bar started, as printed (whole seconds); None when unreadable."""
     postfix: str
     end: int
     """Index in the record just after the bar's closing ``]`` (text glued after the bar starts here)."""
@@ -147,9 +166,21 @@ def match_bar(text: str) -> Bar | None:
         total=int(total_text) if total_text and total_text != "?" else None,
         unit=unit,
         seconds=seconds,
+        elapsed=clock_seconds(m.group("elapsed")),
         postfix=m.group("postfix") or "",
         end=m.end(),
     )
+
+
+def clock_seconds(text: str) -> float | None:
+    """Seconds of a tqdm time (``mm:ss`` or ``h:mm:ss``); None for ``?`` or anything else."""
+    parts = text.split(":")
+    if not 2 <= len(parts) <= 3 or not all(part.isdigit() for part in parts):
+        return None
+    seconds = 0
+    for part in parts:
+        seconds = seconds * 60 + int(part)
+    return float(seconds)
 
 
 def _unit_of(rate_unit: str) -> str:
@@ -158,8 +189,10 @@ def _unit_of(rate_unit: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _bar_columns(total: int) -> re.Pattern[str]:
-    """``_FAST_BAR`` for one total and the rates of ``COLUMN_RATE``, the whole record."""
-    return re.compile(bar_regex(r"(\d{1,15})", str(total), COLUMN_RATE) + r"\]\Z")
+    """``_FAST_BAR`` for one total and the rates of ``COLUMN_RATE``, the whole record, past the bar's first second
+    (where a skip-ahead shows, ``BarTracker._seconds``: those redraws are read whole)."""
+    return re.compile(bar_regex(r"(\d{1,15})", str(total), COLUMN_RATE, elapsed=r"(?!00:00[<,])[\d:?]+")
+                      + r"\]\Z")
 
 
 class BarTracker:
@@ -177,6 +210,10 @@ class BarTracker:
         self._save_bar_open = False
         self._last_checkpoint: int | None = None
         self._pending_loss: float | None = None
+        self._pace: float | None = None
+        """Seconds per iteration of the training bar's latest trusted redraw."""
+        self._skip: tuple[int, float] | None = None
+        """(count, elapsed seconds) where the training bar skipped ahead, while its rate is not trusted."""
 
     def take_loss(self, loss: float) -> list[Event]:
         """A loss printed without a step number: a Progress at the main bar's latest iteration, or kept."""
@@ -214,8 +251,36 @@ class BarTracker:
             # The training bar moves again: an evaluation whose bar vanished without completing is over.
             self._eval_open = False
             out.append(Eval(iteration=self.main_n, done=True))
-        out.append(self._main(bar.n, bar.total, bar.seconds, bar.loss))
+        seconds = self._seconds(bar)
+        out.append(self._main(bar.n, bar.total, seconds, bar.loss))
         return out
+
+    def _seconds(self, bar: Bar) -> float | None:
+        """Seconds per iteration of a training-bar redraw: its rate's, unless it follows a skip-ahead (the module
+        doc). Every redraw that may start or end a skip is read whole: the fast lane and the columns leave
+        redraws of a bar's first second, and all redraws while a skip lasts, to ``events``."""
+        elapsed = bar.elapsed
+        if self._skip is not None and (elapsed is None or bar.n < self._skip[0]):
+            self._skip = None  # another bar began
+        if self._skip is None:
+            moved = bar.n - (self.main_n or 0)
+            if (elapsed is not None and elapsed < 1 and self._pace is not None and moved > 0
+                    and moved * self._pace > SKIP_SECONDS):
+                self._skip = (bar.n, elapsed)
+                return None  # its rate counts steps done before the bar began
+            if bar.seconds is not None:
+                self._pace = bar.seconds
+            return bar.seconds
+        start, began = self._skip
+        span = (elapsed or 0.0) - began
+        if span < AVERAGE_AFTER or bar.n <= start:
+            return self._pace
+        average = span / (bar.n - start)
+        if bar.seconds is not None and span >= TRUST_AFTER and average / AGREE <= bar.seconds <= average * AGREE:
+            self._skip = None
+            self._pace = bar.seconds
+            return bar.seconds
+        return average
 
     def _main(self, n: int, total: int | None, seconds: float | None, loss: float | None) -> Progress:
         """The training bar reached ``n``: its state, and the Progress (with a loss printed before any bar)."""
@@ -230,7 +295,7 @@ class BarTracker:
         """``events(match_bar(text))`` when ``text`` is just a redraw of the training bar already known (no
         description, no postfix, no eval bar open, the same total), else None (``match_bar`` then reads it)."""
         match = _FAST_BAR.fullmatch(text)
-        if match is None or not self._has_main or self._eval_open:
+        if match is None or not self._has_main or self._eval_open or self._skip is not None or FIRST_SECOND in text:
             return None
         n_text, total_text, rate_text, unit = match.groups()
         total = int(total_text)
@@ -239,6 +304,7 @@ class BarTracker:
         seconds = fast_seconds(rate_text, unit)
         if seconds is None:
             return None
+        self._pace = seconds
         return self._main(int(n_text), total, seconds, None)
 
     def columns(self) -> re.Pattern[str] | None:
@@ -246,7 +312,7 @@ class BarTracker:
         1 it/s or more (groups: n, rate); None before a training bar (a loss may wait for it) and while an eval
         bar is open (the next training bar closes it)."""
         total = self.main_total if self.expected_total is None else self.expected_total
-        if not self._has_main or self._eval_open or total is None:
+        if not self._has_main or self._eval_open or total is None or self._skip is not None:
             return None
         return _bar_columns(total)
 
