@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter.events import Checkpoint, Eval, Progress
+from exporter.events import Checkpoint, Eval, Progress, ProgressColumns
 from exporter.formats.base import Parser
 from exporter.formats.detectron2 import Detectron2Parser
 from exporter.formats.hf_trainer import HfTrainerParser
@@ -19,6 +19,8 @@ from exporter.formats.metriclogger import MetricLoggerParser
 from exporter.formats.mmengine import MmengineParser
 from exporter.formats.timm import TimmParser
 from exporter.formats.tqdm_bars import PARSERS, TqdmBarsParser, match_bar
+from exporter.pipeline import Pipeline
+from exporter.sources import Record
 
 ALL_PARSERS: list[type[Parser]] = [
     TqdmBarsParser,
@@ -294,8 +296,21 @@ def _bar(n: int, elapsed: str, rate: str, total: int = 6000) -> str:
 
 
 def _seconds(lines: list[str]) -> list[float | None]:
+    """The seconds of each Progress, the same read every way the product reads: the parser alone, the pipeline a
+    line at a time (its fast lane) and the pipeline as ``report`` reads (plain redraws as columns)."""
     parser = TqdmBarsParser()
-    return [e.iteration_seconds for line in lines for e in parser.parse(line) if isinstance(e, Progress)]
+    alone = [e.iteration_seconds for line in lines for e in parser.parse(line) if isinstance(e, Progress)]
+    records = [Record(line, None, i, "bars.log") for i, line in enumerate(lines, 1)]
+    pipeline = Pipeline(format="tqdm_bars")
+    single = [e.iteration_seconds for r in records for e in pipeline.feed(r) if isinstance(e, Progress)]
+    many: list[float | None] = []
+    for item in Pipeline(format="tqdm_bars").feed_many(records):
+        if isinstance(item, ProgressColumns):
+            many += [item.line(i).iteration_seconds for i in range(len(item.iterations))]
+        else:
+            many += [e.iteration_seconds for e in item[1] if isinstance(e, Progress)]
+    assert alone == single == many
+    return alone
 
 
 def test_skip_ahead_in_a_bars_first_second_is_not_a_pace() -> None:
