@@ -316,17 +316,20 @@ def _seconds(lines: list[str]) -> list[float | None]:
 def test_skip_ahead_in_a_bars_first_second_is_not_a_pace() -> None:
     """A resumed bar counts the steps done before it at once; tqdm shows that rate and stale ones after it. The
     pace is the one before, then the bar's elapsed time over the steps since the skip, until the rate agrees."""
-    before = [_bar(2000 + 30 * k, f"01:{k:02d}", "30.00it/s") for k in range(3)]
+    before = [_bar(1970, "00:59", "10.00it/s"), *(_bar(2000 + 30 * k, f"01:{k:02d}", "30.00it/s") for k in range(3))]
     skip = [_bar(0, "00:00", "?it/s"), _bar(2003, "00:00", "16813.61it/s")]
     after = [_bar(2003 + 120, "00:04", "16813.61it/s"),  # under AVERAGE_AFTER since the skip: the pace before
              _bar(2003 + 180, "00:06", "98.09it/s"),  # elapsed over steps: 6 s / 180
              _bar(2003 + 330, "00:11", "98.09it/s"),  # over 10 s, still 3x off: not trusted
              _bar(2003 + 360, "00:12", "31.00it/s"),  # agrees within AGREE: the rate again
              _bar(2003 + 390, "00:13", "40.00it/s")]
-    seconds = _seconds(before + skip + after)
-    assert seconds[:3] == pytest.approx([1 / 30] * 3)
-    assert seconds[3:5] == [None, None]
-    assert seconds[5:] == pytest.approx([1 / 30, 6 / 180, 11 / 330, 1 / 31, 1 / 40])
+    again = [*skip, _bar(2003 + 60, "00:02", "16813.61it/s"),  # skipped again, then another bar begins
+             _bar(0, "00:00", "?it/s"), _bar(20, "00:00", "40.00it/s")]
+    seconds = _seconds(before + skip + after + again)
+    assert seconds[:4] == pytest.approx([1 / 10, *[1 / 30] * 3])
+    assert seconds[4:6] == [None, None]
+    assert seconds[6:11] == pytest.approx([1 / 30, 6 / 180, 11 / 330, 1 / 31, 1 / 40])
+    assert seconds[11:] == pytest.approx([None, None, 1 / 40, None, 1 / 40])
 
 
 @pytest.mark.parametrize("first", [

@@ -258,7 +258,8 @@ class BarTracker:
     def _seconds(self, bar: Bar) -> float | None:
         """Seconds per iteration of a training-bar redraw: its rate's, unless it follows a skip-ahead (the module
         doc). Every redraw that may start or end a skip is read whole: the fast lane and the columns leave
-        redraws of a bar's first second, and all redraws while a skip lasts, to ``events``."""
+        redraws of a bar's first second, and all redraws while a skip lasts, to ``events`` (a run of columns whose last
+        redraw the fast lane leaves is read whole)."""
         elapsed = bar.elapsed
         if self._skip is not None and (elapsed is None or bar.n < self._skip[0]):
             self._skip = None  # another bar began
@@ -312,7 +313,7 @@ class BarTracker:
         1 it/s or more (groups: n, rate); None before a training bar (a loss may wait for it) and while an eval
         bar is open (the next training bar closes it)."""
         total = self.main_total if self.expected_total is None else self.expected_total
-        if not self._has_main or self._eval_open or total is None or self._skip is not None:
+        if not self._has_main or self._eval_open or total is None:
             return None
         return _bar_columns(total)
 
