@@ -337,5 +337,6 @@ def test_skip_ahead_in_a_bars_first_second_is_not_a_pace() -> None:
     [_bar(5900, "03:00", "30.00it/s"), _bar(0, "00:00", "?it/s")],  # a new bar whose first second is ordinary
 ])
 def test_a_bars_first_second_is_read_as_its_rate_without_a_skip(first: list[str]) -> None:
-    lines = [*first, _bar(10, "00:00", "40.00it/s"), _bar(50, "00:01", "40.00it/s"), _bar(90, "00:02", "41.00it/s")]
-    assert _seconds(lines)[-3:] == pytest.approx([1 / 40, 1 / 40, 1 / 41])
+    lines = [*first, _bar(10, "00:00", "40.00it/s"), _bar(50, "00:01", "40.00it/s"), _bar(90, "00:02", "41.00it/s"),
+             _bar(690, "00:17", "40.00it/s")]  # past its first second, a bar updated in chunks is no skip
+    assert _seconds(lines)[-4:] == pytest.approx([1 / 40, 1 / 40, 1 / 41, 1 / 40])
