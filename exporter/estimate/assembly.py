@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from dataclasses import replace
 
-from exporter.estimate.candidates import HEDGED, Verdict, passing_slowdown, slowdown_outcomes
+from exporter.estimate.candidates import DEFAULT, HEDGED, Verdict, passing_slowdown, slowdown_outcomes
 from exporter.estimate.model import Estimate
 from exporter.estimate.phases import TimeSplit, time_split
 from exporter.estimate.range import eta_range, judged_range
@@ -176,6 +176,12 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
                 out.pace_source = HEDGED
                 outcomes = slowdown_outcomes(verdict.pace, change.old_pace, age, remaining)
                 outlooks += [(outcome, verdict.ratios) for outcome in outcomes]
+            elif (change is not None and change.ratio < 1 / HEDGE_ABOVE and pace is not None and verdict.pace > pace
+                  and baseline and pace < baseline / TREND_TOLERANCE):
+                # As large a speed-up to a pace the run never had (a cold first epoch over, warm caches) is taken
+                # at its word: the backtests that favour a slower candidate were measured on the regime that
+                # ended. One back to the baseline (a slow phase over) is left to the judge: slow phases recur.
+                ahead, out.pace_source = pace, DEFAULT
             future: float | None = (ahead + hang_rate) * remaining + periodic_ahead
             out.eta_seconds_per_iteration = ahead
         else:
