@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 
 import pytest
 
 from exporter.estimate import STATES, Estimator
+from exporter.estimate import estimator as estimator_module
 from exporter.events import Checkpoint, Config, Eval, Progress
 
 
@@ -162,6 +164,25 @@ def test_a_stall_is_expected_to_pass_and_the_range_allows_it_to_stay():
     events, at = trainer(eval_every=None, pace_at=lambda i: 2.0 if i > 1000 else 1.0)
     _, e = run_until(events, 2500)
     assert e.eta_seconds == pytest.approx(true_remaining(at, 2500, 3000), rel=0.12)
+
+
+@pytest.mark.parametrize(("factor", "taken"), [(0.4, True), (0.8, False)])
+def test_a_large_speed_up_is_taken_at_its_word_over_a_slower_leader(monkeypatch, factor, taken):
+    """After a speed-up of more than ``HEDGE_ABOVE`` the ETA uses the pace since it even when the judge's leader is
+    slower (its backtests measured the regime that ended); after a milder one the leader's pace stands."""
+    events, _ = trainer(eval_every=None, pace_at=lambda i: 1.0 if i < 1500 else factor, noise=0.02)
+    real = estimator_module.judge
+
+    def slower(*args, **kwargs):
+        verdict = real(*args, **kwargs)
+        return None if verdict is None else dataclasses.replace(verdict, pace=2.0, leader="long_run")
+
+    monkeypatch.setattr(estimator_module, "judge", slower)
+    _, e = run_until(events, 2000)
+    if taken:
+        assert e.pace_source == "window" and e.eta_seconds_per_iteration == pytest.approx(factor, rel=0.05)
+    else:
+        assert e.pace_source == "long_run" and e.eta_seconds_per_iteration == 2.0
 
 
 @pytest.mark.parametrize("factor", [0.5, 1.3])
