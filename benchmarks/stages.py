@@ -12,7 +12,9 @@ Stages, each including the ones before it:
 5. columns: what ``report`` and the sidecar do instead of 3 and 4: ``Pipeline.feed_many`` (plain progress lines as
    columns) and ``Estimator.observe`` of what it gives (its added cost is over ``frame``).
 
-Also, separately: ``sidecar``: the sidecar's own worker (``RunWorker.step`` as ``build_sidecar`` wires it, no
+Also, separately: ``estimator``: the estimator's share of ``columns``, timed alone over what ``feed_many`` gave
+(read beforehand, untimed): a floor for the columns path however fast its reading gets; ``sidecar``: the sidecar's
+own worker (``RunWorker.step`` as ``build_sidecar`` wires it, no
 GPUs, no HTTP) stepped without sleeping until it has read the log of ``--sidecar-lines`` lines.
 
 The target for the whole path is 1.5 M records/s. ``--profile STAGE`` runs that stage under cProfile and prints
@@ -91,6 +93,21 @@ def stage_columns(path: Path, limit: int | None) -> int:
     return pipeline.records
 
 
+def estimator_alone(path: Path) -> float:
+    """Seconds ``Estimator.observe`` takes over the items ``Pipeline.feed_many`` gives for ``path`` (not timed)."""
+    items = list(Pipeline().feed_many(read_records(str(path))))
+    estimator = Estimator()
+    start = time.perf_counter()
+    for fed in items:
+        if isinstance(fed, ProgressColumns):
+            estimator.observe(fed)
+        else:
+            for event in fed[1]:
+                estimator.observe(event)
+    estimator.estimate(now=0.0)
+    return time.perf_counter() - start
+
+
 def stage_sidecar(path: Path, limit: int | None) -> int:
     """Step the sidecar's worker for ``path`` until its source has read every record; returns the steps."""
     from exporter.commands.serve import build_sidecar
@@ -146,6 +163,9 @@ def main() -> int:
         print(f"{name:10} {done:10,} {seconds:8.2f} {done / seconds:12,.0f} {per:10.3f} {added:12.3f}")
         previous = per
         framed = per if name == "frame" else framed
+    seconds = estimator_alone(path)
+    print(f"{'estimator':10} {records:10,} {seconds:8.2f} {records / seconds:12,.0f} {seconds / records * 1e6:10.3f}"
+          f" {'(of columns)':>12}")
     small = _common.nanogpt_log(args.sidecar_lines)
     start = time.perf_counter()
     done = stage_sidecar(small, None)
