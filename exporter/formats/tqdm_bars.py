@@ -191,7 +191,8 @@ def _unit_of(rate_unit: str) -> str:
 def _bar_columns(total: int) -> re.Pattern[str]:
     """``_FAST_BAR`` for one total and the rates of ``COLUMN_RATE``, the whole record, past the bar's first second
     (where a skip-ahead shows, ``BarTracker._seconds``: those redraws are read whole)."""
-    return re.compile(bar_regex(r"(\d{1,15})", str(total), COLUMN_RATE, elapsed=r"(?!00:00[<,])[\d:?]+")
+    first_second = re.escape(FIRST_SECOND[1:])
+    return re.compile(bar_regex(r"(\d{1,15})", str(total), COLUMN_RATE, elapsed=rf"(?!{first_second}[<,])[\d:?]+")
                       + r"\]\Z")
 
 
@@ -257,9 +258,9 @@ class BarTracker:
 
     def _seconds(self, bar: Bar) -> float | None:
         """Seconds per iteration of a training-bar redraw: its rate's, unless it follows a skip-ahead (the module
-        doc). Every redraw that may start or end a skip is read whole: the fast lane and the columns leave
-        redraws of a bar's first second, and all redraws while a skip lasts, to ``events`` (a run of columns whose last
-        redraw the fast lane leaves is read whole)."""
+        doc). Every redraw that may start or end a skip is read whole: the columns leave out a bar's first second,
+        and the fast lane leaves that and every redraw while a skip lasts to ``events`` (a run of columns whose
+        last redraw the fast lane leaves is then read whole, line by line)."""
         elapsed = bar.elapsed
         if self._skip is not None and (elapsed is None or bar.n < self._skip[0]):
             self._skip = None  # another bar began
