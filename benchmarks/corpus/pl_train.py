@@ -1,7 +1,11 @@
 """Lightning with the TQDM bar and validation after every epoch, CPU only. The first epoch reads every sample
 "from disk" (a small sleep per batch), later epochs from a cache: a speed-up after the first epoch, as a real
-data set with a page cache or a cached transform gives. ``python pl_train.py EPOCHS``."""
+data set with a page cache or a cached transform gives (a resumed process starts cold again).
+``python pl_train.py EPOCHS [--resume]``: ``--resume`` continues from the newest checkpoint (saved at each epoch's
+end) in ``$PL_OUT`` (default /tmp/pl_out)."""
 
+import glob
+import os
 import sys
 import time
 
@@ -56,5 +60,7 @@ class Net(L.LightningModule):
 epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 4
 train = DataLoader(Cached(128000, 0.0004), batch_size=64)
 val = DataLoader(Cached(16000, 0.0), batch_size=256)
-L.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=True, default_root_dir="/tmp/pl_out",
-          callbacks=[TQDMProgressBar(refresh_rate=1)]).fit(Net(), train, val)
+root = os.environ.get("PL_OUT", "/tmp/pl_out")
+resume = max(glob.glob(f"{root}/checkpoints/*.ckpt"), key=os.path.getmtime) if "--resume" in sys.argv[2:] else None
+L.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=True, default_root_dir=root,
+          callbacks=[TQDMProgressBar(refresh_rate=1)]).fit(Net(), train, val, ckpt_path=resume)

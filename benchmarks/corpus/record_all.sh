@@ -63,3 +63,17 @@ fresh_a & a=$!
 fresh_b & b=$!
 wait $a $b
 run keras_blip --plan "60 hog 2; 180 unhog" -- $PY "$here/keras_fit.py" 10
+
+# Recorded after the fresh runs above had shown the HF skip-ahead (and scored once): a Lightning resume, and an HF
+# run that evaluates and saves once per epoch, side by side.
+fresh_c() {
+    rm -rf "$work/pl-resume"
+    PL_OUT=$work/pl-resume run pl_resume --plan "130 kill; 135 resume" \
+        --resume-cmd "$PY $here/pl_train.py 4 --resume" -- $PY "$here/pl_train.py" 4
+}
+fresh_d() {
+    run hf_epochs -- $PY "$here/hf_train.py" 7500 --per-epoch
+}
+fresh_c & c=$!
+fresh_d & d=$!
+wait $c $d
