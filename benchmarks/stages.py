@@ -30,6 +30,7 @@ import os
 import pstats
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,7 +38,7 @@ import _common  # noqa: E402
 
 from exporter.estimate import Estimator  # noqa: E402
 from exporter.events import ProgressColumns  # noqa: E402
-from exporter.pipeline import Pipeline  # noqa: E402
+from exporter.pipeline import Fed, Pipeline  # noqa: E402
 from exporter.sources import read_records  # noqa: E402
 
 
@@ -80,24 +81,9 @@ def stage_estimate(path: Path, limit: int | None) -> int:
     return n
 
 
-def stage_columns(path: Path, limit: int | None) -> int:
-    pipeline = Pipeline()
+def estimate_all(items: Iterable[Fed]) -> None:
+    """``Estimator.observe`` of everything ``Pipeline.feed_many`` gave, then one estimate."""
     estimator = Estimator()
-    for fed in pipeline.feed_many(itertools.islice(read_records(str(path)), limit)):
-        if isinstance(fed, ProgressColumns):
-            estimator.observe(fed)
-        else:
-            for event in fed[1]:
-                estimator.observe(event)
-    estimator.estimate(now=0.0)
-    return pipeline.records
-
-
-def estimator_alone(path: Path) -> float:
-    """Seconds ``Estimator.observe`` takes over the items ``Pipeline.feed_many`` gives for ``path`` (not timed)."""
-    items = list(Pipeline().feed_many(read_records(str(path))))
-    estimator = Estimator()
-    start = time.perf_counter()
     for fed in items:
         if isinstance(fed, ProgressColumns):
             estimator.observe(fed)
@@ -105,6 +91,19 @@ def estimator_alone(path: Path) -> float:
             for event in fed[1]:
                 estimator.observe(event)
     estimator.estimate(now=0.0)
+
+
+def stage_columns(path: Path, limit: int | None) -> int:
+    pipeline = Pipeline()
+    estimate_all(pipeline.feed_many(itertools.islice(read_records(str(path)), limit)))
+    return pipeline.records
+
+
+def estimator_alone(path: Path) -> float:
+    """Seconds the estimator takes over the items ``Pipeline.feed_many`` gives for ``path`` (read untimed)."""
+    items = list(Pipeline().feed_many(read_records(str(path))))
+    start = time.perf_counter()
+    estimate_all(items)
     return time.perf_counter() - start
 
 
