@@ -79,6 +79,9 @@ class Eval(_Stamped):
     """Validation loss when printed."""
     done: bool = True
     """False while an eval progress bar is still running."""
+    seconds: float | None = None
+    """Wall seconds the finished evaluation took, where the log prints it (HF ``eval_runtime``, MetricLogger's
+    ``Test: Total time``): what a log without record times says of its cost."""
 
 
 @dataclass(slots=True)
@@ -150,7 +153,7 @@ MAX_SECONDS = 10.0**9
 """Per-iteration times above ~30 years are not measurements."""
 _COUNTS = ("iteration", "total_iterations", "epoch", "total_epochs", "batches_per_epoch", "averaged_over",
            "eval_interval", "log_interval")
-_DURATIONS = ("iteration_seconds", "data_seconds")
+_DURATIONS = ("iteration_seconds", "data_seconds", "seconds")
 _RATES = ("tokens_per_second", "mfu")
 
 

@@ -101,6 +101,24 @@ def test_periodic_eval_with_log_interval_10_is_added_back_once_per_eval(times):
     assert e.eta_seconds == pytest.approx(true_remaining(at, 1010, 3000), rel=0.03)
 
 
+@pytest.mark.parametrize("printed", [True, False], ids=["eval_time_printed", "not_printed"])
+def test_printed_eval_time_counts_without_record_times(printed):
+    """HF Trainer / MetricLogger: the printed time of an iteration leaves out the evaluation after it, and the eval
+    summary says how long it took (``eval_runtime``): without record times that is the eval's whole cost."""
+    events = [Config(total_iterations=3000), Progress(0, iteration_seconds=40.0)]
+    for i in range(10, 3001, 10):
+        events.append(Progress(i, iteration_seconds=1.0))
+        if i % 250 == 0:
+            events.append(Eval(iteration=i, seconds=30.0 if printed else None))
+    _, e = run_until(events, 1010)
+    assert e.periodic_interval_iterations == 250
+    if printed:
+        assert e.periodic_overhead_seconds == pytest.approx(30.0, rel=0.05)
+        assert e.eta_seconds == pytest.approx(1990 * 1.0 + 7 * 30.0, rel=0.02)  # evals at 1250 ... 2750 (3000: after)
+    else:
+        assert e.periodic_overhead_seconds == pytest.approx(0.0, abs=0.5)  # nothing says what it cost
+
+
 def test_untagged_periodic_spikes_are_detected():
     events, at = trainer(tag_evals=False, noise=0.02)
     _, e = run_until(events, 1510)

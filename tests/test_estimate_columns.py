@@ -177,7 +177,8 @@ bar_steps = st.one_of(
     st.tuples(st.just("bar"), st.just(1), st.sampled_from(["1.25s/it", "0.50it/s", "?it/s", "0.00it/s"]),
               st.just(1)),  # slow, or no rate: read whole
     st.tuples(st.just("bar"), st.sampled_from([0, -30]), st.just("4.50it/s"), st.just(1)),
-    st.tuples(st.sampled_from(["eval", "eval_cut", "loss", "save", "chatter"]), st.just(0), st.just(""), st.just(1)),
+    st.tuples(st.sampled_from(["eval", "eval_cut", "eval_dict", "loss", "save", "chatter"]), st.just(0), st.just(""),
+              st.just(1)),
     st.tuples(st.just("resume"), st.integers(-60, 60), st.just(""), st.just(1)),
 )
 
@@ -194,6 +195,8 @@ def hf_log(ops: list[tuple[str, int, str, int]], total: int) -> Iterator[str]:
             yield from (bar(k, 20, "9.00it/s") for k in (5, 10, 20))
         elif kind == "eval_cut":  # one the next training bar closes
             yield from (bar(k, 20, "9.00it/s") for k in (5, 10))
+        elif kind == "eval_dict":  # HF's eval summary, with how long the eval took
+            yield "{'eval_loss': '1.5', 'eval_runtime': '2.25', 'eval_samples_per_second': '40', 'epoch': '0.5'}"
         elif kind == "loss":  # a loss waiting for the next bar
             yield "{'loss': 1.5, 'grad_norm': 2.0, 'learning_rate': 1e-05, 'epoch': 0.5}"
         elif kind == "resume":  # a resumed bar: from 0, the steps done before counted at once in its first second

@@ -104,7 +104,7 @@ def test_eval_dict_finishes_eval_with_loss() -> None:
     parser = HfTrainerParser()
     parser.parse(" 30%|███       | 300/1000 [01:12<02:48,  4.16it/s]")
     [event] = parser.parse("{'eval_loss': 1.92, 'eval_runtime': 3.1, 'eval_samples_per_second': 100.0, 'epoch': 0.3}")
-    assert isinstance(event, Eval) and event.done and (event.iteration, event.loss) == (300, 1.92)
+    assert isinstance(event, Eval) and event.done and (event.iteration, event.loss, event.seconds) == (300, 1.92, 3.1)
 
 
 def test_closing_redraw_of_eval_bar_after_eval_dict_is_silent() -> None:

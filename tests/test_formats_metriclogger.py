@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+import pytest
 
 from exporter.events import Config, Eval, Progress
 from exporter.formats.metriclogger import PARSERS, MetricLoggerParser
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LINE = (
     "Epoch: [2]  [1480/1504]  eta: 0:01:39  lr: 0.000100  loss: 0.8662 (0.8558)  time: 4.3713  data: 0.0001  "
@@ -51,6 +56,18 @@ def test_test_lines_are_evals() -> None:
         (Eval, False, 4488),
         (Eval, True, 4488),
     ]
+    # How long the pass took: its 100 batches at the printed 0.16 s each (finer than the whole 16 s before it).
+    assert [e.seconds for e in events] == [None, None, pytest.approx(16.0)]
+
+
+def test_real_test_pass_says_how_long_it_took() -> None:
+    """benchmarks/data/metriclogger_blip.log: the first test pass, 63 batches at 0.0211 s."""
+    lines = (ROOT / "benchmarks" / "data" / "metriclogger_blip.log").read_text().splitlines()
+    parser = MetricLoggerParser()
+    evals = [e for line in lines[: lines.index("Test: Total time: 0:00:01 (0.0211 s / it)") + 1]
+             for e in parser.parse(line) if isinstance(e, Eval)]
+    assert [e.seconds for e in evals if e.done] == [pytest.approx(63 * 0.0211)]
+    assert all(e.seconds is None for e in evals if not e.done)
 
 
 def test_training_line_closes_an_eval_without_summary() -> None:

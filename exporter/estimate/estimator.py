@@ -89,6 +89,8 @@ class Estimator:
             self._config(event)
         elif isinstance(event, Eval):
             run.eval_open = not event.done
+            if event.done and event.seconds:
+                run.printed_work += event.seconds
             self._tag(event.iteration, "eval")
         elif isinstance(event, Checkpoint):
             self._tag(event.iteration, "checkpoint")
@@ -196,6 +198,7 @@ class Estimator:
         run.lines += 1
         pending = run.pending
         timed = event.time is not None and run.anchor_time is not None
+        work, run.printed_work = run.printed_work, 0.0
         line: tuple[float, float] | None = None
         if event.time is not None and run.anchor_time is not None:
             # From the previous line with a later time than the one before it: lines read in one poll share
@@ -207,9 +210,10 @@ class Estimator:
                 return  # same timestamp: let the next sample span both updates
             line = (iteration - since_iteration, event.time - since_time)
         elif event.iteration_seconds is not None and event.iteration_seconds >= 0:
-            # A printed time stands for the iterations it was measured over, never for the logging gap.
+            # A printed time stands for the iterations it was measured over, never for the logging gap; an
+            # evaluation printed since the line before adds the time it printed.
             count = min(event.averaged_over or 1, gap)
-            line = (count, event.iteration_seconds * count)
+            line = (count, event.iteration_seconds * count + work)
         due = run.periodic.due_kinds(iteration - gap, iteration)
         kinds = _NO_KINDS
         if due or run.tagged_kinds:

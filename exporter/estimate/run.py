@@ -88,6 +88,9 @@ class Run:
     data_ratios: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=64))
     change: ChangePoint | None = None
     eval_open: bool = False
+    printed_work: float = 0.0
+    """Seconds of evaluation the log printed since the latest progress line: without record times they belong to
+    the next line's time (the printed time of an iteration does not hold the evaluation that followed it)."""
     tagged_kinds: set[str] = field(default_factory=set)
     tagged_at: int | None = None
 

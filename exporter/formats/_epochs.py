@@ -25,10 +25,11 @@ class EpochTracker:
         epoch, n, per_epoch = self.last
         return epoch * per_epoch + n if epoch is not None and per_epoch else n
 
-    def eval(self, *, done: bool) -> list[Event]:
-        """An evaluation line: opens the evaluation, or closes it when ``done``."""
+    def eval(self, *, done: bool, seconds: float | None = None) -> list[Event]:
+        """An evaluation line: opens the evaluation, or closes it when ``done`` (having taken ``seconds``, when the
+        line says)."""
         self.eval_open = not done
-        return [Eval(iteration=self.global_iteration(), done=done)]
+        return [Eval(iteration=self.global_iteration(), done=done, seconds=seconds)]
 
     def train(
         self,

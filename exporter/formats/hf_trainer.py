@@ -74,7 +74,7 @@ class HfTrainerParser(Parser):
     def _dict(self, text: str, so_far: list[Event]) -> list[Event]:
         pairs = dict(_DICT_PAIR.findall(text, 0, SCAN_LIMIT))
         if "eval_loss" in pairs or any(key.startswith("eval_") for key in pairs):
-            return self.bars.eval_result(number(pairs.get("eval_loss")))
+            return self.bars.eval_result(number(pairs.get("eval_loss")), number(pairs.get("eval_runtime")))
         if "loss" in pairs:
             loss = number(pairs["loss"])
             if loss is None:

@@ -16,7 +16,7 @@ import re
 
 from exporter.events import Config, Event
 from exporter.formats._epochs import EpochTracker
-from exporter.formats._values import SCAN_LIMIT
+from exporter.formats._values import SCAN_LIMIT, number
 from exporter.formats.base import Parser
 
 _LINE = re.compile(
@@ -28,6 +28,7 @@ _FIELD = re.compile(r"(?:^|\s)(loss|time|data):\s*([^\s(]+)")
 _EPOCHS = re.compile(r"[(,]\s*epochs=(\d+)\s*[,)]")
 _EPOCH_DONE = re.compile(r"^Epoch: \[(\d+)\] Total time:")
 _TOTAL_TIME = re.compile(r"^(?:Test|Val|Eval):(?:\s+[A-Za-z_]\w*)?\s+Total time:")
+_PER_ITERATION = re.compile(r"\(([\d.]+) s / it\)")
 
 
 class MetricLoggerParser(Parser):
@@ -37,6 +38,8 @@ class MetricLoggerParser(Parser):
 
     def __init__(self) -> None:
         self.epochs = EpochTracker()
+        self._eval_batches: int | None = None
+        """Batches of the evaluation pass under way (its lines' total)."""
 
     def parse(self, text: str) -> list[Event]:
         if "Namespace(" in text:
@@ -44,7 +47,11 @@ class MetricLoggerParser(Parser):
             return [Config(total_epochs=int(m.group(1)))] if m and int(m.group(1)) > 0 else []
         if "[" not in text:
             if "Total time:" in text and _TOTAL_TIME.match(text.lstrip()):
-                return self.epochs.eval(done=True)
+                # ``(0.0217 s / it)`` times the pass's batches is finer than the whole seconds before it.
+                per = _PER_ITERATION.search(text)
+                seconds = number(per.group(1)) if per else None
+                batches, self._eval_batches = self._eval_batches, None
+                return self.epochs.eval(done=True, seconds=seconds * batches if seconds and batches else None)
             return []
         m = _LINE.search(text[:SCAN_LIMIT])
         if m is None:
@@ -58,6 +65,7 @@ class MetricLoggerParser(Parser):
             return []
         n, total = int(m.group("n")), int(m.group("total"))
         if m.group("test"):
+            self._eval_batches = total
             return self.epochs.eval(done=False)
         fields = dict(_FIELD.findall(m.group("rest")))
         return self.epochs.train(

@@ -223,10 +223,11 @@ class BarTracker:
             return []
         return [Progress(iteration=self.main_n, total_iterations=self.main_total, loss=loss)]
 
-    def eval_result(self, loss: float | None) -> list[Event]:
-        """An evaluation finished with these results (a trainer's eval summary line)."""
+    def eval_result(self, loss: float | None, seconds: float | None = None) -> list[Event]:
+        """An evaluation finished with these results (a trainer's eval summary line, and how long it took when
+        the line says)."""
         self._eval_open = False
-        return [Eval(iteration=self.main_n, loss=loss, done=True)]
+        return [Eval(iteration=self.main_n, loss=loss, done=True, seconds=seconds)]
 
     def checkpoint(self, iteration: int | None, path: str | None) -> list[Event]:
         """A checkpoint save was announced; one save announced twice (log line and shard bar) counts once."""
