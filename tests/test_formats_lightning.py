@@ -6,6 +6,8 @@ import math
 import re
 from pathlib import Path
 
+import pytest
+
 from exporter.events import Eval, Progress
 from exporter.formats.lightning import PARSERS, LightningParser
 
@@ -54,6 +56,9 @@ def test_real_tqdm_log_validation_and_sanity_bars_never_produce_progress() -> No
             assert events == [], line
         evals.extend(e for e in events if isinstance(e, Eval))
     assert [e.iteration for e in evals if e.done] == [1000, 2000, 3000]
+    # How long each took, for a log without record times: its 32 batches at the rate the completed bar printed.
+    assert [e.seconds for e in evals if e.done] == pytest.approx([32 / 77.93, 32 / 77.87, 32 / 79.10])
+    assert all(e.seconds is None for e in evals if not e.done)
 
 
 def test_epoch_reset_redraw_is_skipped() -> None:

@@ -95,7 +95,7 @@ class LightningParser(Parser):
                 total_epochs=int(last) + 1 if last else None,
             )
         if bar.desc.startswith("Validation"):
-            return self._eval(bar.n, bar.total)
+            return self._eval(bar.n, bar.total, bar.n * bar.seconds if bar.seconds is not None else None)
         return []
 
     def fast_progress(self, text: str) -> Progress | None:
@@ -171,12 +171,14 @@ class LightningParser(Parser):
         return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss, epoch=epoch,
                         total_epochs=total_epochs, batches_per_epoch=total)
 
-    def _eval(self, n: int, total: int | None) -> list[Event]:
+    def _eval(self, n: int, total: int | None, seconds: float | None = None) -> list[Event]:
+        """A validation bar: opens the evaluation, or closes it when it completes (having taken ``seconds``: its
+        batches at the rate it printed, when it printed one; the Rich bar's rate is not read)."""
         if total is not None and n >= total:
             if not self._eval_open:
                 return []
             self._eval_open = False
-            return [Eval(iteration=self._global(), done=True)]
+            return [Eval(iteration=self._global(), done=True, seconds=seconds)]
         self._eval_open = True
         return [Eval(iteration=self._global(), done=False)]
 
