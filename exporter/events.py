@@ -81,7 +81,7 @@ class Eval(_Stamped):
     """False while an eval progress bar is still running."""
     seconds: float | None = None
     """Wall seconds the finished evaluation took, where the log prints it (HF ``eval_runtime``, MetricLogger's
-    ``Test: Total time``): what a log without record times says of its cost."""
+    ``Test: Total time``, a completed Lightning validation bar): what a log without record times says of its cost."""
 
 
 @dataclass(slots=True)

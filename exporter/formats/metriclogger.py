@@ -4,7 +4,8 @@
   data: 0.0001  max mem: 51710``. The epoch is printed 0-based; the batch counter is the 0-based index of the
   batch (the last line of an epoch reads ``[1503/1504]``); both are reported as printed. ``time`` and ``data`` are
   means over the logger's window; a ``value (global mean)`` pair reports the first value.
-- Evaluation: ``Test:  [ 10/100]  eta: …`` while it runs; ``Test: Total time: 0:00:16 (0.16 s / it)`` when done.
+- Evaluation: ``Test:  [ 10/100]  eta: …`` while it runs; ``Test: Total time: 0:00:16 (0.16 s / it)`` when done
+  (how long it took: the pass's batches x the time per batch).
 - ``Epoch: [2] Total time: 0:21:38 (0.8631 s / it)`` closes a training epoch: progress at the epoch's end (the last
   batch printed is up to ``print_freq - 1`` batches before it).
 - The argument echo ``Namespace(…, epochs=90, …)`` gives the number of epochs.
