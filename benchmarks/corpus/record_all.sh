@@ -77,3 +77,14 @@ fresh_d() {
 fresh_c & c=$!
 fresh_d & d=$!
 wait $c $d
+
+# The same skip-ahead check on transformers 4.x, recorded after the rest and scored once. Needs TF4: a folder made
+# with `pip install --target "$TF4" --no-deps transformers==4.46.3 tokenizers==0.20.3 accelerate==1.1.1
+# huggingface_hub==0.26.5` (torch from $PY's venv). 4.46 cannot load its RNG state under torch 2.13 (weights_only),
+# so the resume removes that file first.
+if [ -n "${TF4:-}" ]; then
+    rm -rf "$work/hf4"
+    PYTHONPATH=$TF4 HF_OUT=$work/hf4 run hf4_resume --plan "50 kill; 55 resume" --resume-cmd \
+        "sh -c 'rm -f $work/hf4/checkpoint-*/rng_state.pth; exec $PY $here/hf_train.py 3000 --resume'" -- \
+        $PY "$here/hf_train.py" 3000
+fi
