@@ -48,8 +48,8 @@ run metriclogger_blip --plan "60 hog 2; 90 unhog" -- $PY "$here/metriclogger_tra
 run ng_noisy2 --plan "80 hog 2" -- \
     $(ng --compile=False --max_iters=4000 --lr_decay_iters=4000 --eval_interval=500 --log_interval=5 $(ng_dir h))
 
-# Recorded after the second release's design was fixed (a resume continues the schedule of periodic work) and
-# scored once: fresh runs of other trainers and other perturbations, two side by side, then one with a neighbour.
+# Recorded once a resume continued the schedule of periodic work, and scored once: fresh runs of other trainers and
+# other perturbations, two lanes side by side, then one with a noisy neighbour alone.
 fresh_a() {
     rm -rf "$work/hf-resume"
     HF_OUT=$work/hf-resume run hf_resume --plan "100 kill; 105 resume" \
