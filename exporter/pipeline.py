@@ -8,9 +8,13 @@ family's plain progress lines as columns. ``read_events(path)`` runs a whole fil
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from itertools import compress, repeat
+from operator import itemgetter
 from pathlib import Path
 
 from exporter.events import Event, ProgressColumns, checked, valid_time
@@ -18,7 +22,7 @@ from exporter.formats import FAMILIES, AutoParser, family_names, get_parser
 from exporter.formats.base import Parser
 from exporter.formats.custom import CustomParser, load_custom_formats
 from exporter.formats.prefixes import strip_prefixes
-from exporter.sources import Record, SourceStats, read_records
+from exporter.sources import Record, RecordBlock, SourceStats, read_records
 
 
 def resolve_format(format: str | None) -> Sequence[Callable[[], Parser]]:
@@ -43,6 +47,19 @@ COLUMN_LINES = 4096
 
 Fed = tuple[Record, list[Event]] | ProgressColumns
 """What ``Pipeline.feed_many`` gives: a record with the events it yielded, or a run of progress lines as columns."""
+
+
+@functools.lru_cache(maxsize=64)
+def _in_block(columns: re.Pattern[str]) -> re.Pattern[str]:
+    """``columns`` over a ``RecordBlock``'s text: every record, as (the record if ``columns`` matches it, its
+    groups, the record if not). ``\\Z`` (a record's end) becomes the end of a line; a match that runs into the
+    next record (``\\s``, a negated class) shows as fewer records found than the text holds."""
+    body = columns.pattern.replace(r"\Z", r"(?![^\n])")
+    return re.compile(rf"\n(?:((?:{body})[^\n]*)|([^\n]*))", columns.flags)
+
+
+def _records(texts: list[str], time: float | None, first: int, source: str) -> list[Record]:
+    return list(map(Record, texts, repeat(time), itertools.count(first), repeat(source)))
 
 
 class Pipeline:
@@ -117,17 +134,25 @@ class Pipeline:
             self._count(source, events)
         return events
 
-    def feed_many(self, records: Iterable[Record]) -> Iterator[Fed]:
+    def feed_many(self, records: Iterable[Record | RecordBlock]) -> Iterator[Fed]:
         """``feed`` for each record in order, as (record, its events) when it has any, except that the plain
         progress lines that follow a line of the same source read whole come as one ``ProgressColumns`` when its
         family reads them as columns (``Parser.columns``): the same lines, counted the same, without an event
-        object each (most of a long log's catch-up is such lines)."""
+        object each (most of a long log's catch-up is such lines). A ``RecordBlock`` is its records, its column
+        lines found with one pattern over its text (``_block``)."""
         batch: list[Record] = []
         iterations: list[str] = []
         seconds: list[str] = []
         columns: re.Pattern[str] | None = None
         source = ""
         for record in records:
+            if isinstance(record, RecordBlock):
+                if batch:
+                    yield from self._batch(batch, iterations, seconds)
+                    batch, iterations, seconds = [], [], []
+                columns = yield from self._block(record, columns if record.source == source else None)
+                source = record.source
+                continue
             text = record.text
             if columns is not None:
                 found = columns.match(text)
@@ -137,12 +162,12 @@ class Pipeline:
                     seconds.append(found[2])
                     if len(batch) < COLUMN_LINES:
                         continue
-                    yield from self._columns(batch, iterations, seconds)
+                    yield from self._batch(batch, iterations, seconds)
                     batch, iterations, seconds = [], [], []
                     columns = self._columns_after(source)  # the run goes on after its last line, read whole
                     continue
                 if batch:
-                    yield from self._columns(batch, iterations, seconds)
+                    yield from self._batch(batch, iterations, seconds)
                     batch, iterations, seconds = [], [], []
             events = self.feed(record)
             if events:
@@ -150,31 +175,96 @@ class Pipeline:
             source = record.source
             columns = self._columns_after(source)
         if batch:
-            yield from self._columns(batch, iterations, seconds)
+            yield from self._batch(batch, iterations, seconds)
+
+    def _block(self, block: RecordBlock, columns: re.Pattern[str] | None) -> Generator[Fed, None, re.Pattern[str] | None]:
+        """``feed_many`` of a block's records, given the column lines that may come first; returns those that may
+        come after it. One ``findall`` over the text gives every record, and the groups of those the column
+        pattern matches (``_in_block``); runs of column lines become ``ProgressColumns``, the records between them
+        are read whole, and a column pattern that changes there is looked for again from that record."""
+        source, time, text = block.source, block.time, block.text
+        if "#0" in text:  # a launcher tag may open any record: read them one by one
+            yield from self.feed_many(block.records())
+            return self._columns_after(source)
+        pattern: re.Pattern[str] | None = None
+        found: list[tuple[str, ...]] = []
+        lines: list[str] = []
+        others: list[int] = []
+        pos, index, k = 0, block.first, 0
+        while pos < len(text):
+            if columns is not None and columns != pattern:
+                pattern = columns
+                found = _in_block(pattern).findall(text, pos)
+                if len(found) != text.count("\n", pos):  # a match ran past its record's end
+                    rest = RecordBlock(text[pos:], time, index, text.count("\n", pos), source)
+                    yield from self.feed_many(rest.records())
+                    return self._columns_after(source)
+                lines = list(map(itemgetter(0), found))
+                others = list(compress(range(len(found)), map(itemgetter(-1), found)))
+                k = 0
+            if columns is not None and lines[k]:  # a run of column lines, up to the next other record
+                after = bisect_left(others, k)
+                stop = min(k + COLUMN_LINES, others[after] if after < len(others) else len(found))
+                run = found[k:stop]
+                yield from self._columns(
+                    Record(lines[stop - 1], time, index + stop - k - 1, source),
+                    list(map(itemgetter(1), run)),
+                    list(map(itemgetter(2), run)),
+                    None if time is None else [valid_time(time)] * (stop - k),
+                    functools.partial(_records, lines[k:stop], time, index, source),
+                )
+                pos += sum(map(len, lines[k:stop])) + stop - k
+                index += stop - k
+                k = stop
+            else:
+                if found:
+                    line = lines[k] or found[k][-1]
+                    k += 1
+                else:  # no column pattern yet: find the record's end
+                    end = text.find("\n", pos + 1)
+                    line = text[pos + 1 : len(text) if end < 0 else end]
+                record = Record(line, time, index, source)
+                events = self.feed(record)
+                if events:
+                    yield record, events
+                pos += len(line) + 1
+                index += 1
+            columns = self._columns_after(source)
+        return columns
 
     def _columns_after(self, source: str) -> re.Pattern[str] | None:
         """The column lines that may come next in ``source`` (``Parser.columns`` of its plain records' parser)."""
         parser = self._parsers.get((source, None))
         return None if parser is None else parser.columns()
 
-    def _columns(self, batch: list[Record], iterations: list[str], seconds: list[str]) -> Iterator[Fed]:
-        """One run of column lines as ``ProgressColumns``, its last line read whole (the parser's state is then as
-        that line sets it)."""
-        last = batch[-1]
+    def _batch(self, batch: list[Record], iterations: list[str], seconds: list[str]) -> Iterator[Fed]:
+        """``_columns`` of a run of column records."""
+        times = [record.time for record in batch]
+        stamped = None if times.count(None) == len(times) else [valid_time(time) for time in times]
+        return self._columns(batch[-1], iterations, seconds, stamped, lambda: batch)
+
+    def _columns(
+        self,
+        last: Record,
+        iterations: list[str],
+        seconds: list[str],
+        times: list[float | None] | None,
+        records: Callable[[], list[Record]],
+    ) -> Iterator[Fed]:
+        """One run of column lines (groups 1 and 2 of their pattern, ``times`` already ``valid_time``) as
+        ``ProgressColumns``, its ``last`` line read whole (the parser's state is then as that line sets it)."""
         parser = self._parsers[(last.source, None)]
         event = parser.fast(last.text, time=valid_time(last.time), record=last.index)
         if event is None:  # not a line of the family's columns after all: read each whole
-            for record in batch:
+            for record in records():
                 events = self.feed(record)
                 if events:
                     yield record, events
             return
-        self.records += len(batch)
-        self.parsed += len(batch)
+        self.records += len(iterations)
+        self.parsed += len(iterations)
         self._last_counted = (last.source, last.index)
-        times = [record.time for record in batch]
-        stamped = None if times.count(None) == len(times) else [valid_time(time) for time in times]
-        yield ProgressColumns(*parser.column_values(iterations, seconds), stamped, event)
+        yield ProgressColumns(*parser.column_values(iterations, seconds), times, event)
 
     def _parser(self, source: str, rank: int | None) -> AutoParser:
         parser = self._parsers.get((source, rank))

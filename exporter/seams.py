@@ -13,7 +13,7 @@ from exporter.formats.base import Parser
 from exporter.gpu.snapshot import GpuSnapshot
 from exporter.pipeline import Fed
 from exporter.sources.base import Source
-from exporter.sources.record import Record
+from exporter.sources.record import Record, RecordBlock
 
 
 class PipelineLike(Protocol):
@@ -31,7 +31,7 @@ class PipelineLike(Protocol):
     @property
     def parser_errors(self) -> int: ...
 
-    def feed_many(self, records: Iterable[Record]) -> Iterator[Fed]: ...
+    def feed_many(self, records: Iterable[Record | RecordBlock]) -> Iterator[Fed]: ...
 
 
 class EstimatorLike(Protocol):

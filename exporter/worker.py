@@ -38,7 +38,7 @@ from exporter.pipeline import Pipeline, resolve_format
 from exporter.seams import EstimatorFactory, EstimatorLike, PipelineFactory, SourceFactory
 from exporter.sources import open_source as default_open_source
 from exporter.sources.base import Checkpoint, Source, modified_time
-from exporter.sources.record import Record, SourceStats
+from exporter.sources.record import Record, RecordBlock, SourceStats
 from exporter.state import RankState, RunState, status_words
 from exporter.statefile import SAVE_SECONDS, StateFile
 from exporter.streams import FileState, Stream, StreamKey, label, natural_key
@@ -261,7 +261,7 @@ class RunWorker:
             except Exception as exc:  # noqa: BLE001 - closing is best effort at shutdown
                 log.debug("run %s: close failed: %s", self.run.run, exc)
 
-    def _ingest(self, records: Sequence[Record]) -> None:
+    def _ingest(self, records: Sequence[Record | RecordBlock]) -> None:
         mtimes: dict[str, float | None] = {}
         for path, group in groupby(records, key=lambda record: record.source or self.run.log):
             entry = self._files.get(path)

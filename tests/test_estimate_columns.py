@@ -15,6 +15,7 @@ import math
 import random
 import tempfile
 from collections.abc import Iterator, Sequence
+from itertools import groupby
 from pathlib import Path
 from unittest import mock
 
@@ -27,7 +28,7 @@ from exporter.commands.common import log_events, log_items
 from exporter.estimate import Estimator, coalesce
 from exporter.events import Progress, ProgressColumns, to_dict
 from exporter.pipeline import Pipeline
-from exporter.sources import Record, read_records
+from exporter.sources import Record, RecordBlock, read_items, read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,26 +42,36 @@ def figures(estimator: Estimator, now: float) -> dict[str, object]:
     return out
 
 
+def as_blocks(poll: Sequence[Record]) -> list[Record | RecordBlock]:
+    """The poll as a reader gives it in blocks: each run of records of one source that share a time as one
+    ``RecordBlock`` (of one record, too)."""
+    return [RecordBlock("".join("\n" + r.text for r in run), time, run[0].index, len(run), source)
+            for (source, time), group in groupby(poll, key=lambda r: (r.source, r.time)) for run in [list(group)]]
+
+
 def read_both(polls: Sequence[Sequence[Record]], now: float) -> tuple[dict[str, object], dict[str, object]]:
-    """The figures and counters after feeding the polls record by record, and many records at once."""
-    one, many = (Pipeline(), Estimator(clock=lambda: now)), (Pipeline(), Estimator(clock=lambda: now))
+    """The figures and counters after feeding the polls record by record, and many records at once: as records
+    and as blocks (which must agree: the blocks' figures are checked here, the records' returned)."""
+    readers = [(Pipeline(), Estimator(clock=lambda: now)) for _ in range(3)]
     columns = 0
     for poll in polls:
         for record in poll:
-            for event in one[0].feed(record):
-                one[1].observe(event)
-        for fed in many[0].feed_many(poll):
-            if isinstance(fed, ProgressColumns):
-                columns += len(fed.iterations)
-                many[1].observe(fed)
-            else:
-                for event in fed[1]:
-                    many[1].observe(event)
+            for event in readers[0][0].feed(record):
+                readers[0][1].observe(event)
+        for (pipeline, estimator), items in ((readers[1], poll), (readers[2], as_blocks(poll))):
+            for fed in pipeline.feed_many(items):
+                if isinstance(fed, ProgressColumns):
+                    columns += len(fed.iterations)
+                    estimator.observe(fed)
+                else:
+                    for event in fed[1]:
+                        estimator.observe(event)
     results = []
-    for pipeline, estimator in (one, many):
+    for pipeline, estimator in readers:
         out = figures(estimator, now)
         out["counters"] = (pipeline.records, pipeline.parsed, pipeline.rejected, pipeline.format)
         results.append(out)
+    assert results[2] == results[1], "blocks read otherwise than records"
     results[1]["columns"] = results[0]["columns"] = columns > 0
     return results[0], results[1]
 
@@ -247,12 +258,12 @@ def test_real_logs_read_as_columns_give_the_same_report(name: str) -> None:
             assert one == many
         # report's own reader: the same figures as the per-event reader that replay uses
         ends = []
-        for reader in (log_events, log_items):
+        for reader, read in ((log_events, read_records), (log_items, read_records), (log_items, read_items)):
             pipeline, estimator = Pipeline(), Estimator(clock=lambda: 0.0)
-            for item in reader(read_records(str(path)), pipeline):
+            for item in reader(read(str(path)), pipeline):
                 estimator.observe(item)
             ends.append(figures(estimator, 0.0))
-        assert ends[0] == ends[1]
+        assert ends[0] == ends[1] == ends[2]
 
 
 def test_columns_hold_the_lines_and_the_last_one_whole() -> None:
@@ -318,6 +329,20 @@ def test_epoch_bars_are_columns_across_epochs_and_validation() -> None:
     lines = list(lightning_log([run, ("val", 0, "", "", 1), run, ("next", 0, "", "", 1), run,
                                 ("val_cut", 0, "", "", 1), run], 500))
     assert assert_same_figures(lines)
+
+
+def test_blocks_read_escaped_records_and_matches_past_a_record_as_records() -> None:
+    """A block with a syslog-escaped record (``#015`` parts, read by ``strip_prefixes``), and one where the bar
+    pattern's blanks would run from a record ending in ``|`` into the next: both read record by record, with the
+    figures of records."""
+    run = [("bar", 1, "4.50it/s", 100)]
+    lines = list(hf_log([*run, *run], 5000))
+    cut = lines[80].index("| 80/") + 1  # "  1%|          |" and " 80/5000 [...]": ``\\s*`` would join them
+    for changed in ([*lines[:50], lines[50] + "#015" + lines[51], *lines[52:]],
+                    [*lines[:80], lines[80][:cut], lines[80][cut:], *lines[81:]]):
+        with mock.patch.object(RecordBlock, "records", autospec=True, side_effect=RecordBlock.records) as spy:
+            assert assert_same_figures(changed)
+        assert spy.called
 
 
 def test_a_long_run_of_lines_is_read_in_bounded_columns() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import expanded
 
 from exporter.sources import FileFollower, GlobFollower, StdinSource, open_source, read_records
 from exporter.sources.framing import MAX_RECORD_BYTES, strip_ansi
@@ -32,7 +33,7 @@ class Harness:
             f.write(data)
 
     def poll(self) -> list[str]:
-        return [r.text for r in self.follower.poll()]
+        return [r.text for r in expanded(self.follower.poll())]
 
     @property
     def stats(self):  # noqa: ANN201 - SourceStats
@@ -471,7 +472,7 @@ def test_one_poll_reads_a_bounded_amount_and_says_it_is_behind(tmp_path: Path) -
     texts: list[str] = []
     polls = 0
     while True:
-        records = follower.poll()
+        records = expanded(follower.poll())
         polls += 1
         # One poll: at most the budget's bytes (plus the partial record carried over from the previous poll).
         assert sum(len(r.text) + 1 for r in records) <= MAX_BYTES_PER_POLL + 100
@@ -506,12 +507,12 @@ def test_stdin_source_reads_a_bounded_amount_per_poll() -> None:
 
     source = StdinSource(Chunks(b"z" * 999 + b"\n" + b"line\n" * 4000), max_bytes_per_poll=1)
     assert source.wait(5)
-    first = source.poll()
+    first = expanded(source.poll())
     assert [r.text for r in first] == ["z" * 999]
     assert source.behind
     records = list(first)
     while source.behind:
-        records += source.poll()
+        records += expanded(source.poll())
     assert [r.text for r in records] == ["z" * 999] + ["line"] * 4000
     assert source.at_eof
 

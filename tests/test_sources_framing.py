@@ -6,13 +6,18 @@ import calendar
 import json
 import random
 import time
+from unittest import mock
 
 import pytest
+from conftest import expanded
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from exporter.sources import decoder as decoder_module
 from exporter.sources.container import CRI, DOCKER, PLAIN, detect
 from exporter.sources.decoder import RecordDecoder
 from exporter.sources.framing import MAX_RECORD_BYTES, Framer
-from exporter.sources.record import SourceStats
+from exporter.sources.record import Record, RecordBlock, SourceStats
 from exporter.sources.timestamps import parse_rfc3339, split_timestamp
 
 
@@ -242,3 +247,69 @@ def test_short_file_waits_for_detection_then_plain_prefix_time() -> None:
     records, _, decoder = decode_all(b"2026-11-28T00:3", b"3:00Z step 1\nstep 2\n")
     assert decoder.envelope == PLAIN
     assert records == [("step 1", UTC), ("step 2", 77.0)]
+
+
+_PIECES = [b"a", b"iter 1", b"\xc3\xa9", b"\xff", b"\n", b"\r", b"\r\n", b"\x1b[1m", b"\x00", b" ", b"\t",
+           b"2026-11-28T00:33:00Z ", b"[2024-04-06 02:59:36] ", b"12"]
+_streams = st.lists(st.sampled_from(_PIECES), max_size=200).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_streams, cuts=st.lists(st.integers(1, 50), min_size=1, max_size=6), cap=st.integers(2, 40))
+def test_feed_text_is_the_records_feed_gives(data: bytes, cuts: list[int], cap: int) -> None:
+    """``Framer.feed_text`` (one text, or the list where a record was capped) holds the records ``feed`` gives,
+    whatever the chunks, terminators, escapes, characters cut in two and records over the cap."""
+    chunks, at = [], 0
+    while at < len(data):
+        size = cuts[len(chunks) % len(cuts)]
+        chunks.append(data[at : at + size])
+        at += size
+    by_list, by_text = Framer(max_bytes=cap), Framer(max_bytes=cap)
+    for chunk in chunks:
+        got = by_text.feed_text(chunk)
+        assert (got if isinstance(got, list) else got.split("\n")[:-1]) == by_list.feed(chunk)
+    assert by_text.flush() == by_list.flush()
+    assert by_text._stats == by_list._stats
+
+
+def test_feed_text_gives_a_text_unless_a_record_may_be_over_the_cap() -> None:
+    framer = Framer(max_bytes=8)
+    assert framer.feed_text(b"abc\r\ndef\rghi\n") == "abc\ndef\nghi\n"
+    assert framer.feed_text(b"abc\nde\nfgh\n") == "abc\nde\nfgh\n"  # a terminator in every half cap
+    assert framer.feed_text(b"abcdefgh\nij\n") == ["abcdefgh", "ij"]  # may be over it: checked record by record
+    assert framer.feed_text(b"abcdefghijk\nl\n") == ["abcdefgh", "l"]
+    assert framer._stats.oversized_records == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_streams, cuts=st.lists(st.integers(1, 80), min_size=1, max_size=6), at_least=st.integers(1, 3))
+def test_blocks_hold_the_records_feed_gives(data: bytes, cuts: list[int], at_least: int) -> None:
+    """``RecordDecoder.feed_blocks`` gives the records ``feed`` gives, numbered and timed the same, a run of them as
+    a ``RecordBlock`` only where none is empty or starts with a timestamp; the counters agree."""
+    chunks, at = [], 0
+    while at < len(data):
+        size = cuts[len(chunks) % len(cuts)]
+        chunks.append(data[at : at + size])
+        at += size
+    one, many = RecordDecoder(source="x", stats=SourceStats()), RecordDecoder(source="x", stats=SourceStats())
+    blocks = 0
+    with mock.patch.object(decoder_module, "BLOCK_RECORDS", at_least):
+        for i, chunk in enumerate(chunks):
+            items = many.feed_blocks(chunk, 5.0 + i)
+            blocks += sum(isinstance(item, RecordBlock) for item in items)
+            for item in items:
+                if isinstance(item, RecordBlock):
+                    assert item.count == len(item.records()) >= at_least
+            assert expanded(items) == one.feed(chunk, 5.0 + i)
+    assert many.flush(9.0) == one.flush(9.0)
+    assert (many.index, many.stats) == (one.index, one.stats)
+
+
+def test_a_block_is_made_of_plain_records_only() -> None:
+    decoder = RecordDecoder(source="x", stats=SourceStats())
+    with mock.patch.object(decoder_module, "BLOCK_RECORDS", 2):
+        assert decoder.feed_blocks(b"first line decides the envelope\n", None)[0] == Record(
+            "first line decides the envelope", None, 1, "x")
+        assert decoder.feed_blocks(b"a\n\nb\r\n\rc\n", 4.0) == [RecordBlock("\na\nb\nc", 4.0, 2, 3, "x")]
+        stamped = decoder.feed_blocks(b"d\n2026-11-28T00:33:00Z e\n", 5.0)
+    assert stamped == [Record("d", 5.0, 5, "x"), Record("e", UTC, 6, "x")]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from exporter.events import Config, Event, Progress, ProgressColumns, for_rank
 from exporter.pipeline import Fed, Pipeline
-from exporter.sources import Record
+from exporter.sources import Record, RecordBlock
 
 
 def add_log_options(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +93,7 @@ def log_events(records: Iterable[Record], pipeline: Pipeline) -> Iterator[Event]
     yield from ranks.kept(pipeline.finish())
 
 
-def log_items(records: Iterable[Record], pipeline: Pipeline) -> Iterator[Event | ProgressColumns]:
+def log_items(records: Iterable[Record | RecordBlock], pipeline: Pipeline) -> Iterator[Event | ProgressColumns]:
     """``log_events`` for a reader that needs no event per line (an estimator): plain progress lines come as
     columns (``Pipeline.feed_many``; they have no rank, so the followed rank keeps them)."""
     ranks = FirstRank()

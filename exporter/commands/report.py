@@ -28,7 +28,7 @@ from exporter.estimate.phases import TimeSplit
 from exporter.events import json_value
 from exporter.humanize import format_duration, format_pace, format_timestamp, pace_ahead
 from exporter.pipeline import Pipeline
-from exporter.sources import read_records
+from exporter.sources import read_items
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +77,7 @@ def summarize(path: str, *, total_iterations: int | None, format: str | None, li
     """Read the log and report on it. Raises OSError / ValueError."""
     pipeline = Pipeline(format=format)
     estimator = Estimator(total_iterations=total_iterations, clock=time.time)
-    for event in log_items(read_records(path), pipeline):
+    for event in log_items(read_items(path), pipeline):
         estimator.observe(event)
     end = estimator.last_event_time
     return report_of(path, pipeline, estimator, now=None if live or end is None else end)

@@ -16,7 +16,7 @@ from exporter.commands.common import FirstRank, add_log_options, log_items
 from exporter.commands.report import render, report_of
 from exporter.estimate import Estimator
 from exporter.pipeline import Pipeline
-from exporter.sources import modified_time, open_source, read_records
+from exporter.sources import modified_time, open_source, read_items
 
 CLEAR = "\x1b[H\x1b[2J"
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     estimator = Estimator(total_iterations=args.total_iterations)
     if path.endswith(".tslog"):
         # A recorded log: its own record times, read once (there is nothing to follow).
-        for event in log_items(read_records(path), pipeline):
+        for event in log_items(read_items(path), pipeline):
             estimator.observe(event)
         print(render(report_of(path, pipeline, estimator, now=estimator.last_event_time)))
         return 0

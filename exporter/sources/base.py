@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from exporter.sources.record import Record, SourceStats
+from exporter.sources.record import Record, RecordBlock, SourceStats
 
 BLOCK_SIZE = 256 * 1024
 """Bytes per read call."""
@@ -62,7 +62,7 @@ class Source(Protocol):
     name: str
     stats: SourceStats
 
-    def poll(self) -> list[Record]:
+    def poll(self) -> list[Record | RecordBlock]:
         """Records completed since the last call; never blocks."""
         ...
 

@@ -7,18 +7,25 @@ held partial record (after :meth:`RecordDecoder.flush` made it a record) while t
 
 from __future__ import annotations
 
+import re
 from itertools import repeat
 from operator import getitem
 
 from exporter.sources.container import CRI, DETECT_BYTES, DOCKER, CriReader, DockerReader, detect
 from exporter.sources.framing import Framer
-from exporter.sources.record import Record, SourceStats
+from exporter.sources.record import Record, RecordBlock, SourceStats
 from exporter.sources.timestamps import split_timestamp
 
 __all__ = ["RecordDecoder"]
 
 _TS_FIRST = frozenset("0123456789[ \t")
 _FIRST_CHAR = slice(0, 1)
+_MAY_STAMP = re.compile(r"\n[ \t]*\[?\d{4}-\d\d-\d\d[T ]")
+"""A record start where ``split_timestamp`` may find a timestamp (a superset of its shapes): such blocks are read
+as records."""
+_BLANKS = re.compile(r"\n\n+")
+BLOCK_RECORDS = 64
+"""Fewer plain records than this that complete at once come as ``Record`` objects (a block would save nothing)."""
 
 
 class RecordDecoder:
@@ -71,6 +78,25 @@ class RecordDecoder:
             return []
         self._choose(head)
         return self.feed(head, default_time)
+
+    def feed_blocks(self, data: bytes, default_time: float | None) -> list[Record | RecordBlock]:
+        """``feed``, with many plain records completed at once as one ``RecordBlock`` (the same records)."""
+        plain = self._plain
+        if plain is None or b"\x00" in data:
+            return [*self.feed(data, default_time)]
+        got = plain.feed_text(data)
+        if isinstance(got, list):
+            return [*self._records(got, default_time)]
+        if "\n\n" in got or got[:1] == "\n":
+            got = _BLANKS.sub("\n", got).lstrip("\n")  # empty records carry nothing (``_records``)
+        count = got.count("\n")
+        text = "\n" + got[:-1]
+        if count < BLOCK_RECORDS or _MAY_STAMP.search(text) is not None:
+            return [*self._records(got.split("\n")[:-1], default_time)] if count else []
+        first = self.index + 1
+        self.index += count
+        self.stats.records += count
+        return [RecordBlock(text, default_time, first, count, self.source)]
 
     def flush(self, default_time: float | None) -> list[Record]:
         """The held unterminated record(s) of the current file, as records (end of file or input)."""

@@ -42,7 +42,7 @@ from exporter.sources.base import (
     Position,
 )
 from exporter.sources.decoder import RecordDecoder
-from exporter.sources.record import Record, SourceStats
+from exporter.sources.record import Record, RecordBlock, SourceStats
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 
@@ -166,9 +166,9 @@ class FileFollower:
     def paths(self) -> list[str]:
         return [self.path]
 
-    def poll(self) -> list[Record]:
+    def poll(self) -> list[Record | RecordBlock]:
         """Records completed since the last poll (history first, then live records)."""
-        out: list[Record] = []
+        out: list[Record | RecordBlock] = []
         first = not self._polled
         self._polled = True
         self._catching_up = self._behind
@@ -242,9 +242,9 @@ class FileFollower:
         self._polled = True
         return True
 
-    def finish(self) -> list[Record]:
+    def finish(self) -> list[Record | RecordBlock]:
         """Drain the current file to its end, flush its partial record, and close it."""
-        out: list[Record] = []
+        out: list[Record | RecordBlock] = []
         if self._fd is not None:
             now = self._clock()
             try:
@@ -256,7 +256,7 @@ class FileFollower:
             self._close_fd()
         return out
 
-    def _poll(self, out: list[Record], first: bool, now: float) -> None:
+    def _poll(self, out: list[Record | RecordBlock], first: bool, now: float) -> None:
         if self._fd is None:
             if not self._open(first):
                 return
@@ -328,7 +328,7 @@ class FileFollower:
         finally:
             self._fd = None
 
-    def _check_truncation(self, out: list[Record], now: float) -> None:
+    def _check_truncation(self, out: list[Record | RecordBlock], now: float) -> None:
         """Notice an in-place truncation (copytruncate, ``>`` redirect) before reading past it."""
         assert self._fd is not None
         fd = self._fd
@@ -344,7 +344,7 @@ class FileFollower:
         self._history_end = None
         self.stats.truncations += 1
 
-    def _read(self, out: list[Record], now: float) -> bool:
+    def _read(self, out: list[Record | RecordBlock], now: float) -> bool:
         """Read up to the poll's byte budget; True if the end of the file was reached."""
         assert self._fd is not None
         fd = self._fd
@@ -371,7 +371,7 @@ class FileFollower:
             self.stats.bytes += len(data)
             budget -= len(data)
             self._remember(data)
-            out += decoder.feed(data, self._default_time(now))
+            out += decoder.feed_blocks(data, self._default_time(now))
         self._behind = True
         return False
 

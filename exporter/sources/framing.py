@@ -70,18 +70,55 @@ class Framer:
 
     def feed(self, data: bytes) -> list[Any]:
         """Records completed by ``data`` (``str``, or ``bytes`` with ``decode=False``), in order."""
+        head, first = self._complete(data)
+        records = self._split(head) if head else []
+        if first is not None:
+            records.insert(0, self._finish(first))
+        return records
+
+    def feed_text(self, data: bytes) -> str | list[str]:
+        """``feed`` for a decoding framer, as one text where it can: the records completed by ``data``, each
+        followed by ``\\n`` (``""`` for none); the list ``feed`` gives where a record was capped or an oversized one
+        ended (rare)."""
+        head, first = self._complete(data)
+        if first is None and head:
+            if b"\x1b" in head:
+                head = _ANSI.sub(b"", head)
+            if not self._may_cap(head):
+                text = head.decode("utf-8", "replace")
+                return text.replace("\r\n", "\n").replace("\r", "\n") if b"\r" in head else text
+        records = self._split(head) if head else []
+        if first is not None:
+            records.insert(0, self._finish(first))
+        return records
+
+    def _may_cap(self, head: bytes) -> bool:
+        """Whether a record of ``head`` may be over the cap: a record longer than ``max_bytes`` covers a whole
+        aligned window of half that without a terminator (checked per window, never per record)."""
+        limit = self._max
+        if len(head) <= limit:
+            return False
+        window = max(1, limit // 2)
+        for start in range(0, len(head) - window + 1, window):
+            if head.find(b"\n", start, start + window) < 0 and head.find(b"\r", start, start + window) < 0:
+                return True
+        return False
+
+    def _complete(self, data: bytes) -> tuple[bytes, bytes | None]:
+        """The complete records ``data`` ends (with their terminators), and the held oversized record it ended
+        (already at the cap), if any; the unterminated tail is held."""
         if self._skip_lf:
             self._skip_lf = False
             if data[:1] == b"\n":
                 data = data[1:]
         if not data:
-            return []
+            return b"", None
         first = None
         if self._overflow:
             # The held record is already at the cap: drop everything up to its terminator.
             rest = self._skip_overflow(data)
             if rest is None:
-                return []
+                return b"", None
             data = rest
             first = self._pending
             self._stats.oversized_records += 1
@@ -103,10 +140,7 @@ class Framer:
         else:
             head = data[:cut]
             self._hold(data[cut:])
-        records = self._split(head) if head else []
-        if first is not None:
-            records.insert(0, self._finish(first))
-        return records
+        return head, first
 
     def flush(self) -> Any:
         """The held unterminated record (``None`` if there is none); the framer is then empty."""

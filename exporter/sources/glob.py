@@ -8,7 +8,7 @@ import time
 
 from exporter.sources.base import MAX_BYTES_PER_POLL, Checkpoint, Clock
 from exporter.sources.file import FileFollower, _Claims
-from exporter.sources.record import Record, SourceStats
+from exporter.sources.record import Record, RecordBlock, SourceStats
 
 
 def is_glob(spec: str) -> bool:
@@ -88,7 +88,7 @@ class GlobFollower:
         self._followers, self.stats, self._polled, self._resumed = followers, checkpoint.stats, True, True
         return True
 
-    def poll(self) -> list[Record]:
+    def poll(self) -> list[Record | RecordBlock]:
         """Records completed since the last poll, file by file in path order."""
         first = not self._polled or self._resumed
         self._polled, self._resumed = True, False
@@ -97,7 +97,7 @@ class GlobFollower:
             if os.path.isdir(path):
                 continue
             self._followers[path] = self._follower(path, self.stats, history=first)
-        out: list[Record] = []
+        out: list[Record | RecordBlock] = []
         for path in sorted(self._followers):
             follower = self._followers[path]
             records = follower.poll()

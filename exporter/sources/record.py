@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 
 
 @dataclass(slots=True)
@@ -18,6 +19,33 @@ class Record:
     """1-based index of the record within its source (all files of a glob share one sequence per file)."""
     source: str = ""
     """The path the record came from (``-`` for stdin)."""
+
+
+@dataclass(slots=True)
+class RecordBlock:
+    """Consecutive plain records of one source that share a time, as one text: what a reader hands on instead of
+    a ``Record`` each when a long history arrives at once (``Pipeline.feed_many`` finds a decided family's progress
+    lines in it with one pattern, without an object per record).
+
+    Exactly the records ``Record`` objects would be: none is empty, none starts with a timestamp prefix, none holds
+    a terminator (``\\n``, ``\\r``).
+    """
+
+    text: str
+    """Every record preceded by ``\\n`` (``"\\nfirst\\nsecond"``): a pattern starting with ``\\n`` finds record
+    starts."""
+    time: float | None
+    """Every record's time (``Record.time``)."""
+    first: int
+    """``Record.index`` of the first record."""
+    count: int
+    source: str = ""
+
+    def records(self) -> list[Record]:
+        """The block as ``Record`` objects."""
+        texts = self.text[1:].split("\n")
+        return list(map(Record, texts, repeat(self.time), range(self.first, self.first + len(texts)),
+                        repeat(self.source)))
 
 
 @dataclass(slots=True)

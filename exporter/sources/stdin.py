@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from exporter.sources.base import BLOCK_SIZE, MAX_BYTES_PER_POLL, Checkpoint, Clock
 from exporter.sources.decoder import RecordDecoder
-from exporter.sources.record import Record, SourceStats
+from exporter.sources.record import Record, RecordBlock, SourceStats
 
 
 class StdinSource:
@@ -69,9 +69,9 @@ class StdinSource:
     def resume(self, checkpoint: Checkpoint) -> bool:
         return False
 
-    def poll(self) -> list[Record]:
+    def poll(self) -> list[Record | RecordBlock]:
         """Records completed by the input that arrived since the last poll (up to the poll's byte budget)."""
-        out: list[Record] = []
+        out: list[Record | RecordBlock] = []
         if self._done:
             return out
         now = self._clock()
@@ -84,7 +84,7 @@ class StdinSource:
             if isinstance(item, bytes):
                 self.stats.bytes += len(item)
                 budget -= len(item)
-                out += self._decoder.feed(item, now)
+                out += self._decoder.feed_blocks(item, now)
                 continue
             if isinstance(item, OSError):
                 self.stats.read_errors += 1
