@@ -9,10 +9,13 @@ Stages, each including the ones before it:
 3. parse: + ``Pipeline.feed`` (prefix stripping, format detection, the nanoGPT parser, event objects);
 4. estimate: + ``Estimator.observe`` for every event (every record; ``--estimator-records N``: the first N only,
    e.g. under ``--profile``);
-5. columns: what ``report`` and the sidecar do instead of 3 and 4: ``Pipeline.feed_many`` (plain progress lines as
-   columns) and ``Estimator.observe`` of what it gives (its added cost is over ``frame``).
+5. columns: ``Pipeline.feed_many`` of the records of 2 (plain progress lines as columns) and ``Estimator.observe``
+   of what it gives (its added cost is over ``frame``);
+6. blocks: what ``report`` and the sidecar do instead of 2 to 5: ``read_items`` (a long run of plain records as one
+   ``RecordBlock``, no object per record), ``feed_many`` (one ``findall`` per block for its column lines) and the
+   estimator (its added cost is over ``read``).
 
-Also, separately: ``estimator``: the estimator's share of ``columns``, timed alone over what ``feed_many`` gave
+Also, separately: ``estimator``: the estimator's share of ``blocks``, timed alone over what ``feed_many`` gave
 (read beforehand, untimed): a floor for the columns path however fast its reading gets; ``sidecar``: the sidecar's
 own worker (``RunWorker.step`` as ``build_sidecar`` wires it, no
 GPUs, no HTTP) stepped without sleeping until it has read the log of ``--sidecar-lines`` lines.
@@ -39,7 +42,7 @@ import _common  # noqa: E402
 from exporter.estimate import Estimator  # noqa: E402
 from exporter.events import ProgressColumns  # noqa: E402
 from exporter.pipeline import Fed, Pipeline  # noqa: E402
-from exporter.sources import read_records  # noqa: E402
+from exporter.sources import read_items, read_records  # noqa: E402
 
 
 def stage_read(path: Path, limit: int | None) -> int:
@@ -99,9 +102,17 @@ def stage_columns(path: Path, limit: int | None) -> int:
     return pipeline.records
 
 
+def stage_blocks(path: Path, limit: int | None) -> int:
+    """What ``report`` does: ``read_items`` (long runs of records as ``RecordBlock``), ``feed_many``, the
+    estimator (``limit`` does not apply: a block is many records)."""
+    pipeline = Pipeline()
+    estimate_all(pipeline.feed_many(read_items(str(path))))
+    return pipeline.records
+
+
 def estimator_alone(path: Path) -> float:
     """Seconds the estimator takes over the items ``Pipeline.feed_many`` gives for ``path`` (read untimed)."""
-    items = list(Pipeline().feed_many(read_records(str(path))))
+    items = list(Pipeline().feed_many(read_items(str(path))))
     start = time.perf_counter()
     estimate_all(items)
     return time.perf_counter() - start
@@ -123,7 +134,7 @@ def stage_sidecar(path: Path, limit: int | None) -> int:
 
 
 STAGES = {"read": stage_read, "frame": stage_frame, "parse": stage_parse, "estimate": stage_estimate,
-          "columns": stage_columns}
+          "columns": stage_columns, "blocks": stage_blocks}
 
 
 def main() -> int:
@@ -150,7 +161,7 @@ def main() -> int:
 
     print(f"load average before: {_common.load_average()}; log: {records:,} records, {megabytes:.0f} MB")
     print(f"{'stage':10} {'records':>10} {'seconds':>8} {'records/s':>12} {'µs/record':>10} {'added µs/rec':>12}")
-    previous = framed = 0.0
+    previous = framed = read = 0.0
     for name, fn in STAGES.items():
         limit = args.estimator_records if name in ("estimate", "columns") else None
         start = time.perf_counter()
@@ -158,13 +169,14 @@ def main() -> int:
         seconds = time.perf_counter() - start
         done = records if limit is None else min(limit, records)
         per = seconds / done * 1e6
-        added = per - (framed if name == "columns" else previous)
+        added = per - (framed if name == "columns" else read if name == "blocks" else previous)
         print(f"{name:10} {done:10,} {seconds:8.2f} {done / seconds:12,.0f} {per:10.3f} {added:12.3f}")
         previous = per
         framed = per if name == "frame" else framed
+        read = per if name == "read" else read
     seconds = estimator_alone(path)
     print(f"{'estimator':10} {records:10,} {seconds:8.2f} {records / seconds:12,.0f} {seconds / records * 1e6:10.3f}"
-          f" {'(of columns)':>12}")
+          f" {'(of blocks)':>12}")
     small = _common.nanogpt_log(args.sidecar_lines)
     start = time.perf_counter()
     done = stage_sidecar(small, None)

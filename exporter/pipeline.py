@@ -187,12 +187,14 @@ class Pipeline:
             yield from self.feed_many(block.records())
             return self._columns_after(source)
         pattern: re.Pattern[str] | None = None
-        found: list[tuple[str, ...]] = []
+        found: list[tuple[str, ...]] = []  # from ``pos`` on, as ``pattern`` finds them; ``k`` of them read
         lines: list[str] = []
         others: list[int] = []
         pos, index, k = 0, block.first, 0
-        while pos < len(text):
+        while (k < len(found)) if found else (pos < len(text)):
             if columns is not None and columns != pattern:
+                if found:  # where the records not read yet start
+                    pos += sum(map(len, lines[:k])) + sum(map(len, map(itemgetter(-1), found[:k]))) + k
                 pattern = columns
                 found = _in_block(pattern).findall(text, pos)
                 if len(found) != text.count("\n", pos):  # a match ran past its record's end
@@ -213,7 +215,6 @@ class Pipeline:
                     None if time is None else [valid_time(time)] * (stop - k),
                     functools.partial(_records, lines[k:stop], time, index, source),
                 )
-                pos += sum(map(len, lines[k:stop])) + stop - k
                 index += stop - k
                 k = stop
             else:
@@ -223,11 +224,11 @@ class Pipeline:
                 else:  # no column pattern yet: find the record's end
                     end = text.find("\n", pos + 1)
                     line = text[pos + 1 : len(text) if end < 0 else end]
+                    pos += len(line) + 1
                 record = Record(line, time, index, source)
                 events = self.feed(record)
                 if events:
                     yield record, events
-                pos += len(line) + 1
                 index += 1
             columns = self._columns_after(source)
         return columns

@@ -36,7 +36,8 @@ class Parser:
         ``Progress`` whose only fields the estimator reads per line are the iteration (``column_iterations`` of
         group 1), the seconds (``column_seconds`` of group 2) and the total of the line before, its loss finite
         or None, and would leave the parser's state as that line alone sets it: only the last line of a run need
-        be read whole.
+        be read whole. The pattern is also run over many records at once (``RecordBlock``): it ends a record with
+        ``\\Z``, never ``$``, and holds no inline flags.
         """
         return None
 

@@ -14,6 +14,8 @@ and prints its last ``iter`` line at ``max_iters``, so ``total_iterations`` is `
 from __future__ import annotations
 
 import re
+from itertools import repeat
+from operator import truediv
 
 from exporter.events import Checkpoint, Config, Eval, Event, Progress
 from exporter.formats._values import integer, number, percent_to_ratio
@@ -75,7 +77,7 @@ class NanoGptParser(Parser):
         return _COLUMNS
 
     def column_seconds(self, texts: list[str]) -> list[float]:
-        return [float(ms) / 1000.0 for ms in texts]
+        return list(map(truediv, map(float, texts), repeat(1000.0)))
 
     def _iteration(self, match: re.Match[str] | None) -> list[Event]:
         if match is None:

@@ -32,6 +32,8 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from itertools import repeat
+from operator import truediv
 
 from exporter.events import MAX_SECONDS, Checkpoint, Eval, Event, Progress
 from exporter.formats._values import finite, number, pick_loss
@@ -132,7 +134,7 @@ def fast_seconds(rate_text: str, unit: str) -> float | None:
 
 def rate_seconds(rates: list[str]) -> list[float]:
     """``Parser.column_seconds`` of ``COLUMN_RATE`` rates (``fast_seconds`` of each)."""
-    return [1.0 / float(rate) for rate in rates]
+    return list(map(truediv, repeat(1.0), map(float, rates)))
 
 
 def match_bar(text: str) -> Bar | None:
