@@ -109,7 +109,7 @@ def test_periodic_work_is_measured_as_with_one_sample_per_line(monkeypatch: pyte
 
 
 def test_a_spike_is_a_sample_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
-    gaps = [0.1] * 20_000
+    gaps = [0.005] * 20_000  # a second of lines holds more than a sample takes
     gaps[15_001] = 30.0  # one hang, well after coalescing started
     samples = samples_taken(timed_run(gaps), monkeypatch)
     slow = [s for s in samples if s.pace > 1.0]

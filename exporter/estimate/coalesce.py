@@ -5,10 +5,10 @@ logs every iteration for days would be analysed millions of times, and a sidecar
 would take minutes. The first ``COALESCE_AFTER`` lines of a run are one sample each; after that the lines per
 sample double each time the run's line count doubles (about ``COALESCE_AFTER / 2`` samples per doubling), up to
 what a few seconds hold: a 2 M-line nanoGPT history at 80 ms per line, with an eval every 250 lines, is
-analysed 52 k times.
+analysed 18 k times (52 k with 4096 lines one sample each and 5 s samples).
 
-A sample never spans more than a few seconds, so a followed run is followed as closely as before, and a
-remarkable line (warm-up, an eval/checkpoint tag or one due, a spike) is always a sample of its own: hangs,
+A sample never spans more than a second of record times (20 s of printed ones), so a followed run is followed as
+closely as before, and a remarkable line (warm-up, an eval/checkpoint tag or one due, a spike) is always a sample of its own: hangs,
 periodic work and warm-up are measured exactly as with one sample per line. Which lines are taken together
 depends only on the log's content (and, live, on the arrival times it records), never on when estimates are read.
 """
@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-COALESCE_AFTER = 4096
-"""Lines of a run taken one sample each (10 of the 15 runs of the ETA corpus stay below it; on the others the
-figures moved by at most 0.3 points of MAPE)."""
-MAX_SAMPLE_SECONDS = 5.0
+COALESCE_AFTER = 512
+"""Lines of a run taken one sample each. Chosen on the dev half of the ETA corpus (``benchmarks/eta_accuracy.py``
+with 4096 / 2048 / 1024 / 512 / 256 / 128: dev mean MAPE 19.5 / 19.4 / 19.4 / 19.0 / 19.2 / 20.5 %): pairs of
+lines and longer samples average out the noise of single lines, while a run's first hundreds of lines, warm-up
+included, are still read one by one."""
+MAX_SAMPLE_SECONDS = 20.0
 """A sample of printed times (history read after the fact) closes once it spans this long, however few lines it
-holds (62 lines at 80 ms per line)."""
+holds (250 lines at 80 ms per line): an hour of history is still 180 samples or more. No run of the ETA corpus
+reaches it (its figures are the same with 5 s); it bounds how often a long history is analysed."""
 MAX_TIMED_SAMPLE_SECONDS = 1.0
 """The same for record times: a followed run's pace moves within seconds, as with one sample per line (lines
 read in one poll share their time, so a followed run makes at most a few samples a second whatever it logs)."""
