@@ -332,14 +332,14 @@ def test_epoch_bars_are_columns_across_epochs_and_validation() -> None:
 
 
 def test_blocks_read_escaped_records_and_matches_past_a_record_as_records() -> None:
-    """A block with a syslog-escaped record (``#015`` parts, read by ``strip_prefixes``), and one where the bar
-    pattern's blanks would run from a record ending in ``|`` into the next: both read record by record, with the
-    figures of records."""
-    run = [("bar", 1, "4.50it/s", 100)]
-    lines = list(hf_log([*run, *run], 5000))
-    cut = lines[80].index("| 80/") + 1  # "  1%|          |" and " 80/5000 [...]": ``\\s*`` would join them
-    for changed in ([*lines[:50], lines[50] + "#015" + lines[51], *lines[52:]],
-                    [*lines[:80], lines[80][:cut], lines[80][cut:], *lines[81:]]):
+    """A block with a syslog-escaped record (two nanoGPT lines joined by ``#015``: the column pattern matches its
+    start, ``strip_prefixes`` reads both), and one where the bar pattern's blanks would run from a record ending in
+    ``|`` into the next: both read record by record, with the figures of records."""
+    lines = list(nanogpt_log([RUN, RUN], None))
+    escaped = [*lines[:50], lines[50] + "#015" + lines[51], *lines[52:]]
+    bars = list(hf_log([("bar", 1, "4.50it/s", 100)] * 2, 5000))
+    cut = bars[80].index("| 80/") + 1  # "  1%|          |" and " 80/5000 [...]": ``\\s*`` would join them
+    for changed in (escaped, [*bars[:80], bars[80][:cut], bars[80][cut:], *bars[81:]]):
         with mock.patch.object(RecordBlock, "records", autospec=True, side_effect=RecordBlock.records) as spy:
             assert assert_same_figures(changed)
         assert spy.called
