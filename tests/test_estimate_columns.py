@@ -345,6 +345,17 @@ def test_blocks_read_escaped_records_and_matches_past_a_record_as_records() -> N
         assert spy.called
 
 
+def test_a_block_is_searched_again_where_the_column_pattern_changes() -> None:
+    """Within one block the column pattern changes at a new epoch; redraws of the old epoch's bar after it match
+    the old pattern only, and must be read whole, not as lines of the new epoch."""
+    postfix = ", v_num=0, train_loss=2.310"
+    lines = [epoch_bar(0, n, 200, "9.50it/s", postfix) for n in range(1, 201)]
+    lines += [epoch_bar(1, n, 200, "9.50it/s", postfix) for n in range(1, 60)]
+    lines += [epoch_bar(0, n, 200, "9.50it/s", postfix) for n in (150, 151, 152)]
+    lines += [epoch_bar(1, n, 200, "9.50it/s", postfix) for n in range(60, 120)]
+    assert assert_same_figures(lines)
+
+
 def test_a_long_run_of_lines_is_read_in_bounded_columns() -> None:
     """What reading a long log holds at once stays bounded however long its runs of plain lines are."""
     records = [Record(line(i, 80.0), None, i + 1, "x.log") for i in range(3 * pipeline_module.COLUMN_LINES)]
