@@ -32,7 +32,7 @@ from exporter.gpu.sampler import GpuSampler  # noqa: E402
 from exporter.http import ExporterServer  # noqa: E402
 from exporter.metrics import make_registry  # noqa: E402
 from exporter.runtime import RunWorker  # noqa: E402
-from exporter.sources import FileFollower, open_source  # noqa: E402
+from exporter.sources import FileFollower, expand, open_source  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -57,20 +57,20 @@ def rotation_matrix(folder: Path) -> list[tuple[str, int, int, int]]:
                 for _ in range(100):
                     f.write(f"line {written}\n")
                     written += 1
-            seen += [r.text for r in follower.poll()]
+            seen += [r.text for r in expand(follower.poll())]
             if block % 5 == 4:
                 if kind == "rename+create":
                     path.rename(folder / f"{kind}.{block}")
                     path.write_text("")
                 elif kind == "copytruncate":
-                    seen += [r.text for r in follower.poll()]
+                    seen += [r.text for r in expand(follower.poll())]
                     (folder / f"{kind}.{block}").write_bytes(path.read_bytes())
                     os.truncate(path, 0)
                 else:
-                    seen += [r.text for r in follower.poll()]
+                    seen += [r.text for r in expand(follower.poll())]
                     os.truncate(path, 0)
         for _ in range(3):
-            seen += [r.text for r in follower.poll()]
+            seen += [r.text for r in expand(follower.poll())]
         follower.close()
         numbers = [int(t.split()[1]) for t in seen if t.startswith("line ")]
         out.append((kind, written, written - len(set(numbers)), len(numbers) - len(set(numbers))))

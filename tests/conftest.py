@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-
-from exporter.sources import Record, RecordBlock
 
 if TYPE_CHECKING:
     from exporter.commands.serve import Sidecar
@@ -86,8 +84,3 @@ def half_real_log_sidecar(log: Path, *, gpus: int) -> tuple[Sidecar, bytes]:
     sidecar = build_sidecar(config, gpu_layer=FakeDeviceLayer(gpus))
     sidecar.start()
     return sidecar, data[half:]
-
-
-def expanded(items: Iterable[Record | RecordBlock]) -> list[Record]:
-    """A poll's records with its blocks as the records they hold (``RecordBlock.records``)."""
-    return [r for item in items for r in (item.records() if isinstance(item, RecordBlock) else (item,))]

@@ -11,9 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import expanded
 
-from exporter.sources import FileFollower, GlobFollower, StdinSource, open_source, read_records
+from exporter.sources import FileFollower, GlobFollower, StdinSource, expand, open_source, read_records
 from exporter.sources.framing import MAX_RECORD_BYTES, strip_ansi
 
 UTC = calendar.timegm((2026, 11, 28, 0, 33, 0, 0, 0, 0))
@@ -33,7 +32,7 @@ class Harness:
             f.write(data)
 
     def poll(self) -> list[str]:
-        return [r.text for r in expanded(self.follower.poll())]
+        return [r.text for r in expand(self.follower.poll())]
 
     @property
     def stats(self):  # noqa: ANN201 - SourceStats
@@ -182,7 +181,7 @@ def appears_after_start(h: Harness) -> None:
     assert h.follower.files == 0
     h.write(b"hello\n")
     h.now = 2000.0
-    records = h.follower.poll()
+    records = expand(h.follower.poll())
     assert [(r.text, r.time, r.index) for r in records] == [("hello", 2000.0, 1)]
     assert h.follower.files == 1
 
@@ -203,9 +202,9 @@ def docker_json_file(h: Harness) -> None:
         return (json.dumps({"log": log, "stream": "stdout", "time": f"2026-11-28T00:33:0{second}Z"}) + "\n").encode()
 
     h.write(line("step 1\n", 0) + line("ste", 1))
-    assert [(r.text, r.time) for r in h.follower.poll()] == [("step 1", UTC)]
+    assert [(r.text, r.time) for r in expand(h.follower.poll())] == [("step 1", UTC)]
     h.write(line("p 2\r 50%\n", 2) + b"{broken\n")
-    assert [(r.text, r.time) for r in h.follower.poll()] == [("step 2", UTC + 2), (" 50%", UTC + 2)]
+    assert [(r.text, r.time) for r in expand(h.follower.poll())] == [("step 2", UTC + 2), (" 50%", UTC + 2)]
     assert h.stats.read_errors == 1
 
 
@@ -213,7 +212,7 @@ def cri(h: Harness) -> None:
     h.write(b"2026-11-28T00:33:00.000000000Z stdout P hello \n2026-11-28T00:33:01.250000000Z stdout F wor")
     assert h.poll() == []
     h.write(b"ld\n2026-11-28T00:33:02Z stderr F a\rb\n")
-    assert [(r.text, r.time) for r in h.follower.poll()] == [
+    assert [(r.text, r.time) for r in expand(h.follower.poll())] == [
         ("hello world", UTC + 1.25),
         ("a", UTC + 2),
         ("b", UTC + 2),
@@ -228,7 +227,7 @@ def timestamp_prefixes(h: Harness) -> None:
         b"[2026-11-28 00:33:03] d\n"
         b"no prefix\n"
     )
-    records = h.follower.poll()
+    records = expand(h.follower.poll())
     assert [r.text for r in records] == ["a", "b", "c", "d", "no prefix"]
     local = lambda s: __import__("time").mktime((2026, 11, 28, 0, 33, s, 0, 0, -1))  # noqa: E731
     assert [r.time for r in records] == [UTC + 0.5, UTC + 1, local(2) + 0.25, local(3), None]
@@ -236,11 +235,11 @@ def timestamp_prefixes(h: Harness) -> None:
 
 def history_then_live(h: Harness) -> None:
     h.write(b"old 1\nold 2\npart")
-    records = h.follower.poll()
+    records = expand(h.follower.poll())
     assert [(r.text, r.time) for r in records] == [("old 1", None), ("old 2", None)]
     h.now = 2000.0
     h.write(b"ial\nnew\n")
-    records = h.follower.poll()
+    records = expand(h.follower.poll())
     assert [(r.text, r.time) for r in records] == [("partial", 2000.0), ("new", 2000.0)]
     assert [r.index for r in records] == [3, 4]
 
@@ -249,16 +248,16 @@ def history_over_several_polls(h: Harness) -> None:
     h.follower.close()
     h.follower = FileFollower(str(h.path), clock=lambda: h.now, max_bytes_per_poll=1024)
     h.write(b"".join(b"history record %04d\n" % i for i in range(200)))
-    first = h.follower.poll()
+    first = expand(h.follower.poll())
     h.write(b"during\n")
     records = list(first)
     while True:
-        more = h.follower.poll()
+        more = expand(h.follower.poll())
         if not more:
             break
         records += more
     h.write(b"live\n")
-    records += h.follower.poll()
+    records += expand(h.follower.poll())
     assert len(first) < 200
     assert [r.time for r in records[:200]] == [None] * 200
     # Written while the follower was behind: no arrival time (with the time the catch-up ends, a 10 s catch-up's
@@ -266,10 +265,10 @@ def history_over_several_polls(h: Harness) -> None:
     assert [(r.text, r.time) for r in records[200:]] == [("during", None), ("live", 1000.0)]
     # A later burst past the budget is live, however many polls it takes.
     h.write(b"".join(b"burst record %04d\n" % i for i in range(200)))
-    burst = h.follower.poll()
+    burst = expand(h.follower.poll())
     assert h.follower.behind
     while h.follower.behind:
-        burst += h.follower.poll()
+        burst += expand(h.follower.poll())
     assert len(burst) == 200 and {r.time for r in burst} == {1000.0}
 
 
@@ -362,7 +361,7 @@ def test_glob_picks_up_new_files(tmp_path: Path) -> None:
     (tmp_path / "rank0.log").write_bytes(b"r0 a\nr0 b\n")
     (tmp_path / "other.txt").write_bytes(b"ignored\n")
     source = GlobFollower(str(tmp_path / "rank*.log"), clock=lambda: now[0])
-    records = source.poll()
+    records = expand(source.poll())
     assert [(r.text, r.time, r.index, Path(r.source).name) for r in records] == [
         ("r0 a", None, 1, "rank0.log"),
         ("r0 b", None, 2, "rank0.log"),
@@ -372,7 +371,7 @@ def test_glob_picks_up_new_files(tmp_path: Path) -> None:
     now[0] = 2000.0
     with open(tmp_path / "rank0.log", "ab") as f:
         f.write(b"r0 c\n")
-    records = source.poll()
+    records = expand(source.poll())
     assert [(r.text, r.time, r.index, Path(r.source).name) for r in records] == [
         ("r0 c", 2000.0, 3, "rank0.log"),
         ("r1 a", 2000.0, 1, "rank1.log"),
@@ -386,10 +385,10 @@ def test_glob_reads_a_file_under_two_names_once(tmp_path: Path) -> None:
     (tmp_path / "run3.log").write_bytes(b"a\n")
     os.symlink(tmp_path / "run3.log", tmp_path / "latest.log")
     source = GlobFollower(str(tmp_path / "*.log"))
-    assert [r.text for r in source.poll()] == ["a"]
+    assert [r.text for r in expand(source.poll())] == ["a"]
     with open(tmp_path / "run3.log", "ab") as f:
         f.write(b"b\n")
-    assert [r.text for r in source.poll()] == ["b"]
+    assert [r.text for r in expand(source.poll())] == ["b"]
     assert source.files == 1
 
 
@@ -397,16 +396,16 @@ def test_glob_matching_rotated_names_reads_nothing_twice(tmp_path: Path) -> None
     log = tmp_path / "train.log"
     log.write_bytes(b"a\nb")
     source = GlobFollower(str(tmp_path / "train.log*"))
-    assert [r.text for r in source.poll()] == ["a"]
+    assert [r.text for r in expand(source.poll())] == ["a"]
     with open(log, "ab") as f:
         f.write(b"c\n")
     os.rename(log, tmp_path / "train.log.1")
     log.write_bytes(b"d\n")
-    texts = [r.text for r in source.poll()]
-    texts += [r.text for r in source.poll()]
+    texts = [r.text for r in expand(source.poll())]
+    texts += [r.text for r in expand(source.poll())]
     with open(tmp_path / "train.log.1", "ab") as f:
         f.write(b"late\n")  # the writer had not reopened yet
-    texts += [r.text for r in source.poll()]
+    texts += [r.text for r in expand(source.poll())]
     assert sorted(texts) == ["bc", "d", "late"]
     assert source.files == 2
 
@@ -414,12 +413,12 @@ def test_glob_matching_rotated_names_reads_nothing_twice(tmp_path: Path) -> None
 def test_glob_drops_vanished_file_after_draining(tmp_path: Path) -> None:
     (tmp_path / "a.log").write_bytes(b"x\n")
     source = GlobFollower(str(tmp_path / "*.log"))
-    assert [r.text for r in source.poll()] == ["x"]
+    assert [r.text for r in expand(source.poll())] == ["x"]
     with open(tmp_path / "a.log", "ab") as f:
         f.write(b"last\npartial")
     os.remove(tmp_path / "a.log")
-    assert [r.text for r in source.poll()] == ["last"]
-    assert [r.text for r in source.poll()] == ["partial"]
+    assert [r.text for r in expand(source.poll())] == ["last"]
+    assert [r.text for r in expand(source.poll())] == ["partial"]
     assert source.paths == [] and source.files == 0
 
 
@@ -433,10 +432,10 @@ def test_stdin_source_flushes_partial_at_eof() -> None:
         os.write(write_fd, b"a\nb\rc")
         os.close(write_fd)
         assert source.wait(10)
-        records = source.poll()
+        records = expand(source.poll())
         assert [(r.text, r.time, r.source) for r in records] == [("a", 5.0, "-"), ("b", 5.0, "-"), ("c", 5.0, "-")]
         assert source.files == 0 and source.at_eof
-        assert source.poll() == []
+        assert expand(source.poll()) == []
         source.close()
 
 
@@ -472,7 +471,7 @@ def test_one_poll_reads_a_bounded_amount_and_says_it_is_behind(tmp_path: Path) -
     texts: list[str] = []
     polls = 0
     while True:
-        records = expanded(follower.poll())
+        records = expand(follower.poll())
         polls += 1
         # One poll: at most the budget's bytes (plus the partial record carried over from the previous poll).
         assert sum(len(r.text) + 1 for r in records) <= MAX_BYTES_PER_POLL + 100
@@ -482,17 +481,17 @@ def test_one_poll_reads_a_bounded_amount_and_says_it_is_behind(tmp_path: Path) -
         assert records
     assert polls > 4
     assert texts == [line[:-1].decode() for line in lines]
-    assert follower.poll() == [] and not follower.behind
+    assert expand(follower.poll()) == [] and not follower.behind
 
 
 def test_a_glob_is_behind_while_one_of_its_files_is(tmp_path: Path) -> None:
     (tmp_path / "a.log").write_bytes(b"x\n" * 100)
     (tmp_path / "b.log").write_bytes(b"y" * 5000 + b"\n")
     follower = GlobFollower(str(tmp_path / "*.log"), max_bytes_per_poll=1024)
-    records = follower.poll()
+    records = expand(follower.poll())
     assert follower.behind and len(records) == 100
     while follower.behind:
-        records += follower.poll()
+        records += expand(follower.poll())
     assert [r.text for r in records] == ["x"] * 100 + ["y" * 5000]
 
 
@@ -507,12 +506,12 @@ def test_stdin_source_reads_a_bounded_amount_per_poll() -> None:
 
     source = StdinSource(Chunks(b"z" * 999 + b"\n" + b"line\n" * 4000), max_bytes_per_poll=1)
     assert source.wait(5)
-    first = expanded(source.poll())
+    first = expand(source.poll())
     assert [r.text for r in first] == ["z" * 999]
     assert source.behind
     records = list(first)
     while source.behind:
-        records += expanded(source.poll())
+        records += expand(source.poll())
     assert [r.text for r in records] == ["z" * 999] + ["line"] * 4000
     assert source.at_eof
 
@@ -521,11 +520,11 @@ def test_follower_survives_garbage(tmp_path: Path) -> None:
     path = tmp_path / "g.log"
     path.write_bytes(os.urandom(200_000) + b"\x00" * 1000 + b"Z" * 10_000_000)
     follower = FileFollower(str(path))
-    records = follower.poll()
+    records = expand(follower.poll())
     while follower.behind:
-        records += follower.poll()
+        records += expand(follower.poll())
     path.write_bytes(b"\n" + os.urandom(5000))
-    records += follower.poll()
+    records += expand(follower.poll())
     assert follower.stats.read_errors == 0
     assert follower.stats.bytes > 10_000_000 and records
 
@@ -546,7 +545,7 @@ def test_real_tqdm_log_frames_like_its_arrival_record(tmp_path: Path) -> None:
     for start in range(0, len(raw), 997):  # arrives in pieces that split records, escapes and characters
         with open(path, "ab") as f:
             f.write(raw[start : start + 997])
-        texts += [r.text for r in follower.poll()]
+        texts += [r.text for r in expand(follower.poll())]
     assert texts == expected
 
 
@@ -561,18 +560,18 @@ def test_a_glob_reads_a_new_file_that_reuses_a_deleted_files_inode_from_its_star
     old = tmp_path / "run-a.log"
     old.write_text(banner + "".join(f"iter {i}\n" for i in range(100)))
     follower = GlobFollower(str(tmp_path / "*.log"))
-    first = [r.text for r in follower.poll()]
+    first = [r.text for r in expand(follower.poll())]
     assert first[-1] == "iter 99"
     ino = os.stat(old).st_ino
     old.unlink()
-    follower.poll()
+    expand(follower.poll())
     new = tmp_path / "run-b.log"
     for _ in range(50):  # get the freed inode back (ext4/tmpfs usually hand it out again at once)
         new.write_text(banner + "".join(f"iter {i}\n" for i in range(130)))
         if os.stat(new).st_ino == ino:
             break
         new.unlink()
-    texts = [r.text for r in follower.poll()]
+    texts = [r.text for r in expand(follower.poll())]
     assert texts.count("iter 0") == 1 and texts[-1] == "iter 129" and len(texts) == 60 + 130
 
 
@@ -585,11 +584,11 @@ def test_copytruncate_with_a_non_appending_writer_keeps_the_line_after_the_nul_h
     writer = open(log, "wb", buffering=0)  # not O_APPEND, like a shell redirect
     writer.write(b"".join(b"iter %d: loss 1.0\n" % i for i in range(5000)))
     follower = FileFollower(str(log))
-    assert [r.text for r in follower.poll()][-1] == "iter 4999: loss 1.0"
+    assert [r.text for r in expand(follower.poll())][-1] == "iter 4999: loss 1.0"
     with open(log, "r+b") as f:  # copytruncate
         f.truncate(0)
     writer.write(b"iter 5000: loss 1.0\niter 5001: loss 1.0\n")  # lands after ~95 KB of NULs
-    texts = [r.text for r in follower.poll()]
+    texts = [r.text for r in expand(follower.poll())]
     assert texts == ["iter 5000: loss 1.0", "iter 5001: loss 1.0"]
     assert follower.stats.oversized_records == 0
     writer.close()

@@ -9,11 +9,11 @@ import time
 from unittest import mock
 
 import pytest
-from conftest import expanded
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter.sources import decoder as decoder_module
+from exporter.sources import expand
 from exporter.sources.container import CRI, DOCKER, PLAIN, detect
 from exporter.sources.decoder import RecordDecoder
 from exporter.sources.framing import MAX_RECORD_BYTES, Framer
@@ -300,7 +300,7 @@ def test_blocks_hold_the_records_feed_gives(data: bytes, cuts: list[int], at_lea
             for item in items:
                 if isinstance(item, RecordBlock):
                     assert item.count == len(item.records()) >= at_least
-            assert expanded(items) == one.feed(chunk, 5.0 + i)
+            assert expand(items) == one.feed(chunk, 5.0 + i)
     assert many.flush(9.0) == one.flush(9.0)
     assert (many.index, many.stats) == (one.index, one.stats)
 

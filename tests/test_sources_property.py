@@ -30,7 +30,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter.sources import FileFollower
+from exporter.sources import FileFollower, expand
 
 _TERMINATORS = [b"\n", b"\r\n", b"\r"]
 _SPLIT = re.compile(rb"\r\n|\r|\n")
@@ -91,7 +91,7 @@ def test_records_read_equal_records_written(script: list[tuple[str, int]], data:
 
         def poll() -> None:
             nonlocal polled_since_created
-            read.extend(r.text for r in follower.poll())
+            read.extend(r.text for r in expand(follower.poll()))
             polled_since_created = True
 
         def new_generation() -> None:

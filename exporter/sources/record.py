@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -46,6 +47,11 @@ class RecordBlock:
         texts = self.text[1:].split("\n")
         return list(map(Record, texts, repeat(self.time), range(self.first, self.first + len(texts)),
                         repeat(self.source)))
+
+
+def expand(items: Iterable[Record | RecordBlock]) -> list[Record]:
+    """A poll's records with each block as the records it holds (for readers that want one object per record)."""
+    return [r for item in items for r in (item.records() if isinstance(item, RecordBlock) else (item,))]
 
 
 @dataclass(slots=True)
