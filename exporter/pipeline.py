@@ -177,7 +177,9 @@ class Pipeline:
         if batch:
             yield from self._batch(batch, iterations, seconds)
 
-    def _block(self, block: RecordBlock, columns: re.Pattern[str] | None) -> Generator[Fed, None, re.Pattern[str] | None]:
+    def _block(
+        self, block: RecordBlock, columns: re.Pattern[str] | None
+    ) -> Generator[Fed, None, re.Pattern[str] | None]:
         """``feed_many`` of a block's records, given the column lines that may come first; returns those that may
         come after it. One ``findall`` over the text gives every record, and the groups of those the column
         pattern matches (``_in_block``); runs of column lines become ``ProgressColumns``, the records between them

@@ -4,13 +4,13 @@ Every sample costs the whole analysis (change tests, schedule, baseline, calibra
 logs every iteration for days would be analysed millions of times, and a sidecar catching up on its history
 would take minutes. The first ``COALESCE_AFTER`` lines of a run are one sample each; after that the lines per
 sample double each time the run's line count doubles (about ``COALESCE_AFTER / 2`` samples per doubling), up to
-what a few seconds hold: a 2 M-line nanoGPT history at 80 ms per line, with an eval every 250 lines, is
-analysed 18 k times (52 k with 4096 lines one sample each and 5 s samples).
+what a second of record times or 20 s of printed ones hold: a 2 M-line nanoGPT history at 80 ms per line, with an
+eval every 250 lines, is analysed 18 k times (52 k with 4096 lines one sample each and 5 s samples).
 
-A sample never spans more than a second of record times (20 s of printed ones), so a followed run is followed as
-closely as before, and a remarkable line (warm-up, an eval/checkpoint tag or one due, a spike) is always a sample of its own: hangs,
-periodic work and warm-up are measured exactly as with one sample per line. Which lines are taken together
-depends only on the log's content (and, live, on the arrival times it records), never on when estimates are read.
+A followed run is thus followed as closely as before, and a remarkable line (warm-up, an eval/checkpoint tag or
+one due, a spike) is always a sample of its own: hangs, periodic work and warm-up are measured exactly as with one
+sample per line. Which lines are taken together depends only on the log's content (and, live, on the arrival
+times it records), never on when estimates are read.
 """
 
 from __future__ import annotations

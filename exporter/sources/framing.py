@@ -70,11 +70,7 @@ class Framer:
 
     def feed(self, data: bytes) -> list[Any]:
         """Records completed by ``data`` (``str``, or ``bytes`` with ``decode=False``), in order."""
-        head, first = self._complete(data)
-        records = self._split(head) if head else []
-        if first is not None:
-            records.insert(0, self._finish(first))
-        return records
+        return self._records(*self._complete(data))
 
     def feed_text(self, data: bytes) -> str | list[str]:
         """``feed`` for a decoding framer, as one text where it can: the records completed by ``data``, each
@@ -87,6 +83,10 @@ class Framer:
             if not self._may_cap(head):
                 text = head.decode("utf-8", "replace")
                 return text.replace("\r\n", "\n").replace("\r", "\n") if b"\r" in head else text
+        return self._records(head, first)
+
+    def _records(self, head: bytes, first: bytes | None) -> list[Any]:
+        """The records of ``head`` (complete ones), after the oversized held record ``first`` ended, if any."""
         records = self._split(head) if head else []
         if first is not None:
             records.insert(0, self._finish(first))
