@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 COALESCE_AFTER = 512
-"""Lines of a run taken one sample each. Chosen on the dev half of the ETA corpus (``benchmarks/eta_accuracy.py``
-with 4096 / 2048 / 1024 / 512 / 256 / 128: dev mean MAPE 19.5 / 19.4 / 19.4 / 19.0 / 19.2 / 20.5 %): pairs of
+"""Lines of a run taken one sample each. Chosen on the dev half of the ETA corpus (``benchmarks/eta_tune.py`` with
+4096 / 2048 / 1024 / 512 / 256 / 128: dev mean MAPE 19.4 / 19.3 / 19.4 / 19.1 / 19.2 / 20.6 %; the README): pairs of
 lines and longer samples average out the noise of single lines, while a run's first hundreds of lines, warm-up
 included, are still read one by one."""
 MAX_SAMPLE_SECONDS = 20.0
