@@ -28,6 +28,13 @@ def strip_ansi(data: bytes) -> bytes:
     return _ANSI.sub(b"", data) if b"\x1b" in data else data
 
 
+def _text(head: bytes) -> str:
+    """ANSI-free complete records, decoded, each followed by ``\\n`` whatever its terminator (UTF-8 never hides
+    ``\\n`` or ``\\r`` inside a multi-byte character, so normalizing after decoding is exact)."""
+    text = head.decode("utf-8", "replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if b"\r" in head else text
+
+
 class Framer:
     """Splits byte chunks into records; keeps the unterminated tail until a later chunk ends it.
 
@@ -78,11 +85,9 @@ class Framer:
         ended (rare)."""
         head, first = self._complete(data)
         if first is None and head:
-            if b"\x1b" in head:
-                head = _ANSI.sub(b"", head)
+            head = strip_ansi(head)
             if not self._may_cap(head):
-                text = head.decode("utf-8", "replace")
-                return text.replace("\r\n", "\n").replace("\r", "\n") if b"\r" in head else text
+                return _text(head)
         return self._records(head, first)
 
     def _records(self, head: bytes, first: bytes | None) -> list[Any]:
@@ -179,14 +184,9 @@ class Framer:
             if len(head) > limit and max(map(len, raw)) > limit:
                 raw = self._cap(raw)
             return raw
-        if b"\x1b" in head:
-            head = _ANSI.sub(b"", head)
+        head = strip_ansi(head)
         # One decode per block, then str.split: far fewer objects than splitting bytes and decoding each line.
-        # UTF-8 never hides \n or \r inside a multi-byte character, so splitting after decoding is exact.
-        text = head.decode("utf-8", "replace")
-        if b"\r" in head:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
+        lines = _text(head).split("\n")
         lines.pop()
         # A character is at most 4 bytes, so only a line over limit/4 characters can be over the byte limit.
         if len(head) > limit and max(map(len, lines)) > limit // 4:
