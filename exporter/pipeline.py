@@ -8,12 +8,11 @@ family's plain progress lines as columns. ``read_events(path)`` runs a whole fil
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from itertools import compress, repeat
+from itertools import compress
 from operator import itemgetter
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from exporter.formats.base import Parser
 from exporter.formats.custom import CustomParser, load_custom_formats
 from exporter.formats.prefixes import strip_prefixes
 from exporter.sources import Record, RecordBlock, SourceStats, read_records
+from exporter.sources.record import records_of
 
 
 def resolve_format(format: str | None) -> Sequence[Callable[[], Parser]]:
@@ -56,10 +56,6 @@ def _in_block(columns: re.Pattern[str]) -> re.Pattern[str]:
     next record (``\\s``, a negated class) shows as fewer records found than the text holds."""
     body = columns.pattern.replace(r"\Z", r"(?![^\n])")
     return re.compile(rf"\n(?:((?:{body})[^\n]*)|([^\n]*))", columns.flags)
-
-
-def _records(texts: list[str], time: float | None, first: int, source: str) -> list[Record]:
-    return list(map(Record, texts, repeat(time), itertools.count(first), repeat(source)))
 
 
 class Pipeline:
@@ -199,8 +195,9 @@ class Pipeline:
                     pos += sum(map(len, lines[:k])) + sum(map(len, map(itemgetter(-1), found[:k]))) + k
                 pattern = columns
                 found = _in_block(pattern).findall(text, pos)
-                if len(found) != text.count("\n", pos):  # a match ran past its record's end
-                    rest = RecordBlock(text[pos:], time, index, text.count("\n", pos), source)
+                left = block.count - (index - block.first)
+                if len(found) != left:  # a match ran past its record's end
+                    rest = RecordBlock(text[pos:], time, index, left, source)
                     yield from self.feed_many(rest.records())
                     return self._columns_after(source)
                 lines = list(map(itemgetter(0), found))
@@ -215,7 +212,7 @@ class Pipeline:
                     list(map(itemgetter(1), run)),
                     list(map(itemgetter(2), run)),
                     None if time is None else [valid_time(time)] * (stop - k),
-                    functools.partial(_records, lines[k:stop], time, index, source),
+                    functools.partial(records_of, lines[k:stop], time, index, source),
                 )
                 index += stop - k
                 k = stop

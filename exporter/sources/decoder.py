@@ -13,7 +13,7 @@ from operator import getitem
 
 from exporter.sources.container import CRI, DETECT_BYTES, DOCKER, CriReader, DockerReader, detect
 from exporter.sources.framing import Framer
-from exporter.sources.record import Record, RecordBlock, SourceStats
+from exporter.sources.record import Record, RecordBlock, SourceStats, records_of
 from exporter.sources.timestamps import split_timestamp
 
 __all__ = ["RecordDecoder"]
@@ -134,7 +134,7 @@ class RecordDecoder:
         self.index = index + len(texts)
         self.stats.records += len(texts)
         if _TS_FIRST.isdisjoint(map(getitem, texts, repeat(_FIRST_CHAR))):
-            return list(map(Record, texts, repeat(default_time), range(index + 1, self.index + 1), repeat(source)))
+            return records_of(texts, default_time, index + 1, source)
         out: list[Record] = []
         append = out.append
         for text in texts:

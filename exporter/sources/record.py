@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import count, repeat
 
 
 @dataclass(slots=True)
@@ -44,9 +44,12 @@ class RecordBlock:
 
     def records(self) -> list[Record]:
         """The block as ``Record`` objects."""
-        texts = self.text[1:].split("\n")
-        return list(map(Record, texts, repeat(self.time), range(self.first, self.first + len(texts)),
-                        repeat(self.source)))
+        return records_of(self.text[1:].split("\n"), self.time, self.first, self.source)
+
+
+def records_of(texts: list[str], time: float | None, first: int, source: str) -> list[Record]:
+    """Consecutive records of ``source`` that share ``time``, numbered from ``first``."""
+    return list(map(Record, texts, repeat(time), count(first), repeat(source)))
 
 
 def expand(items: Iterable[Record | RecordBlock]) -> list[Record]:
