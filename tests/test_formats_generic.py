@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.events import Progress
+from exporter.events import Eval, Progress
 from exporter.formats import AutoParser, get_parser
 from exporter.formats.generic import GenericParser
 from exporter.formats.prefixes import strip_prefixes
@@ -16,8 +16,15 @@ from exporter.pipeline import Pipeline
 from exporter.sources import read_records
 
 ROOT = Path(__file__).resolve().parent.parent
+GENERIC_RUNS = {"mnist_example": (7 * 20000 + 19840, None, 8), "tutorial_sigstop": (12 * 600, 12 * 600, 1)}
+"""Recorded runs of hand-written loops no family knows (``benchmarks/data/README.md``), read by the fallback: (last
+position, the run's total as the log states it, evaluation summaries). ``mnist_example``: 8 epochs of 20,000 samples
+(not printed), its last line at sample 19,840, a test pass after each epoch; ``tutorial_sigstop``: 12 epochs of 600
+steps, one test at the end."""
 REAL_LOGS = sorted(
-    [*ROOT.glob("tests/data/*.log"), *ROOT.glob("tests/data/*.tslog"), *ROOT.glob("benchmarks/data/*.tslog")]
+    path
+    for path in [*ROOT.glob("tests/data/*.log"), *ROOT.glob("tests/data/*.tslog"), *ROOT.glob("benchmarks/data/*.tslog")]
+    if path.stem not in GENERIC_RUNS
 )
 
 
@@ -108,3 +115,88 @@ def test_no_false_progress_on_real_logs(path: Path) -> None:
             if got and got[0] not in expected:
                 false.append(part)
     assert false == []
+
+
+def events_of(lines: list[str]) -> list[Progress | Eval]:
+    parser = GenericParser()
+    return [e for line in lines for e in parser.parse(line) if isinstance(e, (Progress, Eval))]
+
+
+def positions(lines: list[str]) -> list[tuple[int, int | None]]:
+    """(position in the run, the run's total) of each training line."""
+    return [(e.global_iteration, e.global_total) for e in events_of(lines) if isinstance(e, Progress)]
+
+
+# The prints of hand-written loops, as their sources write them (pytorch/examples at HEAD, yunjey/pytorch-tutorial).
+MNIST = "Train Epoch: {} [{}/60000 ({:.0f}%)]\tLoss: 0.301234"  # mnist/main.py, vae, siamese_network, mnist_rnn
+TUTORIAL = "Epoch [{}/5], Step [{}/600], Loss: 0.2345"  # convolutional_neural_network/main.py
+WORD_LM = "| epoch {:3d} | {:5d}/ 2983 batches | lr 20.00 | ms/batch 45.30 | loss  5.20 | ppl   181.27"
+SUPER_RES = "===> Epoch[{}]({}/200): Loss: 0.0123"  # super_resolution/main.py
+MINGPT = "[RANK0] Epoch {} | Iter {} | train Loss 2.12345"  # distributed/minGPT-ddp/mingpt/trainer.py
+
+
+def test_a_per_epoch_counter_is_placed_in_the_run() -> None:
+    # 1-based epochs, counters starting over: the position is epochs done x the counter's total + the counter.
+    lines = [MNIST.format(1, 0, 0), MNIST.format(1, 57600, 96), MNIST.format(2, 0, 0), MNIST.format(2, 6400, 11)]
+    assert positions(lines) == [(0, None), (57600, None), (60000, None), (66400, None)]
+    assert positions([TUTORIAL.format(1, 600), TUTORIAL.format(2, 100), TUTORIAL.format(5, 600)]) == [
+        (600, 3000), (700, 3000), (3000, 3000)]  # the epochs' total gives the run's
+    assert positions([SUPER_RES.format(1, 191), SUPER_RES.format(2, 1), SUPER_RES.format(3, 11)]) == [
+        (191, None), (201, None), (411, None)]
+    assert positions([WORD_LM.format(1, 2800), WORD_LM.format(2, 200)]) == [(2800, None), (3183, None)]
+
+
+def test_an_epoch_counter_without_a_total_continues_from_the_last_epochs_end() -> None:
+    # minGPT logs every 100 iterations from 0: an epoch is its last counter plus one logging step.
+    lines = [MINGPT.format(e, i) for e in range(3) for i in range(0, 1000, 100)]
+    assert [n for n, _ in positions(lines)] == list(range(0, 3000, 100))
+
+
+def test_a_run_wide_counter_beside_an_epoch_is_taken_as_it_is() -> None:
+    lines = ["epoch 1 step 4900/10000 loss 2.0", "epoch 1 step 5000/10000 loss 2.0",
+             "epoch 2 step 5100/10000 loss 1.9", "epoch 3 step 9900/10000 loss 1.8"]
+    assert positions(lines) == [(4900, None), (5000, None), (5100, 10000), (9900, 10000)]
+
+
+def test_a_zero_based_epoch_starts_the_run() -> None:
+    assert positions(["Epoch 0 | step 10/20 | loss 1.0", "Epoch 1 | step 10/20 | loss 1.0"]) == [
+        (10, None), (30, None)]
+
+
+def test_epoch_counters_going_back_are_another_counter_and_a_new_run_starts_afresh() -> None:
+    # A log that starts in epoch 2 (of 1-based epochs): a resumed run, placed after the first epoch.
+    lines = [TUTORIAL.format(2, 300), TUTORIAL.format(1, 300),  # an epoch back: not this run's progress
+             TUTORIAL.format(2, 400), TUTORIAL.format(1, 1), TUTORIAL.format(1, 100)]  # a restart from step 1
+    assert positions(lines) == [(900, 3000), (1000, 3000), (1, 3000), (100, 3000)]
+
+
+def test_time_per_batch_and_epoch_shapes_that_are_not_progress() -> None:
+    (line,) = events_of([WORD_LM.format(1, 200)])
+    assert isinstance(line, Progress) and line.iteration_seconds == pytest.approx(0.0453)
+    (step,) = events_of(["step 10/1000 | loss 2.0 | 123.4 ms/step"])
+    assert isinstance(step, Progress) and step.iteration_seconds == pytest.approx(0.1234)
+    assert progress(["epoch 0.25 loss 2.0"]) == []  # a fraction of an epoch, no counter
+    assert progress(["Epoch 3/10, loss 0.2"]) == []  # Keras's epoch header shape: an epoch, no counter
+    assert progress(["Epoch 0:  45%|████▌     | 450/1000 [00:10<00:12, 45.00it/s, loss=2.3]"]) == []  # a bar
+
+
+def test_an_evaluation_summary_is_one_eval_at_the_training_position() -> None:
+    summary = "Test set: Average loss: 0.0400, Accuracy: 9800/10000 (98%)"
+    lines = [summary, MNIST.format(1, 57600, 96), summary, summary, "Test: [ 10/196]  Loss 6.9 (6.9)",
+             "| end of epoch   1 | time: 140.20s | valid loss  5.00 | valid ppl   148.41", MNIST.format(2, 640, 1),
+             "| end of epoch   2 | time: 140.20s | valid loss  4.50 | valid ppl   90.02"]
+    evals = [(e.iteration, e.loss) for e in events_of(lines) if isinstance(e, Eval)]
+    assert evals == [(57600, 0.04), (60640, 4.5)]
+
+
+@pytest.mark.parametrize("name", sorted(GENERIC_RUNS))
+def test_recorded_hand_written_loops_are_read_over_their_epochs(name: str) -> None:
+    last, total, summaries = GENERIC_RUNS[name]
+    pipeline = Pipeline()
+    events = [e for record in read_records(str(ROOT / "benchmarks" / "data" / f"{name}.tslog"))
+              for e in pipeline.feed(record)] + pipeline.finish()
+    assert pipeline.format == "generic"
+    steps = [e for e in events if isinstance(e, Progress)]
+    at = [e.global_iteration for e in steps]
+    assert at == sorted(at) and at[-1] == last and steps[-1].global_total == total
+    assert sum(isinstance(e, Eval) for e in events) == summaries

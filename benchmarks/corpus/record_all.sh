@@ -88,3 +88,15 @@ if [ -n "${TF4:-}" ]; then
         "sh -c 'rm -f $work/hf4/checkpoint-*/rng_state.pth; exec $PY $here/hf_train.py 3000 --resume'" -- \
         $PY "$here/hf_train.py" 3000
 fi
+
+# Recorded after the generic family learned epoch counters (hand-written loops of pytorch/examples and tutorials),
+# side by side, scored once.
+fresh_e() {
+    run mnist_example --plan "100 stall 0.05; 150 stall 0" -- $PY "$here/mnist_example.py" 8 20000 5000
+}
+fresh_f() {
+    run tutorial_sigstop --plan "120 stop; 150 cont" -- $PY "$here/tutorial_convnet.py" 12 60000 10
+}
+fresh_e & e=$!
+fresh_f & f=$!
+wait $e $f

@@ -5,7 +5,20 @@ learning rate, a throughput or a time), so config dumps and summaries do not rea
 
 - a keyword and a counter: ``step 12``, ``Step 12/1000``, ``iter: 12``, ``iteration=12``, ``global_step=12``,
   ``train step 12``, ``update 12`` (``/total`` optional);
-- a bracketed counter with a time: ``[ 22/290 02:50 < 38:04, 0.12 it/s, …]`` (the HF notebook bar).
+- a bracketed counter with a time: ``[ 22/290 02:50 < 38:04, 0.12 it/s, …]`` (the HF notebook bar);
+- an epoch and a counter within it, as hand-written loops print them (pytorch/examples, tutorials):
+  ``Epoch [1/5], Step [100/600], Loss: 0.23``, ``Train Epoch: 1 [6400/60000 (11%)]  Loss: 0.30`` (a count of
+  samples), ``| epoch   1 |   200/ 2983 batches | … | ms/batch 45.30 | loss  5.20``, ``===> Epoch[1](11/200): Loss:
+  0.01``, ``Epoch 0 | Iter 100 | train Loss 2.1``. Whether the counter is per epoch shows at the first new epoch:
+  it starts over (per epoch: the run's position is epochs done x counter total + counter; without a printed
+  counter total, the previous epochs' last counter plus one logging step) or goes on (a run-wide counter). The
+  epoch is 0-based when the first one seen is 0, else 1-based; the run's total is known when the epoch's total
+  is printed (``[1/5]``).
+
+An evaluation summary (a line naming an evaluation, with a loss, accuracy or perplexity, and no counter of an
+evaluation loop: ``Test set: Average loss: 0.0400, Accuracy: 9800/10000 (98%)``, ``| end of epoch 1 | time: 140.20s
+| valid loss 5.00``) is an ``Eval`` at the last training position, once per position: its cost then counts as
+periodic work, not as a hang.
 
 tqdm bars (``12/290 [00:10<02:00, …]``) are the ``tqdm`` family's, which knows an eval bar from a training bar.
 A line that names an evaluation (``val``, ``eval``, ``test``, ``sanity``, ``predict``) is never progress here.
@@ -22,8 +35,9 @@ family applies (``tests/test_formats_generic.py``).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from exporter.events import Event, Progress
+from exporter.events import Eval, Event, Progress
 from exporter.formats._values import SCAN_LIMIT, finite, integer, number, pick_loss, step_seconds
 from exporter.formats.base import Parser
 
@@ -34,6 +48,18 @@ _KEYWORD = re.compile(
 )
 _NOT_PROGRESS = re.compile(r"(?:total|max|warmup|num|every|save|eval|log|steps?_per|per)[ _]*$", re.IGNORECASE)
 _BRACKET = re.compile(r"\[\s*(?P<n>\d{1,15})\s*/\s*(?P<total>\d{1,15})\s+(?:\d+:\d\d|\d+(?:\.\d+)?\s*(?:s|ms)\b)")
+_EPOCH = re.compile(
+    r"(?<![\w.\-/])epoch\s*(?:[:=#]\s*|\s+|(?=[\[(]))[\[(]?\s*(?P<e>\d{1,9})(?:\s*/\s*(?P<of>\d{1,9}))?\s*[\])]?(?![\d.%])",
+    re.IGNORECASE,
+)
+"""An epoch index (``Epoch [1/5]``, ``Epoch: 1``, ``epoch   1``, ``Epoch[1]``); ``epoch 0.25`` is a fraction, not one."""
+_COUNT = re.compile(r"(?<![\w.:/\-])(?P<n>\d{1,15})\s*/\s*(?P<total>\d{1,15})(?![\w.:/\-])")
+"""A bare ``n/N`` counter (after an epoch: ``[6400/60000 (11%)]``, ``(11/200)``, ``200/ 2983 batches``)."""
+_TQDM = re.compile(r"\d/\d+\s*\[\d+:\d\d")
+"""A tqdm bar's counter and clock: bars are the tqdm and Lightning families', epoch or not."""
+_EVAL_LOOP = re.compile(r"\[\s*\d+\s*/\s*\d+|\d/\d+\s*\[|%\|", re.IGNORECASE)
+"""An evaluation loop's counter or bar (``Test: [ 10/196]``, ``5/10 [00:01<…``): not a summary."""
+_SUMMARY = re.compile(r"\b(?:loss|acc(?:uracy)?|ppl|perplexity)\b", re.IGNORECASE)
 _EVALUATION = re.compile(r"\b(?:val|valid|validation|eval|evaluat\w*|test(?:ing)?|sanity|predict\w*)\b", re.IGNORECASE)
 _METRIC = re.compile(
     r"\b(?:loss|lr|learning[ _]rate|grad[ _]?norm|ppl|perplexity|acc(?:uracy)?|tok(?:ens)?(?:/s|_per_s\w*)|"
@@ -49,6 +75,12 @@ _SECONDS = re.compile(
     r"(?:\bseconds|\bsec|timing in (?P<unit>s|ms))\s*[:=]\s*(?P<value>\d+(?:\.\d+)?)(?!\s*(?:ms|s|us)\b)", re.IGNORECASE
 )
 """A time whose unit is in its name: MaxText's ``seconds: 2.1``, NeMo's ``train_step_timing in s: 0.52``."""
+_PER = re.compile(
+    r"(?<![\w/])(?P<unit>ms|s|sec)\s*/\s*(?:batch|step|it(?:er(?:ation)?)?)\b\s*[:=]?\s*(?P<value>\d+(?:\.\d+)?)"
+    r"|(?<![\d.])(?P<amount>\d+(?:\.\d+)?)\s*(?P<per>ms|s|sec)\s*/\s*(?:batch|step|iter(?:ation)?)\b",
+    re.IGNORECASE,
+)
+"""Time per iteration written as a unit per step: ``ms/batch 45.30`` (PyTorch's word language model), ``120 ms/step``."""
 _RATE = re.compile(r"(?<![\d.])(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>it/s|s/it)\b")
 """The lookbehind starts a number only at its first digit: without it a 64 KiB run of digits is tried from every
 position (quadratic: seconds per record)."""
@@ -59,6 +91,54 @@ BACKWARDS_SLACK = 1
 """A counter may repeat or step back by this much (a repeated bar update) before it reads as another counter."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Counter:
+    """A training line's counter: ``n`` (of ``total``), within ``epoch`` (as printed, of ``epochs``) if it names one."""
+
+    n: int
+    total: int | None
+    epoch: int | None = None
+    epochs: int | None = None
+
+
+class _Epochs:
+    """Where a counter printed beside an epoch stands in the run (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.base: int | None = None
+        """The first epoch's number (0 or 1)."""
+        self.per_epoch: bool | None = None
+        """Whether the counter starts over each epoch; None until the first new epoch shows it."""
+        self.last: tuple[int, int] | None = None
+        """(epoch, counter) of the last training line."""
+        self.step = 0
+        """The counter's last step within an epoch (its logging interval)."""
+        self.offset = 0
+        """Iterations of the epochs done, for a per-epoch counter without a printed total."""
+
+    def progress(self, counter: _Counter, epoch: int) -> Progress:
+        if self.base is None:
+            self.base = 0 if epoch == 0 else 1
+        n = counter.n
+        if self.last is not None:
+            last_epoch, last_n = self.last
+            if epoch > last_epoch and self.per_epoch is None:
+                self.per_epoch = n <= last_n  # a run-wide counter would have gone on
+            if epoch > last_epoch and self.per_epoch:
+                self.offset += last_n + self.step
+            elif epoch == last_epoch and n > last_n:
+                self.step = n - last_n
+        self.last = (epoch, n)
+        index = max(0, epoch - self.base)
+        if self.per_epoch is not False and counter.total:
+            epochs = counter.epochs if counter.epochs and counter.epochs > index else None
+            return Progress(n, total_iterations=counter.total, epoch=index, total_epochs=epochs,
+                            batches_per_epoch=counter.total)
+        if self.per_epoch:
+            return Progress(self.offset + n, epoch=index)
+        return Progress(n, total_iterations=counter.total, epoch=index)
+
+
 class GenericParser(Parser):
     """Step counters in common shapes, for logs of trainers no other family knows."""
 
@@ -66,29 +146,71 @@ class GenericParser(Parser):
 
     def __init__(self) -> None:
         self._last: int | None = None
+        self._epochs = _Epochs()
+        self._evaluated_at: int | None = None
 
     def parse(self, text: str) -> list[Event]:
         text = text[:SCAN_LIMIT]
+        if _EVALUATION.search(text):
+            return self._summary(text)
         counter = self._counter(text)
         if counter is None:
             return []
-        n, total = counter
-        if self._last is not None and n < self._last - BACKWARDS_SLACK and n > 1:
+        epochs = self._epochs
+        if counter.epoch is None:
+            event = Progress(counter.n, total_iterations=counter.total)
+        else:
+            before = (epochs.base, epochs.per_epoch, epochs.last, epochs.step, epochs.offset)
+            event = epochs.progress(counter, counter.epoch)
+        position = event.global_iteration
+        if self._last is not None and position < self._last - BACKWARDS_SLACK:
+            if position > 1:
+                if counter.epoch is not None:
+                    epochs.base, epochs.per_epoch, epochs.last, epochs.step, epochs.offset = before
+                return []
+            if counter.epoch is not None:  # a new run: its epochs count afresh
+                self._epochs = _Epochs()
+                event = self._epochs.progress(counter, counter.epoch)
+        self._last = event.global_iteration
+        event.iteration_seconds = self._seconds(text)
+        event.loss = self._loss(text)
+        return [event]
+
+    def _summary(self, text: str) -> list[Event]:
+        """An evaluation line: an ``Eval`` when it sums one up (once per training position), else nothing."""
+        at = self._last
+        if at is None or at == self._evaluated_at or _EVAL_LOOP.search(text) or _KEYWORD.search(text):
             return []
-        self._last = n
-        return [Progress(n, total_iterations=total, iteration_seconds=self._seconds(text), loss=self._loss(text))]
+        if not _SUMMARY.search(text):
+            return []
+        self._evaluated_at = at
+        return [Eval(iteration=at, loss=self._loss(text, evaluation=True))]
 
     @staticmethod
-    def _counter(text: str) -> tuple[int, int | None] | None:
-        if _EVALUATION.search(text):
-            return None  # an evaluation's counter or summary, not training progress
+    def _counter(text: str) -> _Counter | None:
         m = _BRACKET.search(text)
         if m:
             n, total = integer(m.group("n")), integer(m.group("total"))
             if n is not None and total and n <= total:
-                return n, total
+                return _Counter(n, total)
         if not _METRIC.search(text):
             return None
+        epoch = _EPOCH.search(text)
+        found = GenericParser._keyword(text)
+        if epoch is None or _TQDM.search(text):
+            return found
+        if found is None:
+            count = _COUNT.search(text, epoch.end())
+            n = integer(count.group("n")) if count else None
+            total = integer(count.group("total")) if count else None
+            if n is None or not total or n > total:
+                return None
+            found = _Counter(n, total)
+        of = integer(epoch.group("of")) if epoch.group("of") else None
+        return _Counter(found.n, found.total, integer(epoch.group("e")), of)
+
+    @staticmethod
+    def _keyword(text: str) -> _Counter | None:
         for m in _KEYWORD.finditer(text):
             if _NOT_PROGRESS.search(text[max(0, m.start() - 12) : m.start()]):
                 continue
@@ -97,7 +219,7 @@ class GenericParser(Parser):
             n = integer(m.group("n"))
             total = integer(m.group("total")) if m.group("total") else None
             if n is not None and (total is None or 0 < total and n <= total):
-                return n, total
+                return _Counter(n, total)
         return None
 
     @staticmethod
@@ -108,6 +230,10 @@ class GenericParser(Parser):
         named = _SECONDS.search(text)
         if named:
             return step_seconds(named.group("value"), named.group("unit") or "s")
+        per = _PER.search(text)
+        if per:
+            unit = (per.group("unit") or per.group("per")).lower()
+            return step_seconds(per.group("value") or per.group("amount"), "s" if unit == "sec" else unit)
         rate = _RATE.search(text)
         if rate:
             value = finite(number(rate.group("value")))
@@ -116,8 +242,11 @@ class GenericParser(Parser):
         return None
 
     @staticmethod
-    def _loss(text: str) -> float | None:
-        return pick_loss((m.group("key"), m.group("value")) for m in _LOSS.finditer(text))
+    def _loss(text: str, *, evaluation: bool = False) -> float | None:
+        pairs = [(m.group("key"), m.group("value")) for m in _LOSS.finditer(text)]
+        if evaluation:  # an evaluation's own loss, however it is named
+            return number(pairs[0][1]) if pairs else None
+        return pick_loss(pairs)
 
 
 PARSERS: tuple[type[Parser], ...] = (GenericParser,)
