@@ -134,6 +134,25 @@ def test_running_then_stalled_then_finished(tmp_path: Path) -> None:
     assert worker.state().estimate.state == "finished"
 
 
+def test_a_run_that_cannot_print_its_total_finishes_at_its_last_line(tmp_path: Path) -> None:
+    # Lines every 10 iterations from 0 and a total of 395 (pytorch/examples' MNIST loop: batches 0, 10, ... of an
+    # epoch that ends between two): 390 is the last line it can print; 380 is not.
+    for last, expected in ((380, "stalled"), (390, "finished")):
+        log = tmp_path / f"train-{last}.log"
+        log.write_text("Overriding: max_iters = 395\n")
+        clock = Clock(1_800_000_000.0)
+        worker = worker_for(log, clock)
+        for i in range(0, last + 10, 10):
+            clock.now += 0.5
+            with log.open("a") as f:
+                f.write(nanogpt(i, i + 10))
+            worker.step()
+        clock.now += 600
+        worker.step()
+        assert worker.state().estimate.state == expected
+        assert (worker.state().estimate.eta_seconds == 0.0) is (expected == "finished")
+
+
 def test_report_words_for_stalled_and_finished(tmp_path: Path) -> None:
     import time
 

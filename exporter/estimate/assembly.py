@@ -202,14 +202,17 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
                                      remaining, share) for pace, ratios in alternatives]
                 out.eta_lower_seconds = min(low for low, _ in ends)
                 out.eta_upper_seconds = max(high for _, high in ends)
-        if remaining == 0:
+        if remaining < step:  # the last progress line: the next one would be past the total
             out.eta_seconds = out.eta_lower_seconds = out.eta_upper_seconds = 0.0
             out.completion_timestamp_seconds = run.last_time
         elif stalled:
             # A hung run has no ETA: publishing the last one would be a stale number that looks alive.
             out.eta_seconds = out.eta_lower_seconds = out.eta_upper_seconds = None
             out.completion_timestamp_seconds = None
-    out.state = _state_of(run, out, total, stalled, evaluating, now)
+    # Finished at the last progress line the run can print: one logging step more would pass the total (a loop
+    # that logs every 10th batch from batch 0 ends 9 batches after its last line, then evaluates or exits).
+    finished = total is not None and total - iteration < step
+    out.state = _state_of(run, finished, stalled, evaluating, now, total is None)
     return _bounded(out)
 
 def _fill_eta(run: Run, out: Estimate, eta: float, remaining: int, total: int, now: float) -> None:
@@ -260,8 +263,8 @@ def trend_of(run: Run, pace_ratio: float | None) -> str:
         return "speeding_up"
     return "steady"
 
-def _state_of(run: Run, out: Estimate, total: int | None, stalled: bool, evaluating: bool, now: float) -> str:
-    if total is not None and out.iteration is not None and out.iteration >= total:
+def _state_of(run: Run, finished: bool, stalled: bool, evaluating: bool, now: float, no_total: bool) -> str:
+    if finished:
         return "finished"
     if stalled:
         return "stalled"
@@ -271,7 +274,7 @@ def _state_of(run: Run, out: Estimate, total: int | None, stalled: bool, evaluat
         return "warmup"
     if run.regression.regressed(now if run.last_time is not None else None):
         return "regressed"
-    if total is None:
+    if no_total:
         return "unknown_total"
     return "running"
 
