@@ -150,6 +150,8 @@ def test_an_epoch_counter_without_a_total_continues_from_the_last_epochs_end() -
     # minGPT logs every 100 iterations from 0: an epoch is its last counter plus one logging step.
     lines = [MINGPT.format(e, i) for e in range(3) for i in range(0, 1000, 100)]
     assert [n for n, _ in positions(lines)] == list(range(0, 3000, 100))
+    # The same loop run again in the same log starts over: epoch 0, iteration 0.
+    assert [n for n, _ in positions(lines + lines[:12])] == [*range(0, 3000, 100), *range(0, 1200, 100)]
 
 
 def test_a_run_wide_counter_beside_an_epoch_is_taken_as_it_is() -> None:
@@ -182,7 +184,7 @@ def test_time_per_batch_and_epoch_shapes_that_are_not_progress() -> None:
 
 def test_an_evaluation_summary_is_one_eval_at_the_training_position() -> None:
     summary = "Test set: Average loss: 0.0400, Accuracy: 9800/10000 (98%)"
-    lines = [summary, MNIST.format(1, 57600, 96), summary, summary, "Test: [ 10/196]  Loss 6.9 (6.9)",
+    lines = [summary, MNIST.format(1, 57600, 96), "Test: [ 10/196]  Loss 6.9 (6.9)", summary, summary,
              "| end of epoch   1 | time: 140.20s | valid loss  5.00 | valid ppl   148.41", MNIST.format(2, 640, 1),
              "| end of epoch   2 | time: 140.20s | valid loss  4.50 | valid ppl   90.02"]
     evals = [(e.iteration, e.loss) for e in events_of(lines) if isinstance(e, Eval)]

@@ -101,42 +101,47 @@ class _Counter:
     epochs: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
 class _Epochs:
-    """Where a counter printed beside an epoch stands in the run (see the module docstring)."""
+    """Where a counter printed beside an epoch stands in the run (see the module docstring); ``place`` gives the
+    state after a line, which the parser keeps only when it takes the line."""
 
-    def __init__(self) -> None:
-        self.base: int | None = None
-        """The first epoch's number (0 or 1)."""
-        self.per_epoch: bool | None = None
-        """Whether the counter starts over each epoch; None until the first new epoch shows it."""
-        self.last: tuple[int, int] | None = None
-        """(epoch, counter) of the last training line."""
-        self.step = 0
-        """The counter's last step within an epoch (its logging interval)."""
-        self.offset = 0
-        """Iterations of the epochs done, for a per-epoch counter without a printed total."""
+    base: int | None = None
+    """The first epoch's number (0 or 1)."""
+    per_epoch: bool | None = None
+    """Whether the counter starts over each epoch; None until the first new epoch shows it."""
+    last: tuple[int, int] | None = None
+    """(epoch, counter) of the last training line."""
+    step: int = 0
+    """The counter's last step within an epoch (its logging interval)."""
+    offset: int = 0
+    """Iterations of the epochs done, for a per-epoch counter without a printed total."""
 
-    def progress(self, counter: _Counter, epoch: int) -> Progress:
-        if self.base is None:
-            self.base = 0 if epoch == 0 else 1
-        n = counter.n
+    def starts_over(self, epoch: int, n: int) -> bool:
+        """Whether a line at (``epoch``, ``n``) starts a new run: the first epoch's first batch, after others."""
+        return self.last is not None and self.last != (epoch, n) and n <= 1 and epoch <= (self.base or 0)
+
+    def place(self, counter: _Counter, epoch: int) -> tuple[Progress, _Epochs]:
+        base = (0 if epoch == 0 else 1) if self.base is None else self.base
+        per_epoch, step, offset, n = self.per_epoch, self.step, self.offset, counter.n
         if self.last is not None:
             last_epoch, last_n = self.last
-            if epoch > last_epoch and self.per_epoch is None:
-                self.per_epoch = n <= last_n  # a run-wide counter would have gone on
-            if epoch > last_epoch and self.per_epoch:
-                self.offset += last_n + self.step
+            if epoch > last_epoch and per_epoch is None:
+                per_epoch = n <= last_n  # a run-wide counter would have gone on
+            if epoch > last_epoch and per_epoch:
+                offset += last_n + step
             elif epoch == last_epoch and n > last_n:
-                self.step = n - last_n
-        self.last = (epoch, n)
-        index = max(0, epoch - self.base)
-        if self.per_epoch is not False and counter.total:
-            epochs = counter.epochs if counter.epochs and counter.epochs > index else None
-            return Progress(n, total_iterations=counter.total, epoch=index, total_epochs=epochs,
-                            batches_per_epoch=counter.total)
-        if self.per_epoch:
-            return Progress(self.offset + n, epoch=index)
-        return Progress(n, total_iterations=counter.total, epoch=index)
+                step = n - last_n
+        after = _Epochs(base, per_epoch, (epoch, n), step, offset)
+        index = max(0, epoch - base)
+        if per_epoch is not False and counter.total:
+            progress = Progress(n, total_iterations=counter.total, epoch=index, total_epochs=counter.epochs,
+                                batches_per_epoch=counter.total)
+        elif per_epoch:
+            progress = Progress(offset + n, epoch=index)
+        else:
+            progress = Progress(n, total_iterations=counter.total, epoch=index)
+        return progress, after
 
 
 class GenericParser(Parser):
@@ -160,18 +165,13 @@ class GenericParser(Parser):
         if counter.epoch is None:
             event = Progress(counter.n, total_iterations=counter.total)
         else:
-            before = (epochs.base, epochs.per_epoch, epochs.last, epochs.step, epochs.offset)
-            event = epochs.progress(counter, counter.epoch)
+            if epochs.starts_over(counter.epoch, counter.n):
+                epochs = _Epochs()  # a new run: its epochs count afresh
+            event, epochs = epochs.place(counter, counter.epoch)
         position = event.global_iteration
-        if self._last is not None and position < self._last - BACKWARDS_SLACK:
-            if position > 1:
-                if counter.epoch is not None:
-                    epochs.base, epochs.per_epoch, epochs.last, epochs.step, epochs.offset = before
-                return []
-            if counter.epoch is not None:  # a new run: its epochs count afresh
-                self._epochs = _Epochs()
-                event = self._epochs.progress(counter, counter.epoch)
-        self._last = event.global_iteration
+        if self._last is not None and position < self._last - BACKWARDS_SLACK and position > 1:
+            return []
+        self._last, self._epochs = position, epochs
         event.iteration_seconds = self._seconds(text)
         event.loss = self._loss(text)
         return [event]
