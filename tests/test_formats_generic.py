@@ -178,6 +178,7 @@ def test_time_per_batch_and_epoch_shapes_that_are_not_progress() -> None:
     (step,) = events_of(["step 10/1000 | loss 2.0 | 123.4 ms/step"])
     assert isinstance(step, Progress) and step.iteration_seconds == pytest.approx(0.1234)
     assert progress(["epoch 0.25 loss 2.0"]) == []  # a fraction of an epoch, no counter
+    assert positions(["step 100/1000 | epoch 0.25 | loss 2.0"]) == [(100, 1000)]  # a run-wide step, not per epoch
     assert progress(["Epoch 3/10, loss 0.2"]) == []  # Keras's epoch header shape: an epoch, no counter
     assert progress(["Epoch 0:  45%|████▌     | 450/1000 [00:10<00:12, 45.00it/s, loss=2.3]"]) == []  # a bar
 

@@ -119,7 +119,7 @@ class _Epochs:
 
     def starts_over(self, epoch: int, n: int) -> bool:
         """Whether a line at (``epoch``, ``n``) starts a new run: the first epoch's first batch, after others."""
-        return self.last is not None and self.last != (epoch, n) and n <= 1 and epoch <= (self.base or 0)
+        return self.last is not None and n <= 1 and epoch <= (self.base or 0)
 
     def place(self, counter: _Counter, epoch: int) -> tuple[Progress, _Epochs]:
         base = (0 if epoch == 0 else 1) if self.base is None else self.base
