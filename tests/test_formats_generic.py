@@ -179,7 +179,7 @@ def test_time_per_batch_and_epoch_shapes_that_are_not_progress() -> None:
     assert isinstance(step, Progress) and step.iteration_seconds == pytest.approx(0.1234)
     assert progress(["epoch 0.25 loss 2.0"]) == []  # a fraction of an epoch, no counter
     assert positions(["step 100/1000 | epoch 0.25 | loss 2.0"]) == [(100, 1000)]  # a run-wide step, not per epoch
-    assert progress(["Epoch 3/10, loss 0.2"]) == []  # Keras's epoch header shape: an epoch, no counter
+    assert progress(["Epoch 3/10"]) == []  # Keras's epoch header: no metric
     assert progress(["Epoch 0:  45%|████▌     | 450/1000 [00:10<00:12, 45.00it/s, loss=2.3]"]) == []  # a bar
 
 
@@ -203,3 +203,20 @@ def test_recorded_hand_written_loops_are_read_over_their_epochs(name: str) -> No
     at = [e.global_iteration for e in steps]
     assert at == sorted(at) and at[-1] == last and steps[-1].global_total == total
     assert sum(isinstance(e, Eval) for e in events) == summaries
+
+
+def test_a_loop_that_logs_once_per_epoch_counts_epochs() -> None:
+    # One line per epoch, its validation on the same line (an evaluation word does not make it a summary here).
+    lines = [f"Epoch [{e}/200] Train Loss: 0.5123 | Val Loss: 0.6 | Val Acc: 0.81" for e in (1, 2, 3)]
+    assert positions(lines) == [(1, 200), (2, 200), (3, 200)]
+    # 0-based epochs count the printed one as done too; pytorch/examples' GCN prints no total.
+    gcn = "Epoch: {:04d} (0.1234s) loss_train: 1.2345 acc_train: 0.5000 loss_val: 1.1111 acc_val: 0.6000"
+    assert positions([gcn.format(0), gcn.format(1)]) == [(1, None), (2, None)]
+    assert positions(["Epoch 0 loss 0.3", "Epoch 1 loss 0.2"]) == [(1, None), (2, None)]
+
+
+def test_in_a_log_that_counts_batches_an_epoch_line_is_a_summary() -> None:
+    lines = [TUTORIAL.format(1, 600), "Epoch 1/5 done, average loss 0.2", "Epoch 1: val loss 0.31", TUTORIAL.format(2, 10)]
+    got = events_of(lines)
+    assert [e.global_iteration if isinstance(e, Progress) else ("eval", e.iteration) for e in got] == [
+        600, ("eval", 600), 610]

@@ -60,12 +60,16 @@ _TQDM = re.compile(r"\d/\d+\s*\[\d+:\d\d")
 _EVAL_LOOP = re.compile(r"\[\s*\d+\s*/\s*\d+|\d/\d+\s*\[|%\|", re.IGNORECASE)
 """An evaluation loop's counter or bar (``Test: [ 10/196]``, ``5/10 [00:01<…``): not a summary."""
 _SUMMARY = re.compile(r"\b(?:loss|acc(?:uracy)?|ppl|perplexity)\b", re.IGNORECASE)
-_EVALUATION = re.compile(r"\b(?:val|valid|validation|eval|evaluat\w*|test(?:ing)?|sanity|predict\w*)\b", re.IGNORECASE)
+_EVALUATION = re.compile(
+    r"(?<![a-z0-9])(?:val|valid|validation|eval|evaluat\w*|test(?:ing)?|sanity|predict\w*)(?![a-z0-9])", re.IGNORECASE
+)
+"""An evaluation named, also as part of a key (``val_loss``)."""
 _METRIC = re.compile(
-    r"\b(?:loss|lr|learning[ _]rate|grad[ _]?norm|ppl|perplexity|acc(?:uracy)?|tok(?:ens)?(?:/s|_per_s\w*)|"
-    r"it/s|s/it|samples?/s|time|timing|seconds|dt|elapsed)\b",
+    r"(?<![a-z0-9])(?:loss|lr|learning[ _]rate|grad[ _]?norm|ppl|perplexity|acc(?:uracy)?|tok(?:ens)?(?:/s|_per_s\w*)|"
+    r"it/s|s/it|samples?/s|time|timing|seconds|dt|elapsed)(?![a-z0-9])",
     re.IGNORECASE,
 )
+"""A training metric's name, also as part of a key (``train_loss``, ``loss_train``, ``step_time``)."""
 _TIME = re.compile(
     r"\b(?:step[ _]?time|iter(?:ation)?[ _]?time|time[ _]per[ _](?:step|iter(?:ation)?)|time|dt|elapsed)"
     r"\s*(?:\(\w+\))?\s*[:=]?\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|us)\b",
@@ -99,6 +103,8 @@ class _Counter:
     total: int | None
     epoch: int | None = None
     epochs: int | None = None
+    whole_epoch: bool = False
+    """The line counts epochs only (``n`` is the epoch): a loop that logs once per epoch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,18 +159,30 @@ class GenericParser(Parser):
         self._last: int | None = None
         self._epochs = _Epochs()
         self._evaluated_at: int | None = None
+        self._batches = False
+        """Whether a line counted batches (or steps): then lines that count only epochs are summaries."""
+        self._first_epoch: int | None = None
 
     def parse(self, text: str) -> list[Event]:
         text = text[:SCAN_LIMIT]
-        if _EVALUATION.search(text):
-            return self._summary(text)
         counter = self._counter(text)
+        if counter is not None and counter.whole_epoch and self._batches:
+            counter = None  # an epoch's summary in a log that counts batches
+        if _EVALUATION.search(text) and (counter is None or not counter.whole_epoch):
+            return self._summary(text)  # (a loop that logs once per epoch names its validation on the same line)
         if counter is None:
             return []
         epochs = self._epochs
-        if counter.epoch is None:
+        if counter.whole_epoch:
+            if self._first_epoch is None:
+                self._first_epoch = counter.n
+            # Epochs done: the printed one counts itself (``Epoch [1/200]`` is the first done, ``Epoch 0`` too).
+            event = Progress(counter.n + (1 if self._first_epoch == 0 else 0), total_iterations=counter.total)
+        elif counter.epoch is None:
+            self._batches = True
             event = Progress(counter.n, total_iterations=counter.total)
         else:
+            self._batches = True
             if epochs.starts_over(counter.epoch, counter.n):
                 epochs = _Epochs()  # a new run: its epochs count afresh
             event, epochs = epochs.place(counter, counter.epoch)
@@ -199,15 +217,18 @@ class GenericParser(Parser):
         found = GenericParser._keyword(text)
         if epoch is None or _TQDM.search(text):
             return found
+        e = integer(epoch.group("e"))
+        of = integer(epoch.group("of")) if epoch.group("of") else None
+        if e is None or (of is not None and not 0 < e <= of):
+            return found
         if found is None:
             count = _COUNT.search(text, epoch.end())
             n = integer(count.group("n")) if count else None
             total = integer(count.group("total")) if count else None
             if n is None or not total or n > total:
-                return None
+                return None if count else _Counter(e, of, whole_epoch=True)
             found = _Counter(n, total)
-        of = integer(epoch.group("of")) if epoch.group("of") else None
-        return _Counter(found.n, found.total, integer(epoch.group("e")), of)
+        return _Counter(found.n, found.total, e, of)
 
     @staticmethod
     def _keyword(text: str) -> _Counter | None:
