@@ -213,6 +213,7 @@ def test_a_loop_that_logs_once_per_epoch_counts_epochs() -> None:
     gcn = "Epoch: {:04d} (0.1234s) loss_train: 1.2345 acc_train: 0.5000 loss_val: 1.1111 acc_val: 0.6000"
     assert positions([gcn.format(0), gcn.format(1)]) == [(1, None), (2, None)]
     assert positions(["Epoch 0 loss 0.3", "Epoch 1 loss 0.2"]) == [(1, None), (2, None)]
+    assert positions(["Epoch [0/200] loss 0.3", "Epoch [1/200] loss 0.2"]) == [(1, 200), (2, 200)]
 
 
 def test_in_a_log_that_counts_batches_an_epoch_line_is_a_summary() -> None:

@@ -217,10 +217,8 @@ class GenericParser(Parser):
         found = GenericParser._keyword(text)
         if epoch is None or _TQDM.search(text):
             return found
-        e = integer(epoch.group("e"))
-        of = integer(epoch.group("of")) if epoch.group("of") else None
-        if e is None or (of is not None and not 0 < e <= of):
-            return found
+        e = int(epoch.group("e"))
+        of = int(epoch.group("of")) if epoch.group("of") else None
         if found is None:
             count = _COUNT.search(text, epoch.end())
             n = integer(count.group("n")) if count else None
