@@ -13,7 +13,10 @@ learning rate, a throughput or a time), so config dumps and summaries do not rea
   it starts over (per epoch: the run's position is epochs done x counter total + counter; without a printed
   counter total, the previous epochs' last counter plus one logging step) or goes on (a run-wide counter). The
   epoch is 0-based when the first one seen is 0, else 1-based; the run's total is known when the epoch's total
-  is printed (``[1/5]``).
+  is printed (``[1/5]``);
+- an epoch alone, in a loop that logs once per epoch (``Epoch [5/200] Train Loss: 0.51 | Val Loss: 0.60``; its
+  validation named on the same line): the epochs done are the progress. In a log that counts batches such a line
+  is an epoch's summary, not progress.
 
 An evaluation summary (a line naming an evaluation, with a loss, accuracy or perplexity, and no counter of an
 evaluation loop: ``Test set: Average loss: 0.0400, Accuracy: 9800/10000 (98%)``, ``| end of epoch 1 | time: 140.20s
@@ -21,12 +24,14 @@ evaluation loop: ``Test set: Average loss: 0.0400, Accuracy: 9800/10000 (98%)``,
 periodic work, not as a hang.
 
 tqdm bars (``12/290 [00:10<02:00, …]``) are the ``tqdm`` family's, which knows an eval bar from a training bar.
-A line that names an evaluation (``val``, ``eval``, ``test``, ``sanity``, ``predict``) is never progress here.
+A line that names an evaluation (``val``, ``eval``, ``test``, ``sanity``, ``predict``, also in a key such as
+``val_loss``) is never progress here, except an epoch's line in a loop that logs once per epoch.
 
 The keyword must stand alone: ``max_steps=1000``, ``warmup_steps``, ``total steps 10`` or ``save every 500
 steps`` are not progress. A counter that goes backwards by more than a little is another counter (an eval loop,
 a second logger), not a restart, and is ignored; a restart to 0 or 1 is kept. Time per iteration comes from a
-``time``/``step_time``/``dt`` field with a unit, or from a rate (``it/s``, ``s/it``); loss from ``loss``.
+``time``/``step_time``/``dt`` field with a unit, a unit per step (``ms/batch 45.3``, ``120 ms/step``) or a rate
+(``it/s``, ``s/it``); loss from ``loss``.
 Precision matters more than recall: this family is generic (it never wins against a known family, see
 ``formats.GENERIC_FAMILIES``) and on every real log in the repository it yields no progress where a known
 family applies (``tests/test_formats_generic.py``).
@@ -35,7 +40,7 @@ family applies (``tests/test_formats_generic.py``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from exporter.events import Eval, Event, Progress
 from exporter.formats._values import SCAN_LIMIT, finite, integer, number, pick_loss, step_seconds
@@ -161,7 +166,6 @@ class GenericParser(Parser):
         self._evaluated_at: int | None = None
         self._batches = False
         """Whether a line counted batches (or steps): then lines that count only epochs are summaries."""
-        self._first_epoch: int | None = None
 
     def parse(self, text: str) -> list[Event]:
         text = text[:SCAN_LIMIT]
@@ -174,10 +178,10 @@ class GenericParser(Parser):
             return []
         epochs = self._epochs
         if counter.whole_epoch:
-            if self._first_epoch is None:
-                self._first_epoch = counter.n
+            if epochs.base is None:
+                epochs = replace(epochs, base=0 if counter.n == 0 else 1)
             # Epochs done: the printed one counts itself (``Epoch [1/200]`` is the first done, ``Epoch 0`` too).
-            event = Progress(counter.n + (1 if self._first_epoch == 0 else 0), total_iterations=counter.total)
+            event = Progress(counter.n - (epochs.base or 0) + 1, total_iterations=counter.total)
         elif counter.epoch is None:
             self._batches = True
             event = Progress(counter.n, total_iterations=counter.total)
