@@ -133,6 +133,8 @@ TUTORIAL = "Epoch [{}/5], Step [{}/600], Loss: 0.2345"  # convolutional_neural_n
 WORD_LM = "| epoch {:3d} | {:5d}/ 2983 batches | lr 20.00 | ms/batch 45.30 | loss  5.20 | ppl   181.27"
 SUPER_RES = "===> Epoch[{}]({}/200): Loss: 0.0123"  # super_resolution/main.py
 MINGPT = "[RANK0] Epoch {} | Iter {} | train Loss 2.12345"  # distributed/minGPT-ddp/mingpt/trainer.py
+GAN = "[Epoch {}/200] [Batch {}/938] [D loss: 0.312345] [G loss: 0.512345]"  # eriklindernoren/PyTorch-GAN
+TF_TUTORIAL = "Epoch {} Batch {} Loss 3.1234 Accuracy 0.1234"  # tensorflow.org's transformer tutorial
 
 
 def test_a_per_epoch_counter_is_placed_in_the_run() -> None:
@@ -144,6 +146,9 @@ def test_a_per_epoch_counter_is_placed_in_the_run() -> None:
     assert positions([SUPER_RES.format(1, 191), SUPER_RES.format(2, 1), SUPER_RES.format(3, 11)]) == [
         (191, None), (201, None), (411, None)]
     assert positions([WORD_LM.format(1, 2800), WORD_LM.format(2, 200)]) == [(2800, None), (3183, None)]
+    assert positions([GAN.format(0, 900), GAN.format(1, 0)]) == [(900, 187600), (938, 187600)]
+    assert positions([TF_TUTORIAL.format(1, 0), TF_TUTORIAL.format(1, 50), TF_TUTORIAL.format(2, 0)]) == [
+        (0, None), (50, None), (100, None)]  # no batch total: an epoch is its last batch plus one logging step
 
 
 def test_an_epoch_counter_without_a_total_continues_from_the_last_epochs_end() -> None:

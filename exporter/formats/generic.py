@@ -3,7 +3,7 @@
 Shapes understood (case-insensitive), each only on a line that also prints a training metric (a loss, a
 learning rate, a throughput or a time), so config dumps and summaries do not read as progress:
 
-- a keyword and a counter: ``step 12``, ``Step 12/1000``, ``iter: 12``, ``iteration=12``, ``global_step=12``,
+- a keyword and a counter: ``step 12``, ``Step 12/1000``, ``iter: 12``, ``iteration=12``, ``global_step=12``, ``Batch 12``,
   ``train step 12``, ``update 12`` (``/total`` optional);
 - a bracketed counter with a time: ``[ 22/290 02:50 < 38:04, 0.12 it/s, …]`` (the HF notebook bar);
 - an epoch and a counter within it, as hand-written loops print them (pytorch/examples, tutorials):
@@ -47,7 +47,7 @@ from exporter.formats._values import SCAN_LIMIT, finite, integer, number, pick_l
 from exporter.formats.base import Parser
 
 _KEYWORD = re.compile(
-    r"(?<![\w.\-/])(?P<key>global[ _]step|train(?:ing)?[ _]step|step|iteration|iter|it|update)"
+    r"(?<![\w.\-/])(?P<key>global[ _]step|train(?:ing)?[ _]step|step|iteration|iter|it|update|batch)"
     r"\s*(?:[:=#]\s*|\s+|(?=\[))\[?\s*(?P<n>\d{1,15})(?:\s*/\s*(?P<total>\d{1,15}))?\b(?!\s*(?:steps|%|\.\d))",
     re.IGNORECASE,
 )
