@@ -61,6 +61,14 @@ def test_report_tqdm_log_with_total_flag(capsys):
     assert data["eta_seconds"] > 0
 
 
+def test_report_says_how_to_give_the_total_of_a_per_epoch_counter(capsys):
+    # pytorch/examples' MNIST loop prints samples per epoch, not its epochs: the hint gives the epoch's size.
+    path = str(ROOT / "benchmarks" / "data" / "mnist_example.tslog")
+    assert "(pass --total-iterations N for an ETA: N = epochs x 20000 per epoch), epoch 7" in report(capsys, path)
+    data = json.loads(report(capsys, "--json", "--total-iterations", str(8 * 20000), path))
+    assert data["state"] == "finished" and data["batches_per_epoch"] == 20000
+
+
 def test_report_missing_file_exits_2(capsys, tmp_path):
     assert main(["report", str(tmp_path / "absent.log")]) == 2
     err = capsys.readouterr().err

@@ -136,6 +136,9 @@ def render(report: Report) -> str:
             where += f" of {e.total_iterations}"
             if e.progress_ratio is not None:
                 where += f" ({100 * e.progress_ratio:.1f}%)"
+        elif e.batches_per_epoch:
+            where += (f" of an unknown total (pass --total-iterations N for an ETA: N = epochs x {e.batches_per_epoch}"
+                      " per epoch)")
         else:
             where += " of an unknown total (pass --total-iterations N for an ETA)"
         if e.epoch is not None:

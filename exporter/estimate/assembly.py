@@ -106,6 +106,7 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
     iteration = run.last_iteration or 0
     out.iteration = iteration
     out.epoch = last.epoch
+    out.batches_per_epoch = run.config.batches_per_epoch
     out.loss = last.loss
     out.loss_nonfinite = last.loss is not None and not math.isfinite(last.loss)
     out.tokens_per_second = last.tokens_per_second

@@ -61,6 +61,8 @@ class Estimate:
     tokens_per_second: float | None = None
     mfu_ratio: float | None = None
     epoch: int | None = None
+    batches_per_epoch: int | None = None
+    """Iterations per epoch of a per-epoch counter (what the lines state), for a total given in epochs."""
     runs: int = 0
     """Runs (restarts/resumes) seen in this log; the figures above describe the latest."""
 
