@@ -52,6 +52,7 @@ def progress(lines: list[str]) -> list[tuple[int, int | None, float | None, floa
         ("Training epoch 0, iteration 125/149 | lr: 1e-4 | train_step_timing in s: 0.52 | reduced_train_loss: 3.1",
          (125, 149, 0.52, 3.1)),  # NeMo's shape
         ("Step 12 | loss:2.31 tokens_per_second_per_gpu:1234", (12, None, None, 2.31)),  # torchtune's shape
+        ("iter_dt 12.34ms; iter 100: train loss 2.12345", (100, None, 0.01234, 2.12345)),  # karpathy/minGPT's demos
     ],
 )
 def test_common_step_counter_shapes(line: str, expected: tuple) -> None:

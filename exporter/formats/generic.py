@@ -76,7 +76,7 @@ _METRIC = re.compile(
 )
 """A training metric's name, also as part of a key (``train_loss``, ``loss_train``, ``step_time``)."""
 _TIME = re.compile(
-    r"\b(?:step[ _]?time|iter(?:ation)?[ _]?time|time[ _]per[ _](?:step|iter(?:ation)?)|time|dt|elapsed)"
+    r"\b(?:step[ _]?time|iter(?:ation)?[ _]?(?:time|dt)|time[ _]per[ _](?:step|iter(?:ation)?)|time|dt|elapsed)"
     r"\s*(?:\(\w+\))?\s*[:=]?\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|us)\b",
     re.IGNORECASE,
 )
