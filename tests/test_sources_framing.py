@@ -124,6 +124,8 @@ UTC = calendar.timegm((2026, 11, 28, 0, 33, 0, 0, 0, 0))
         ("[2024-04-06 02:59:36] iteration 43/100", local(2024, 4, 6, 2, 59, 36), "iteration 43/100"),
         (" [2024-04-06 02:59:36] iteration 43/100", local(2024, 4, 6, 2, 59, 36), "iteration 43/100"),
         ("2026-11-28T00:33:00Z", UTC, ""),
+        # transformers' and accelerate's example scripts: datefmt="%m/%d/%Y %H:%M:%S"
+        ("11/28/2026 00:33:00 - INFO - __main__ - step 1", local(2026, 11, 28, 0, 33, 0), "- INFO - __main__ - step 1"),
     ],
 )
 def test_split_timestamp_shapes(text: str, when: float, rest: str) -> None:
@@ -142,6 +144,8 @@ def test_split_timestamp_shapes(text: str, when: float, rest: str) -> None:
         "2026-11-28 00:33:00abc",  # not followed by a blank
         "[2026-11-28 00:33:00 unclosed",
         "2026-11-28",
+        "28/11/2026 00:33:00 day first",  # month 28
+        "11/28/2026 00:33:00x",
     ],
 )
 def test_split_timestamp_rejects(text: str) -> None:
@@ -250,7 +254,7 @@ def test_short_file_waits_for_detection_then_plain_prefix_time() -> None:
 
 
 _PIECES = [b"a", b"iter 1", b"\xc3\xa9", b"\xff", b"\n", b"\r", b"\r\n", b"\x1b[1m", b"\x00", b" ", b"\t",
-           b"2026-11-28T00:33:00Z ", b"[2024-04-06 02:59:36] ", b"12"]
+           b"2026-11-28T00:33:00Z ", b"[2024-04-06 02:59:36] ", b"11/28/2026 00:33:00 ", b"12"]
 _streams = st.lists(st.sampled_from(_PIECES), max_size=200).map(b"".join)
 
 

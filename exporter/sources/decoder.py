@@ -20,7 +20,7 @@ __all__ = ["RecordDecoder"]
 
 _TS_FIRST = frozenset("0123456789[ \t")
 _FIRST_CHAR = slice(0, 1)
-_MAY_STAMP = re.compile(r"\n[ \t]*\[?\d{4}-\d\d-\d\d[T ]")
+_MAY_STAMP = re.compile(r"\n[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d/\d\d/\d{4} )")
 """A record start where ``split_timestamp`` may find a timestamp (a superset of its shapes): such blocks are read
 as records."""
 _BLANKS = re.compile(r"\n\n+")

@@ -26,6 +26,16 @@ _PREFIX = re.compile(
     re.VERBOSE,
 )
 
+_US_PREFIX = re.compile(
+    r"""[ \t]*
+    (?P<mo>\d\d)/(?P<d>\d\d)/(?P<y>\d{4})[ ](?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)
+    (?:[.,](?P<frac>\d{1,9})\d*)?
+    (?:(?P<z>[Zz])|(?P<sign>[+-])(?P<oh>\d\d):?(?P<om>\d\d))?
+    (?=[ \t]|$)[ \t]?""",
+    re.VERBOSE,
+)
+"""``12/01/2026 14:03:07``: the ``datefmt="%m/%d/%Y %H:%M:%S"`` of transformers' and accelerate's example scripts."""
+
 # Local-time conversions go through time.mktime (slow, DST-aware); records of one minute share one call.
 _local_minutes: dict[tuple[int, int, int, int, int], float] = {}
 _LOCAL_CACHE_MAX = 4096
@@ -80,7 +90,8 @@ def split_timestamp(text: str) -> tuple[float | None, str]:
       ``2026-11-28T00:33:00.123456789Z msg``, with ``Z`` or an offset (``+02:00``, ``+0200``), fraction up to ns;
     - ``2026-11-28 00:33:00,123 msg`` / ``2026-11-28 00:33:00.123 msg`` / ``2026-11-28 00:33:00 msg``
       (Python logging, loguru);
-    - ``[2024-04-06 02:59:36] msg`` (Megatron-LM), also with a fraction or a zone inside the brackets.
+    - ``[2024-04-06 02:59:36] msg`` (Megatron-LM), also with a fraction or a zone inside the brackets;
+    - ``12/01/2026 14:03:07 - INFO - __main__ - msg`` (month first: the Hugging Face example scripts' logging).
 
     A timestamp without a zone is local time (the exporter's ``TZ``). An unbracketed timestamp must be followed by
     a blank or the end of the text, so ``2026-11-28 00:33:00abc`` is not split. Impossible dates (month 13) are not
@@ -88,7 +99,7 @@ def split_timestamp(text: str) -> tuple[float | None, str]:
     """
     if text[:1] not in _FIRST:
         return None, text
-    m = _PREFIX.match(text)
+    m = _PREFIX.match(text) or _US_PREFIX.match(text)
     if m is None:
         return None, text
     seconds = _to_unix(m)
