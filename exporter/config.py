@@ -40,7 +40,7 @@ DEFAULT_LISTEN_ADDRESS = ":9787"
 DEFAULT_GPU_POLL_SECONDS = 1.0
 DEFAULT_LOG_POLL_SECONDS = 0.25
 MAX_LOG_POLL_SECONDS = 1.0
-_RUN_KEYS = ("run", "log", "format", "total_iterations", "deadline")
+_RUN_KEYS = ("run", "log", "format", "total_iterations", "total_epochs", "deadline")
 
 
 def _text(key: str, value: Any) -> str:
@@ -61,10 +61,12 @@ class Setting:
 
 SETTINGS = (
     Setting("config.file", "FILE", "YAML file with any of these settings (flag names as keys) and a 'runs:' list, "
-            "each entry with run, log, and optional format, total_iterations, deadline (RFC 3339)"),
+            "each entry with run, log, and optional format, total_iterations, total_epochs, deadline (RFC 3339)"),
     Setting("format", "NAME", "log format of the --log runs (default: detected from the first lines)"),
     Setting("total-iterations", "N", "total iterations of the --log runs when the log does not print them",
             parse_positive_int),
+    Setting("total-epochs", "N", "total epochs of the --log runs, for logs that count iterations per epoch without "
+            "printing the epochs", parse_positive_int),
     Setting("web.listen-address", "[HOST]:PORT",
             f"address to serve /metrics, /healthz and / on (default {DEFAULT_LISTEN_ADDRESS})",
             lambda key, value: parse_listen_address(value, key), parse_listen_address(DEFAULT_LISTEN_ADDRESS)),
@@ -208,6 +210,7 @@ def _runs_from_file(entries: Any, base_dir: str) -> list[RunConfig]:
         if run is not None and (not isinstance(run, (str, int)) or not str(run).strip()):
             raise ConfigError(f"{where}.run", "must be a non-empty name")
         total = entry.get("total_iterations")
+        epochs = entry.get("total_epochs")
         deadline = entry.get("deadline")
         fmt = entry.get("format")
         runs.append(
@@ -219,6 +222,7 @@ def _runs_from_file(entries: Any, base_dir: str) -> list[RunConfig]:
                 deadline_timestamp_seconds=parse_deadline(f"{where}.deadline", deadline)
                 if deadline is not None
                 else None,
+                total_epochs=parse_positive_int(f"{where}.total_epochs", epochs) if epochs is not None else None,
             )
         )
     return runs
@@ -269,6 +273,7 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
     listen = value("web.listen-address")
     fmt = value("format")
     total = value("total-iterations")
+    epochs = value("total-epochs")
 
     log_specs: list[str] = list(getattr(args, "log", None) or [])
     if not log_specs and environ.get(env_name("log")):
@@ -278,9 +283,10 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
     runs: list[RunConfig] = []
     for spec in log_specs:
         name, path = _parse_log_flag(spec)
-        runs.append(RunConfig(run=name or run_name_from_path(path), log=path, format=fmt, total_iterations=total))
+        runs.append(RunConfig(run=name or run_name_from_path(path), log=path, format=fmt, total_iterations=total,
+                              total_epochs=epochs))
     if not runs:
-        # --format/--total-iterations fill in config-file runs that do not set their own.
+        # --format/--total-iterations/--total-epochs fill in config-file runs that do not set their own.
         runs = [
             RunConfig(
                 run=r.run,
@@ -288,6 +294,7 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
                 format=r.format or fmt,
                 total_iterations=r.total_iterations or total,
                 deadline_timestamp_seconds=r.deadline_timestamp_seconds,
+                total_epochs=r.total_epochs or epochs,
             )
             for r in file_runs
         ]

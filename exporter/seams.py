@@ -56,7 +56,8 @@ class PipelineFactory(Protocol):
 
 
 class EstimatorFactory(Protocol):
-    def __call__(self, *, total_iterations: int | None = None, clock: Callable[[], float] = ...) -> EstimatorLike: ...
+    def __call__(self, *, total_iterations: int | None = None, total_epochs: int | None = None,
+                 clock: Callable[[], float] = ...) -> EstimatorLike: ...
 
 
 class SourceFactory(Protocol):

@@ -67,6 +67,7 @@ class RunConfig:
     format: str | None = None
     total_iterations: int | None = None
     deadline_timestamp_seconds: float | None = None
+    total_epochs: int | None = None
 
 
 class RunWorker:
@@ -134,7 +135,8 @@ class RunWorker:
             return self._state
 
     def _new_estimator(self) -> EstimatorLike:
-        return self._make_estimator(total_iterations=self.run.total_iterations, clock=self._clock)
+        return self._make_estimator(total_iterations=self.run.total_iterations, total_epochs=self.run.total_epochs,
+                                    clock=self._clock)
 
     @property
     def _estimator(self) -> EstimatorLike:

@@ -59,12 +59,16 @@ def test_runs_list_in_file(tmp_path: Path) -> None:
         "  - {run: gpt, log: logs/train.log, format: nanogpt, total_iterations: 5000,"
         " deadline: '2025-06-01T12:00:00Z'}\n"
         "  - {log: /abs/other.log}\n"
+        "  - {log: /abs/mnist.log, total_epochs: 14}\n"
         "total-iterations: 7\n"
+        "total-epochs: 3\n"
     )
     config = parse(["--config.file", str(file)])
-    first, second = config.runs
-    assert first == cfg.RunConfig("gpt", str(tmp_path / "logs/train.log"), "nanogpt", 5000, 1748779200.0)
-    assert second == cfg.RunConfig("other", "/abs/other.log", None, 7, None)
+    first, second, third = config.runs
+    assert first == cfg.RunConfig("gpt", str(tmp_path / "logs/train.log"), "nanogpt", 5000, 1748779200.0, 3)
+    assert second == cfg.RunConfig("other", "/abs/other.log", None, 7, None, 3)
+    assert third == cfg.RunConfig("mnist", "/abs/mnist.log", None, 7, None, 14)
+    assert parse(["--log", "x", "--total-epochs", "9"]).runs[0].total_epochs == 9
 
 
 def test_env_logs_and_gpu_selection() -> None:
@@ -120,6 +124,7 @@ def test_duplicate_and_missing_runs() -> None:
         ("runs:\n  - {log: a, deadline: tomorrow}\n", "runs[0].deadline", "not an RFC 3339 time"),
         ("runs:\n  - {log: a, deadline: '2025-06-01T12:00:00'}\n", "runs[0].deadline", "no UTC offset"),
         ("runs:\n  - {log: a, total_iterations: 0}\n", "runs[0].total_iterations", "positive"),
+        ("runs:\n  - {log: a, total_epochs: -2}\n", "runs[0].total_epochs", "positive"),
         ("runs:\n  - {log: /a/t.log}\n  - {log: /b/t.log}\n", "log", "duplicate run name 't'"),
         ("runs: {log: a}\n", "runs", "must be a list"),
         ("[1, 2]\n", "config.file", "must hold a mapping"),

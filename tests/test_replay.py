@@ -63,6 +63,15 @@ def test_replay_total_flag(capsys):
     assert rows[-1]["state"] != "finished"
 
 
+def test_replay_total_in_epochs_and_every_percent_of_it(capsys):
+    path = str(DATA.parent.parent / "benchmarks" / "data" / "mnist_example.tslog")
+    rows = replay(capsys, "--total-epochs", "8", "--every", "10%", path)
+    # The first line at or past each 10 % of 8 epochs x 20,000 samples, then the last line.
+    assert [int(100 * r["iteration"] / 160000) // 10 for r in rows[:-1]] == list(range(10))
+    assert rows[-1]["iteration"] == 159840 and rows[-1]["total_iterations"] == 160000
+    assert rows[-1]["state"] == "finished"
+
+
 def test_replay_missing_file_exits_2(capsys, tmp_path):
     assert main(["replay", str(tmp_path / "absent.log")]) == 2
     err = capsys.readouterr().err

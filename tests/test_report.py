@@ -61,12 +61,18 @@ def test_report_tqdm_log_with_total_flag(capsys):
     assert data["eta_seconds"] > 0
 
 
-def test_report_says_how_to_give_the_total_of_a_per_epoch_counter(capsys):
+def test_a_per_epoch_counter_takes_its_total_in_epochs(capsys):
     # pytorch/examples' MNIST loop prints samples per epoch, not its epochs: the hint gives the epoch's size.
     path = str(ROOT / "benchmarks" / "data" / "mnist_example.tslog")
-    assert "(pass --total-iterations N for an ETA: N = epochs x 20000 per epoch), epoch 7" in report(capsys, path)
-    data = json.loads(report(capsys, "--json", "--total-iterations", str(8 * 20000), path))
-    assert data["state"] == "finished" and data["batches_per_epoch"] == 20000
+    assert "(pass --total-epochs N for an ETA; 20000 per epoch), epoch 7" in report(capsys, path)
+    data = json.loads(report(capsys, "--json", "--total-epochs", "8", path))
+    assert data["state"] == "finished" and data["total_iterations"] == 8 * 20000 and data["batches_per_epoch"] == 20000
+    # The iterations flag wins; a run's line total (the tutorial prints its epochs) comes after the epochs flag.
+    assert json.loads(report(capsys, "--json", "--total-epochs", "8", "--total-iterations", "5", path))[
+        "total_iterations"] == 5
+    tutorial = str(ROOT / "benchmarks" / "data" / "tutorial_sigstop.tslog")
+    assert json.loads(report(capsys, "--json", tutorial))["total_iterations"] == 12 * 600
+    assert json.loads(report(capsys, "--json", "--total-epochs", "6", tutorial))["total_iterations"] == 6 * 600
 
 
 def test_report_missing_file_exits_2(capsys, tmp_path):

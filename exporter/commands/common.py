@@ -23,6 +23,13 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
         help="total iterations of the run (wins over what the log says)",
     )
     parser.add_argument(
+        "--total-epochs",
+        type=positive_int,
+        metavar="N",
+        default=None,
+        help="total epochs of the run, for logs that count iterations per epoch without printing the epochs",
+    )
+    parser.add_argument(
         "--format",
         metavar="F",
         default=None,

@@ -72,24 +72,27 @@ class Every:
             raise ValueError(f"--every must be positive, not {text}")
         return cls(value, unit)
 
-    def selector(self, total_iterations: int | None) -> Callable[[Event], bool]:
+    def selector(self, total_iterations: int | None, total_epochs: int | None = None) -> Callable[[Event], bool]:
         """A function telling, event by event, whether this progress event is a point to print."""
-        return _Points(self, total_iterations).due
+        return _Points(self, total_iterations, total_epochs).due
 
 
 class _Points:
     """The state of one ``Every`` over one log: the last printed position, the events seen, the total known."""
 
-    def __init__(self, every: Every, total_iterations: int | None) -> None:
+    def __init__(self, every: Every, total_iterations: int | None, total_epochs: int | None) -> None:
         self.every = every
         self.fixed = total_iterations is not None
         self.total = float(total_iterations or 0)
+        self.epochs = total_epochs
         self.last = -math.inf
         self.count = 0
 
     def due(self, event: Event) -> bool:
         if not self.fixed and isinstance(event, (Config, Progress)):
             total = event.total_iterations if isinstance(event, Config) else event.global_total
+            if self.epochs is not None and isinstance(event, Progress) and event.batches_per_epoch:
+                total = self.epochs * event.batches_per_epoch  # as the estimator reads --total-epochs
             self.total = float(total) if total else self.total
         if not isinstance(event, Progress):
             return False
@@ -113,11 +116,12 @@ def estimates(
     events: Iterable[Event],
     *,
     total_iterations: int | None = None,
+    total_epochs: int | None = None,
     due: Callable[[Event], bool] | None = None,
 ) -> Iterator[tuple[Progress, Estimate, Estimator]]:
     """After each progress event (or only those ``due`` picks, and the last one): (event, the estimate with
     ``now`` = its time, the estimator)."""
-    estimator = Estimator(total_iterations=total_iterations, clock=lambda: math.nan)
+    estimator = Estimator(total_iterations=total_iterations, total_epochs=total_epochs, clock=lambda: math.nan)
     last: Progress | None = None
     for event in events:
         estimator.observe(event)
@@ -162,8 +166,9 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     try:
         events = log_events(read_records(args.log), pipeline)
-        due = every.selector(args.total_iterations) if every is not None else None
-        for event, estimate, _ in estimates(events, total_iterations=args.total_iterations, due=due):
+        due = every.selector(args.total_iterations, args.total_epochs) if every is not None else None
+        for event, estimate, _ in estimates(events, total_iterations=args.total_iterations,
+                                            total_epochs=args.total_epochs, due=due):
             out.write(json.dumps(row(event, estimate)) + "\n")
         out.flush()
     except BrokenPipeError:

@@ -73,10 +73,11 @@ class Report:
         return out
 
 
-def summarize(path: str, *, total_iterations: int | None, format: str | None, live: bool = False) -> Report:
+def summarize(path: str, *, total_iterations: int | None, format: str | None, live: bool = False,
+              total_epochs: int | None = None) -> Report:
     """Read the log and report on it. Raises OSError / ValueError."""
     pipeline = Pipeline(format=format)
-    estimator = Estimator(total_iterations=total_iterations, clock=time.time)
+    estimator = Estimator(total_iterations=total_iterations, total_epochs=total_epochs, clock=time.time)
     for event in log_items(read_items(path), pipeline):
         estimator.observe(event)
     end = estimator.last_event_time
@@ -137,8 +138,7 @@ def render(report: Report) -> str:
             if e.progress_ratio is not None:
                 where += f" ({100 * e.progress_ratio:.1f}%)"
         elif e.batches_per_epoch:
-            where += (f" of an unknown total (pass --total-iterations N for an ETA: N = epochs x {e.batches_per_epoch}"
-                      " per epoch)")
+            where += f" of an unknown total (pass --total-epochs N for an ETA; {e.batches_per_epoch} per epoch)"
         else:
             where += " of an unknown total (pass --total-iterations N for an ETA)"
         if e.epoch is not None:
@@ -199,7 +199,8 @@ def run(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     try:
-        report = summarize(args.log, total_iterations=args.total_iterations, format=args.format, live=args.live)
+        report = summarize(args.log, total_iterations=args.total_iterations, format=args.format, live=args.live,
+                           total_epochs=args.total_epochs)
     except ValueError as exc:
         print(f"training-eta-exporter report: {exc}", file=sys.stderr)
         return 2

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"training-eta-exporter watch: {exc}", file=sys.stderr)
         return 2
-    estimator = Estimator(total_iterations=args.total_iterations)
+    estimator = Estimator(total_iterations=args.total_iterations, total_epochs=args.total_epochs)
     if path.endswith(".tslog"):
         # A recorded log: its own record times, read once (there is nothing to follow).
         for event in log_items(read_items(path), pipeline):

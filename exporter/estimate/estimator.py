@@ -34,8 +34,12 @@ class Estimator:
     ``observe`` is O(1) amortised and ``estimate`` is O(window), so replaying a long log stays linear.
     """
 
-    def __init__(self, *, total_iterations: int | None = None, clock: Callable[[], float] = _time.time) -> None:
+    def __init__(self, *, total_iterations: int | None = None, total_epochs: int | None = None,
+                 clock: Callable[[], float] = _time.time) -> None:
+        """``total_iterations`` / ``total_epochs``: what the user says of the run's length (wins over the log; epochs
+        count once the log states an epoch's size)."""
         self._total_flag = total_iterations
+        self._epochs_flag = total_epochs
         self._clock = clock
         self._run = Run(RunPlan())
         self._previous: Run | None = None
@@ -317,7 +321,7 @@ class Estimator:
             run.baseline.add(pace, clock)
             baseline = run.baseline.value
             run.regression.update(pace / baseline if baseline else None, sample.end_time)
-        total = total_of(run, self._total_flag)
+        total = total_of(run, self._total_flag, self._epochs_flag)
         if total is not None and total > sample.end_iteration:
             # Calibrate the pace part only: eval/checkpoint work has its own schedule and measured cost, and a
             # schedule learnt late must not read as the pace having been wrong.
@@ -385,7 +389,7 @@ class Estimator:
     def estimate(self, *, now: float | None = None) -> Estimate:
         """The current picture; ``now`` (Unix seconds) defaults to the injected clock."""
         run = self._run
-        return assemble(run, total=total_of(run, self._total_flag), now=self._clock() if now is None else now,
+        return assemble(run, total=total_of(run, self._total_flag, self._epochs_flag), now=self._clock() if now is None else now,
                         runs=self._runs, nonfinite=self._nonfinite, judged=self._judged)
 
     def time_split(self, estimate: Estimate) -> TimeSplit:

@@ -102,10 +102,13 @@ def typical_line_gap(run: Run) -> int:
     return run.line_gap
 
 
-def total_of(run: Run, flag: int | None) -> int | None:
-    """The run's total iterations: the flag, else what a progress line says, else the log's config."""
+def total_of(run: Run, flag: int | None, epochs_flag: int | None = None) -> int | None:
+    """The run's total iterations: the flag, else the epochs flag times an epoch's size, else what a progress line
+    says, else the log's config."""
     if flag is not None:
         return flag
+    if epochs_flag is not None and run.config.batches_per_epoch:
+        return epochs_flag * run.config.batches_per_epoch
     if run.line_total is not None:
         return run.line_total
     config = run.config
