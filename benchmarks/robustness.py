@@ -84,7 +84,8 @@ def vanished_glob(folder: Path, files: int = 100) -> tuple[float, float]:
         RunConfig("job", str(folder / "run-*.log")),
         clock=lambda: now[0],
         open_source=lambda spec, clock: open_source(spec, clock=clock),
-        make_estimator=lambda total_iterations=None, clock=None: Estimator(total_iterations=total_iterations),
+        make_estimator=lambda total_iterations=None, total_epochs=None, clock=None: Estimator(
+            total_iterations=total_iterations, total_epochs=total_epochs),
     )
     body = "".join(f"iter {i}: loss 1.5, time 50.00ms, mfu 30.00%\n" for i in range(0, 20000, 10))
     first = 0.0

@@ -153,6 +153,15 @@ def test_a_run_that_cannot_print_its_total_finishes_at_its_last_line(tmp_path: P
         assert (worker.state().estimate.eta_seconds == 0.0) is (expected == "finished")
 
 
+def test_the_sidecar_takes_a_total_in_epochs(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"Train Epoch: {e} [{b * 640}/60000 ({b}%)]\tLoss: 2.3\n" for e in (1, 2) for b in range(94)))
+    worker = RunWorker(RunConfig("mnist", str(log), total_epochs=14), clock=Clock(1_800_000_000.0))
+    worker.step()
+    estimate = worker.state().estimate
+    assert (estimate.iteration, estimate.total_iterations) == (60000 + 93 * 640, 14 * 60000)
+
+
 def test_report_words_for_stalled_and_finished(tmp_path: Path) -> None:
     import time
 

@@ -69,8 +69,8 @@ class ReplaySource:
 def real_worker(run: RunConfig, clock: Clock, open_source: Callable[..., object], gpus=tuple) -> RunWorker:
     return RunWorker(
         run, clock=clock, open_source=open_source,
-        make_estimator=lambda total_iterations=None, clock=clock: Estimator(total_iterations=total_iterations,
-                                                                            clock=clock),
+        make_estimator=lambda total_iterations=None, total_epochs=None, clock=clock: Estimator(
+            total_iterations=total_iterations, total_epochs=total_epochs, clock=clock),
         gpus=gpus,
     )
 
@@ -377,8 +377,9 @@ class CountingEstimator(Estimator):
 def counting_worker(run: RunConfig, clock: Clock, source: ListSource) -> tuple[RunWorker, list[CountingEstimator]]:
     made: list[CountingEstimator] = []
 
-    def make_estimator(total_iterations: int | None = None, clock: Callable[[], float] = clock) -> Estimator:
-        made.append(CountingEstimator(total_iterations=total_iterations, clock=clock))
+    def make_estimator(total_iterations: int | None = None, total_epochs: int | None = None,
+                       clock: Callable[[], float] = clock) -> Estimator:
+        made.append(CountingEstimator(total_iterations=total_iterations, total_epochs=total_epochs, clock=clock))
         return made[-1]
 
     worker = RunWorker(run, clock=clock, open_source=lambda spec, clock: source, make_estimator=make_estimator)
