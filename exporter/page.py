@@ -100,7 +100,11 @@ def _run_card(state: RunState) -> str:
             parts.append(f"done at {format_timestamp(e.completion_timestamp_seconds)}")
         eta += f'<p class="range">{" · ".join(parts)}</p>'
     else:
-        why = "total iterations unknown (pass --total-iterations)" if e.total_iterations is None else "unknown"
+        why = "unknown"
+        if e.total_iterations is None:
+            why = ("total iterations unknown (pass --total-iterations, or --total-epochs: "
+                   f"{e.batches_per_epoch} per epoch)" if e.batches_per_epoch
+                   else "total iterations unknown (pass --total-iterations)")
         if e.state == "stalled":
             why = "none while stalled"
         eta = f'<p class="eta">ETA {esc(why)}</p>' if e.state != "stalled" else ""

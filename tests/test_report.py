@@ -131,3 +131,13 @@ def test_the_status_page_says_which_pace_the_eta_uses_and_why(tmp_path: Path) ->
     page = render_page([RunState(run="gpt", source="train.log", estimate=estimate)], None)
     assert "the ETA uses 89" in page and "blended with the pace before it" in page
     assert "recent 29" not in page
+
+
+def test_the_status_page_says_how_to_give_a_total_in_epochs() -> None:
+    estimator = Estimator()
+    path = str(ROOT / "benchmarks" / "data" / "mnist_example.tslog")
+    events = list(log_events(read_records(path), Pipeline()))
+    for event in events[:100]:
+        estimator.observe(event)
+    page = render_page([RunState(run="mnist", source=path, estimate=estimator.estimate(now=events[99].time))], None)
+    assert "ETA total iterations unknown (pass --total-iterations, or --total-epochs: 20000 per epoch)" in page
