@@ -16,11 +16,13 @@ from exporter.pipeline import Pipeline
 from exporter.sources import read_records
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERIC_RUNS = {"mnist_example": (7 * 20000 + 19840, None, 8), "tutorial_sigstop": (12 * 600, 12 * 600, 1)}
+GENERIC_RUNS = {"mnist_example": (7 * 20000 + 19840, None, 8), "tutorial_sigstop": (12 * 600, 12 * 600, 1),
+                "word_lm_noisy": (13 * 285 + 280, None, 14)}
 """Recorded runs of hand-written loops no family knows (``benchmarks/data/README.md``), read by the fallback: (last
 position, the run's total as the log states it, evaluation summaries). ``mnist_example``: 8 epochs of 20,000 samples
 (not printed), its last line at sample 19,840, a test pass after each epoch; ``tutorial_sigstop``: 12 epochs of 600
-steps, one test at the end."""
+steps, one test at the end; ``word_lm_noisy``: 14 epochs of 285 batches (not printed), a line every 20, a validation
+after each epoch."""
 REAL_LOGS = sorted(
     path
     for path in [*ROOT.glob("tests/data/*.log"), *ROOT.glob("tests/data/*.tslog"), *ROOT.glob("benchmarks/data/*.tslog")]

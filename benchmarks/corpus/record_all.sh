@@ -90,7 +90,7 @@ if [ -n "${TF4:-}" ]; then
 fi
 
 # Recorded after the generic family learned epoch counters (hand-written loops of pytorch/examples and tutorials),
-# side by side, scored once.
+# two side by side, then one with a noisy neighbour alone; scored once.
 fresh_e() {
     run mnist_example --plan "100 stall 0.05; 150 stall 0" -- $PY "$here/mnist_example.py" 8 20000 5000
 }
@@ -100,3 +100,4 @@ fresh_f() {
 fresh_e & e=$!
 fresh_f & f=$!
 wait $e $f
+run word_lm_noisy --plan "90 hog 2" -- $PY "$here/word_lm.py" 14 200000 20
