@@ -9,7 +9,7 @@ from collections import defaultdict, deque
 
 import torch
 
-from _stall import maybe_stall
+from _images import RandomImages
 
 
 class SmoothedValue:
@@ -89,21 +89,6 @@ class MetricLogger:
         print(f"{header} Total time: {total_time_str} ({total_time / len(iterable):.4f} s / it)")
 
 
-class Data(torch.utils.data.Dataset):
-    def __init__(self, n):
-        g = torch.Generator().manual_seed(0)
-        self.x = torch.randn(n, 3, 32, 32, generator=g)
-        self.y = torch.randint(0, 10, (n,), generator=g)
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        if i % 32 == 0:
-            maybe_stall()
-        return self.x[i], self.y[i]
-
-
 epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 4
 print(f"Namespace(batch_size=32, epochs={epochs}, lr=0.1, print_freq=10)")
 torch.manual_seed(0)
@@ -111,8 +96,9 @@ model = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.ReLU(
                             torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
                             torch.nn.Flatten(), torch.nn.Linear(64, 10))
 opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-train = torch.utils.data.DataLoader(Data(16000), batch_size=32, shuffle=True)
-test = torch.utils.data.DataLoader(Data(4000), batch_size=64)
+train = torch.utils.data.DataLoader(RandomImages(16000, (3, 32, 32), stall_every=32), batch_size=32,
+                                    shuffle=True)
+test = torch.utils.data.DataLoader(RandomImages(4000, (3, 32, 32), stall_every=32), batch_size=64)
 for epoch in range(epochs):
     logger = MetricLogger()
     logger.add_meter("lr", SmoothedValue(window_size=1, fmt="{value}"))

@@ -11,9 +11,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
 from torch.optim.lr_scheduler import StepLR
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from _stall import maybe_stall
+from _images import RandomImages
 
 
 class Net(nn.Module):
@@ -33,21 +33,6 @@ class Net(nn.Module):
         x = torch.flatten(self.dropout1(x), 1)
         x = self.dropout2(F.relu(self.fc1(x)))
         return F.log_softmax(self.fc2(x), dim=1)
-
-
-class RandomImages(Dataset):
-    def __init__(self, n, seed):
-        g = torch.Generator().manual_seed(seed)
-        self.x = torch.randn(n, 1, 28, 28, generator=g)
-        self.y = torch.randint(0, 10, (n,), generator=g)
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        if i % 64 == 0:
-            maybe_stall()
-        return self.x[i], self.y[i]
 
 
 def train(model, train_loader, optimizer, epoch, log_interval=10):
@@ -83,8 +68,8 @@ train_n = int(sys.argv[2]) if len(sys.argv) > 2 else 60000
 test_n = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
 torch.manual_seed(1)
 model = Net()
-train_loader = DataLoader(RandomImages(train_n, 0), batch_size=64, shuffle=True)
-test_loader = DataLoader(RandomImages(test_n, 1), batch_size=1000)
+train_loader = DataLoader(RandomImages(train_n, (1, 28, 28), seed=0), batch_size=64, shuffle=True)
+test_loader = DataLoader(RandomImages(test_n, (1, 28, 28), seed=1), batch_size=1000)
 optimizer = optim.Adadelta(model.parameters(), lr=1.0)
 scheduler = StepLR(optimizer, step_size=1, gamma=0.7)
 for epoch in range(1, epochs + 1):

@@ -7,9 +7,9 @@ import sys
 
 import torch
 import torch.nn as nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from _stall import maybe_stall
+from _images import RandomImages
 
 
 class ConvNet(nn.Module):
@@ -26,27 +26,12 @@ class ConvNet(nn.Module):
         return self.fc(out.reshape(out.size(0), -1))
 
 
-class RandomImages(Dataset):
-    def __init__(self, n, seed):
-        g = torch.Generator().manual_seed(seed)
-        self.x = torch.randn(n, 1, 28, 28, generator=g)
-        self.y = torch.randint(0, 10, (n,), generator=g)
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        if i % 100 == 0:
-            maybe_stall()
-        return self.x[i], self.y[i]
-
-
 num_epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 train_n = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
 log_every = int(sys.argv[3]) if len(sys.argv) > 3 else 10
 torch.manual_seed(0)
-train_loader = DataLoader(RandomImages(train_n, 0), batch_size=100, shuffle=True)
-test_loader = DataLoader(RandomImages(10000, 1), batch_size=100, shuffle=False)
+train_loader = DataLoader(RandomImages(train_n, (1, 28, 28), seed=0, stall_every=100), batch_size=100, shuffle=True)
+test_loader = DataLoader(RandomImages(10000, (1, 28, 28), seed=1, stall_every=100), batch_size=100, shuffle=False)
 model = ConvNet(10)
 criterion = nn.CrossEntropyLoss()
 optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
