@@ -138,6 +138,9 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
     out.trend = trend_of(run, out.pace_ratio)
 
     step = typical_line_gap(run)
+    # Finished at the last progress line the run can print: one logging step more would pass the total (a loop
+    # that logs every 10th batch from batch 0 ends 9 batches after its last line, then evaluates or exits).
+    finished = total is not None and total - iteration < step
     typical_seconds = median(run.gap_seconds) if run.gap_seconds else (pace * step if pace else None)
     eval_due, work = periodic.due_work(iteration, iteration + step)
     gap = (now - run.last_time) if (run.last_time is not None) else None
@@ -203,16 +206,13 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
                                      remaining, share) for pace, ratios in alternatives]
                 out.eta_lower_seconds = min(low for low, _ in ends)
                 out.eta_upper_seconds = max(high for _, high in ends)
-        if remaining < step:  # the last progress line: the next one would be past the total
+        if finished:
             out.eta_seconds = out.eta_lower_seconds = out.eta_upper_seconds = 0.0
             out.completion_timestamp_seconds = run.last_time
         elif stalled:
             # A hung run has no ETA: publishing the last one would be a stale number that looks alive.
             out.eta_seconds = out.eta_lower_seconds = out.eta_upper_seconds = None
             out.completion_timestamp_seconds = None
-    # Finished at the last progress line the run can print: one logging step more would pass the total (a loop
-    # that logs every 10th batch from batch 0 ends 9 batches after its last line, then evaluates or exits).
-    finished = total is not None and total - iteration < step
     out.state = _state_of(run, finished, stalled, evaluating, now, total is None)
     return _bounded(out)
 

@@ -389,8 +389,9 @@ class Estimator:
     def estimate(self, *, now: float | None = None) -> Estimate:
         """The current picture; ``now`` (Unix seconds) defaults to the injected clock."""
         run = self._run
-        return assemble(run, total=total_of(run, self._total_flag, self._epochs_flag), now=self._clock() if now is None else now,
-                        runs=self._runs, nonfinite=self._nonfinite, judged=self._judged)
+        return assemble(run, total=total_of(run, self._total_flag, self._epochs_flag),
+                        now=self._clock() if now is None else now, runs=self._runs, nonfinite=self._nonfinite,
+                        judged=self._judged)
 
     def time_split(self, estimate: Estimate) -> TimeSplit:
         """Where the current run's wall time went up to ``estimate`` (see ``assembly.split_of``)."""
