@@ -3,8 +3,8 @@
 Shapes understood (case-insensitive), each only on a line that also prints a training metric (a loss, a
 learning rate, a throughput or a time), so config dumps and summaries do not read as progress:
 
-- a keyword and a counter: ``step 12``, ``Step 12/1000``, ``iter: 12``, ``iteration=12``, ``global_step=12``, ``Batch 12``,
-  ``train step 12``, ``update 12`` (``/total`` optional);
+- a keyword and a counter: ``step 12``, ``Step 12/1000``, ``iter: 12``, ``iteration=12``, ``global_step=12``,
+  ``Batch 12``, ``train step 12``, ``update 12`` (``/total`` optional);
 - a bracketed counter with a time: ``[ 22/290 02:50 < 38:04, 0.12 it/s, …]`` (the HF notebook bar);
 - an epoch and a counter within it, as hand-written loops print them (pytorch/examples, tutorials):
   ``Epoch [1/5], Step [100/600], Loss: 0.23``, ``Train Epoch: 1 [6400/60000 (11%)]  Loss: 0.30`` (a count of
