@@ -54,10 +54,12 @@ _KEYWORD = re.compile(
 _NOT_PROGRESS = re.compile(r"(?:total|max|warmup|num|every|save|eval|log|steps?_per|per)[ _]*$", re.IGNORECASE)
 _BRACKET = re.compile(r"\[\s*(?P<n>\d{1,15})\s*/\s*(?P<total>\d{1,15})\s+(?:\d+:\d\d|\d+(?:\.\d+)?\s*(?:s|ms)\b)")
 _EPOCH = re.compile(
-    r"(?<![\w.\-/])epoch\s*(?:[:=#]\s*|\s+|(?=[\[(]))[\[(]?\s*(?P<e>\d{1,9})(?:\s*/\s*(?P<of>\d{1,9}))?\s*[\])]?(?![\d.%])",
+    r"(?<![\w.\-/])epoch\s*(?:[:=#]\s*|\s+|(?=[\[(]))[\[(]?\s*(?P<e>\d{1,9})(?:\s*/\s*(?P<of>\d{1,9}))?\s*[\])]?"
+    r"(?![\d.%])",
     re.IGNORECASE,
 )
-"""An epoch index (``Epoch [1/5]``, ``Epoch: 1``, ``epoch   1``, ``Epoch[1]``); ``epoch 0.25`` is a fraction, not one."""
+"""An epoch index (``Epoch [1/5]``, ``Epoch: 1``, ``epoch   1``, ``Epoch[1]``); ``epoch 0.25`` is a fraction, not
+one."""
 _COUNT = re.compile(r"(?<![\w.:/\-])(?P<n>\d{1,15})\s*/\s*(?P<total>\d{1,15})(?![\w.:/\-])")
 """A bare ``n/N`` counter (after an epoch: ``[6400/60000 (11%)]``, ``(11/200)``, ``200/ 2983 batches``)."""
 _TQDM = re.compile(r"\d/\d+\s*\[\d+:\d\d")
@@ -89,7 +91,8 @@ _PER = re.compile(
     r"|(?<![\d.])(?P<amount>\d+(?:\.\d+)?)\s*(?P<per>ms|s|sec)\s*/\s*(?:batch|step|iter(?:ation)?)\b",
     re.IGNORECASE,
 )
-"""Time per iteration written as a unit per step: ``ms/batch 45.30`` (PyTorch's word language model), ``120 ms/step``."""
+"""Time per iteration written as a unit per step: ``ms/batch 45.30`` (PyTorch's word language model), ``120
+ms/step``."""
 _RATE = re.compile(r"(?<![\d.])(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>it/s|s/it)\b")
 """The lookbehind starts a number only at its first digit: without it a 64 KiB run of digits is tried from every
 position (quadratic: seconds per record)."""
