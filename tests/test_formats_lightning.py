@@ -149,3 +149,14 @@ def test_the_end_of_fit_gives_the_run_its_size() -> None:
     assert isinstance(events[-1], Config) and events[-1].total_epochs == 3
     steps = feed(["`Trainer.fit` stopped: `max_steps=500` reached."])
     assert len(steps) == 1 and isinstance(steps[0], Config) and steps[0].total_iterations == 500
+
+
+def test_a_hand_written_loops_epoch_bars_count_epochs_from_one() -> None:
+    # tests/data/real_tqdm_epoch_loop.log: tqdm 4.70 over 3 epochs of 50 batches, desc=f"Epoch {epoch + 1}/3".
+    progress = [e for e in feed(records(DATA / "real_tqdm_epoch_loop.log")) if isinstance(e, Progress)]
+    assert [(p.global_iteration, p.global_total) for p in (progress[0], progress[-1])] == [(0, 150), (150, 150)]
+    assert {p.epoch for p in progress} == {0, 1, 2}
+    # Counted from 0 when the first epoch is 0 (desc=f"Epoch {epoch}/3").
+    zero = [e for e in feed(["Epoch 0/3:  50%|█████     | 25/50 [00:01<00:01, 25.00it/s]",
+                             "Epoch 1/3:  50%|█████     | 25/50 [00:01<00:01, 25.00it/s]"]) if isinstance(e, Progress)]
+    assert [(p.global_iteration, p.global_total) for p in zero] == [(25, 150), (75, 150)]

@@ -6,7 +6,10 @@
   At each epoch change Lightning resets the bar before renaming it, which prints ``Epoch 0: 0/1000`` right
   after ``Epoch 0: 1000/1000``; that artefact is skipped so the counter never jumps back.
 - Rich: ``Epoch 3/9 ━━━━ 45/100 0:00:10 • 0:00:12 12.34it/s v_num: 0 train_loss: 0.123`` where ``/9`` is the
-  last epoch index (total epochs 10). Written to a file, Rich prints only the final state and wraps long lines,
+  last epoch index (total epochs 10).
+- A hand-written loop's tqdm bar per epoch, ``tqdm(loader, desc=f"Epoch {epoch + 1}/{epochs}")``: ``Epoch 1/3:
+  45%|████▌ | 90/200 [00:00<00:00, 195.00it/s]`` (Lightning's own TQDM bar never prints ``/``): the epochs' total,
+  epochs counted from 1 (or from 0 when the first one seen is 0). Written to a file, Rich prints only the final state and wraps long lines,
   so the metrics may continue on the next records (those are not read).
 - The end of ``fit``: ``Trainer.fit stopped: max_epochs=3 reached.`` (with backquotes; or ``max_steps=N``), often glued to the
   last bar update: the run's size, so a finished run reads as finished.
@@ -63,6 +66,8 @@ class LightningParser(Parser):
         """(epoch, batch) of the last training Progress."""
         self._batches_per_epoch: int | None = None
         self._eval_open = False
+        self._loop_base: int | None = None
+        """The first epoch number of a hand-written loop's ``Epoch e/E`` bars (0 or 1)."""
 
     def parse(self, text: str) -> list[Event]:
         if "`Trainer.fit` stopped" in text:
@@ -85,14 +90,18 @@ class LightningParser(Parser):
             return []
         m = _EPOCH_DESC.match(bar.desc)
         if m:
-            last = m.group(2)
+            epoch, epochs = int(m.group(1)), m.group(2)
+            if epochs is not None:  # a hand-written loop's bar: e of E
+                if self._loop_base is None:
+                    self._loop_base = 0 if epoch == 0 else 1
+                epoch = max(0, epoch - self._loop_base)
             return self._train(
-                epoch=int(m.group(1)),
+                epoch=epoch,
                 n=bar.n,
                 total=bar.total,
                 seconds=bar.seconds,
                 loss=bar.loss,
-                total_epochs=int(last) + 1 if last else None,
+                total_epochs=int(epochs) if epochs is not None else None,
             )
         if bar.desc.startswith("Validation"):
             return self._eval(bar.n, bar.total, bar.n * bar.seconds if bar.seconds is not None else None)
