@@ -165,14 +165,16 @@ def test_an_epoch_counter_without_a_total_continues_from_the_last_epochs_end() -
 def test_a_run_wide_counter_beside_an_epoch_is_taken_as_it_is() -> None:
     lines = ["epoch 1 step 4900/10000 loss 2.0", "epoch 1 step 5000/10000 loss 2.0",
              "epoch 2 step 5100/10000 loss 1.9", "epoch 3 step 9900/10000 loss 1.8"]
-    assert positions(lines) == [(4900, 10000), (5000, 10000), (5100, 10000), (9900, 10000)]
-    # A single-epoch run of that shape has its total from the start.
-    assert positions(["Epoch 0 | step 100/5000 | loss 2.3"]) == [(100, 5000)]
+    assert positions(lines) == [(4900, None), (5000, None), (5100, 10000), (9900, 10000)]
+    # Until a new epoch shows which, the counter is taken per epoch: read as the run's, "Epoch 1 | Step 600/600" would
+    # end the run, and the next epoch's steps would be past its total.
+    assert positions(["Epoch 1 | Step 600/600 | Loss 0.3", "Epoch 2 | Step 100/600 | Loss 0.3"]) == [
+        (600, None), (700, None)]
 
 
 def test_a_zero_based_epoch_starts_the_run() -> None:
     assert positions(["Epoch 0 | step 10/20 | loss 1.0", "Epoch 1 | step 10/20 | loss 1.0"]) == [
-        (10, 20), (30, None)]  # the step's total read as the run's until the new epoch shows it is the epoch's
+        (10, None), (30, None)]
 
 
 def test_epoch_counters_going_back_are_another_counter_and_a_new_run_starts_afresh() -> None:

@@ -13,8 +13,9 @@ learning rate, a throughput or a time), so config dumps and summaries do not rea
   it starts over (per epoch: the run's position is epochs done x counter total + counter; without a printed
   counter total, the previous epochs' last counter plus one logging step) or goes on (a run-wide counter). The
   epoch is 0-based when the first one seen is 0, else 1-based; the run's total is known when the epoch's total
-  is printed (``[1/5]``). Until the first new epoch, a bare count after the epoch (``[6400/60000 (11%)]``) or one
-  beside a printed epochs' total is taken per epoch, a keyword's (``epoch 0 step 100/5000``) as the run's;
+  is printed (``[1/5]``). Until the first new epoch a counter is taken per epoch: read as the run's, a per-epoch
+  total would end the run at its first epoch; a single-epoch run with a run-wide ``step 100/5000`` takes
+  ``--total-epochs 1``;
 - an epoch alone, in a loop that logs once per epoch (``Epoch [5/200] Train Loss: 0.51 | Val Loss: 0.60``; its
   validation named on the same line): the epochs done are the progress. In a log that counts batches such a line
   is an epoch's summary, not progress.
@@ -114,8 +115,6 @@ class _Counter:
     epochs: int | None = None
     whole_epoch: bool = False
     """The line counts epochs only (``n`` is the epoch): a loop that logs once per epoch."""
-    keyword: bool = False
-    """The counter is a keyword's (``step 100/5000``), not a bare count after the epoch (``[6400/60000 (11%)]``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +150,7 @@ class _Epochs:
                 step = n - last_n
         after = _Epochs(base, per_epoch, (epoch, n), step, offset)
         index = max(0, epoch - base)
-        if per_epoch is None and counter.keyword and counter.epochs is None:
-            # ``epoch 1 step 100/5000`` before a new epoch shows which: the step's total read as the run's
-            progress = Progress(n, total_iterations=counter.total, epoch=index)
-        elif per_epoch is not False and counter.total:
+        if per_epoch is not False and counter.total:
             progress = Progress(n, total_iterations=counter.total, epoch=index, total_epochs=counter.epochs,
                                 batches_per_epoch=counter.total)
         elif per_epoch:
@@ -241,7 +237,7 @@ class GenericParser(Parser):
             if n is None or not total or n > total:
                 return None if count else _Counter(e, of, whole_epoch=True)
             found = _Counter(n, total)
-        return _Counter(found.n, found.total, e, of, keyword=found.keyword)
+        return _Counter(found.n, found.total, e, of)
 
     @staticmethod
     def _keyword(text: str) -> _Counter | None:
@@ -253,7 +249,7 @@ class GenericParser(Parser):
             n = integer(m.group("n"))
             total = integer(m.group("total")) if m.group("total") else None
             if n is not None and (total is None or 0 < total and n <= total):
-                return _Counter(n, total, keyword=True)
+                return _Counter(n, total)
         return None
 
     @staticmethod
