@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from exporter.events import Eval, Progress
 from exporter.formats import AutoParser, get_parser
@@ -235,3 +237,35 @@ def test_in_a_log_that_counts_batches_an_epoch_line_is_a_summary() -> None:
         600, ("eval", 600), 610]
     # Batches counted by a tqdm bar (the tqdm or Lightning family's lines) count too.
     assert progress(["Epoch 1/3: 100%|██████████| 50/50 [00:00<00:00, 443.10it/s]", "Epoch 1: val_loss=0.5"]) == []
+
+
+_LOOP_SHAPES = {
+    # shape, whether it prints the epochs' total, whether its counter has a total
+    "mnist": ("Train Epoch: {e} [{n}/{N} ({p:.0f}%)]\tLoss: 0.301234", False, True),
+    "tutorial": ("Epoch [{e}/{E}], Step [{n}/{N}], Loss: 0.2345", True, True),
+    "word_lm": ("| epoch {e:3d} | {n:5d}/{N:5d} batches | lr 20.00 | ms/batch 45.30 | loss  5.20", False, True),
+    "gan": ("[Epoch {e}/{E}] [Batch {n}/{N}] [D loss: 0.31] [G loss: 0.51]", True, True),
+    "mingpt": ("[RANK0] Epoch {e} | Iter {n} | train Loss 2.12345", False, False),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(shape=st.sampled_from(sorted(_LOOP_SHAPES)), epochs=st.integers(2, 6), per_epoch=st.integers(20, 500),
+       every=st.integers(1, 40), first_epoch=st.sampled_from([0, 1]), first_batch=st.sampled_from([0, 1]))
+def test_hand_written_loops_are_placed_in_the_run_whatever_their_sizes(
+    shape: str, epochs: int, per_epoch: int, every: int, first_epoch: int, first_batch: int
+) -> None:
+    """Every line of a loop of any size, logging interval and base lands at epochs done x its size + its batch (one
+    logging step per epoch off where the counter has no total), in order, with the run's total where printed."""
+    text, prints_epochs, has_total = _LOOP_SHAPES[shape]
+    batches = [b for b in range(first_batch, per_epoch + first_batch) if b % every == 0]
+    assume(len(batches) >= 2)
+    lines, expected = [], []
+    for index in range(epochs):
+        for b in batches:
+            lines.append(text.format(e=index + first_epoch, E=epochs, n=b, N=per_epoch, p=100 * b / per_epoch))
+            size = per_epoch if has_total else batches[-1] + (batches[-1] - batches[-2])
+            expected.append(index * size + b)
+    got = positions(lines)
+    assert [n for n, _ in got] == expected
+    assert {total for _, total in got} == {epochs * per_epoch if prints_epochs else None}
