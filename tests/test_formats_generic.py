@@ -77,6 +77,7 @@ def test_common_step_counter_shapes(line: str, expected: tuple) -> None:
         "Validation: step 3/10 loss 1.0",
         "step 12",  # a counter without any training metric
         "downloading shard 3/10",
+        "Namespace(batch=64, epochs=10, lr=0.01)",  # a batch size, not a batch counter
         " 40%|████      | 4/10 [00:01<00:02, 2.5it/s]",  # tqdm bars are the tqdm family's
     ],
 )

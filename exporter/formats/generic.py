@@ -225,7 +225,7 @@ class GenericParser(Parser):
         if not _METRIC.search(text):
             return None
         epoch = _EPOCH.search(text)
-        found = GenericParser._keyword(text)
+        found = GenericParser._keyword(text, epoch is not None)
         if epoch is None or _TQDM.search(text):
             return found
         e = int(epoch.group("e"))
@@ -240,12 +240,15 @@ class GenericParser(Parser):
         return _Counter(found.n, found.total, e, of)
 
     @staticmethod
-    def _keyword(text: str) -> _Counter | None:
+    def _keyword(text: str, epoch: bool) -> _Counter | None:
         for m in _KEYWORD.finditer(text):
             if _NOT_PROGRESS.search(text[max(0, m.start() - 12) : m.start()]):
                 continue
-            if m.group("key").lower() == "it" and m.group("total") is None:
+            key = m.group("key").lower()
+            if key == "it" and m.group("total") is None:
                 continue  # a bare "it 12" is too ambiguous (it/s, "it" as a word)
+            if key == "batch" and m.group("total") is None and not epoch:
+                continue  # "batch=64" is a batch size; a batch counter has a total or an epoch beside it
             n = integer(m.group("n"))
             total = integer(m.group("total")) if m.group("total") else None
             if n is not None and (total is None or 0 < total and n <= total):
