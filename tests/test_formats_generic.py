@@ -78,6 +78,8 @@ def test_common_step_counter_shapes(line: str, expected: tuple) -> None:
         "step 12",  # a counter without any training metric
         "downloading shard 3/10",
         "Namespace(batch=64, epochs=10, lr=0.01)",  # a batch size, not a batch counter
+        "Namespace(batch_size=64, epoch=10, log_interval=10, lr=0.01)",  # argparse's echo of the settings
+        "batch=64 lr=0.01 loss=2.3",  # a batch size
         " 40%|████      | 4/10 [00:01<00:02, 2.5it/s]",  # tqdm bars are the tqdm family's
     ],
 )

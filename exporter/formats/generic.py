@@ -217,6 +217,8 @@ class GenericParser(Parser):
 
     @staticmethod
     def _counter(text: str) -> _Counter | None:
+        if text.lstrip().startswith("Namespace("):
+            return None  # argparse's echo of the settings (``epoch=10, lr=0.01``), not progress
         m = _BRACKET.search(text)
         if m:
             n, total = integer(m.group("n")), integer(m.group("total"))
