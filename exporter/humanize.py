@@ -52,3 +52,9 @@ def pace_ahead(e: Estimate, *, recent: bool = True) -> str:
     if e.pace_source != HEDGED:
         why += " (the pace that best predicted this run's own past at this horizon)"
     return (f"recent {format_pace(e.seconds_per_iteration)}; " if recent else "") + f"{uses}: {why}"
+
+
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``12th``, ``13th``, ``21st``, ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

@@ -15,7 +15,7 @@ from exporter.diagnosis import Diagnosis
 from exporter.estimate.model import Estimate
 from exporter.gpu.snapshot import GpuSnapshot
 from exporter.http import ExporterServer
-from exporter.humanize import format_duration, format_timestamp
+from exporter.humanize import format_duration, format_timestamp, ordinal
 from exporter.metrics import make_registry
 from exporter.page import render_page
 from exporter.state import GpuState, RankState, RunState
@@ -135,6 +135,11 @@ def test_page_names_the_straggler_rank() -> None:
 def test_format_duration() -> None:
     assert [format_duration(s) for s in (None, float("nan"), -5, 4.25, 42, 125, 3725, 200000)] == [
         "unknown", "unknown", "0.0s", "4.2s", "42s", "2m 05s", "1h 02m", "2d 7h 33m"]
+
+
+def test_ordinal() -> None:
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111, 112)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th", "112th"]
 
 
 def test_format_timestamp() -> None:

@@ -64,7 +64,7 @@ def test_report_tqdm_log_with_total_flag(capsys):
 def test_a_per_epoch_counter_takes_its_total_in_epochs(capsys):
     # pytorch/examples' MNIST loop prints samples per epoch, not its epochs: the hint gives the epoch's size.
     path = str(ROOT / "benchmarks" / "data" / "mnist_example.tslog")
-    assert "(pass --total-epochs N for an ETA; 20000 per epoch), epoch 7" in report(capsys, path)
+    assert "(pass --total-epochs N for an ETA; 20000 per epoch), 8th epoch" in report(capsys, path)
     data = json.loads(report(capsys, "--json", "--total-epochs", "8", path))
     assert data["state"] == "finished" and data["total_iterations"] == 8 * 20000 and data["batches_per_epoch"] == 20000
     # The iterations flag wins; a run's line total (the tutorial prints its epochs) comes after the epochs flag.

@@ -26,7 +26,7 @@ from exporter.diagnosis import diagnose
 from exporter.estimate import Estimate, Estimator
 from exporter.estimate.phases import TimeSplit
 from exporter.events import json_value
-from exporter.humanize import format_duration, format_pace, format_timestamp, pace_ahead
+from exporter.humanize import format_duration, format_pace, format_timestamp, ordinal, pace_ahead
 from exporter.pipeline import Pipeline
 from exporter.sources import read_items
 
@@ -142,7 +142,8 @@ def render(report: Report) -> str:
         else:
             where += " of an unknown total (pass --total-iterations N for an ETA)"
         if e.epoch is not None:
-            where += f", epoch {e.epoch}"
+            # The epoch counted from one ("8th"): trainers print it from 0 (Lightning) or from 1 (Keras, most loops).
+            where += f", {ordinal(e.epoch + 1)} epoch"
     lines.append(f"State     {e.state}: {where}")
     pace = format_pace(e.seconds_per_iteration)
     if e.baseline_seconds_per_iteration is not None and e.pace_ratio is not None:
