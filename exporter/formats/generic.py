@@ -174,9 +174,10 @@ class GenericParser(Parser):
 
     def parse(self, text: str) -> list[Event]:
         text = text[:SCAN_LIMIT]
-        if _TQDM.search(text):
+        bar = _TQDM.search(text) is not None
+        if bar:
             self._batches = True  # the log counts batches in bars (the tqdm and Lightning families' lines)
-        counter = self._counter(text)
+        counter = self._counter(text, bar)
         if counter is not None and counter.whole_epoch and self._batches:
             counter = None  # an epoch's summary in a log that counts batches
         if _EVALUATION.search(text) and (counter is None or not counter.whole_epoch):
@@ -189,14 +190,14 @@ class GenericParser(Parser):
                 epochs = replace(epochs, base=0 if counter.n == 0 else 1)
             # Epochs done: the printed one counts itself (``Epoch [1/200]`` is the first done, ``Epoch 0`` too).
             event = Progress(counter.n - (epochs.base or 0) + 1, total_iterations=counter.total)
-        elif counter.epoch is None:
-            self._batches = True
-            event = Progress(counter.n, total_iterations=counter.total)
         else:
             self._batches = True
-            if epochs.starts_over(counter.epoch, counter.n):
-                epochs = _Epochs()  # a new run: its epochs count afresh
-            event, epochs = epochs.place(counter, counter.epoch)
+            if counter.epoch is None:
+                event = Progress(counter.n, total_iterations=counter.total)
+            else:
+                if epochs.starts_over(counter.epoch, counter.n):
+                    epochs = _Epochs()  # a new run: its epochs count afresh
+                event, epochs = epochs.place(counter, counter.epoch)
         position = event.global_iteration
         if self._last is not None and position < self._last - BACKWARDS_SLACK and position > 1:
             return []
@@ -216,7 +217,8 @@ class GenericParser(Parser):
         return [Eval(iteration=at, loss=self._loss(text, evaluation=True))]
 
     @staticmethod
-    def _counter(text: str) -> _Counter | None:
+    def _counter(text: str, bar: bool) -> _Counter | None:
+        """The line's counter; ``bar``: it holds a tqdm bar (``_TQDM``), which is never an epoch's counter."""
         if text.lstrip().startswith("Namespace("):
             return None  # argparse's echo of the settings (``epoch=10, lr=0.01``), not progress
         m = _BRACKET.search(text)
@@ -228,7 +230,7 @@ class GenericParser(Parser):
             return None
         epoch = _EPOCH.search(text)
         found = GenericParser._keyword(text, epoch is not None)
-        if epoch is None or _TQDM.search(text):
+        if epoch is None or bar:
             return found
         e = int(epoch.group("e"))
         of = int(epoch.group("of")) if epoch.group("of") else None
