@@ -1,9 +1,16 @@
-"""Shared state of the families that print an epoch and a batch counter (MetricLogger, timm, OpenMMLab)."""
+"""Shared state of the families that print an epoch and a batch counter (MetricLogger, timm, OpenMMLab), and the
+rule for where a trainer's epoch numbers start (the generic family, hand-written loops' tqdm bars)."""
 
 from __future__ import annotations
 
 from exporter.events import Eval, Event, Progress
 from exporter.formats._values import finite, number
+
+
+def epoch_base(first: int) -> int:
+    """The number a trainer's epochs start from, seen from the first one it prints: 0 for 0, else 1 (a log that
+    starts at a later epoch is a resumed run of epochs counted from 1)."""
+    return 0 if first == 0 else 1
 
 
 class EpochTracker:

@@ -45,6 +45,7 @@ import re
 from dataclasses import dataclass, replace
 
 from exporter.events import Eval, Event, Progress
+from exporter.formats._epochs import epoch_base
 from exporter.formats._values import SCAN_LIMIT, finite, integer, number, pick_loss, step_seconds
 from exporter.formats.base import Parser
 
@@ -138,7 +139,7 @@ class _Epochs:
         return self.last is not None and n <= 1 and epoch <= (self.base or 0)
 
     def place(self, counter: _Counter, epoch: int) -> tuple[Progress, _Epochs]:
-        base = (0 if epoch == 0 else 1) if self.base is None else self.base
+        base = epoch_base(epoch) if self.base is None else self.base
         per_epoch, step, offset, n = self.per_epoch, self.step, self.offset, counter.n
         if self.last is not None:
             last_epoch, last_n = self.last
@@ -187,7 +188,7 @@ class GenericParser(Parser):
         epochs = self._epochs
         if counter.whole_epoch:
             if epochs.base is None:
-                epochs = replace(epochs, base=0 if counter.n == 0 else 1)
+                epochs = replace(epochs, base=epoch_base(counter.n))
             # Epochs done: the printed one counts itself (``Epoch [1/200]`` is the first done, ``Epoch 0`` too).
             event = Progress(counter.n - (epochs.base or 0) + 1, total_iterations=counter.total)
         else:

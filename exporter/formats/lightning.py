@@ -23,6 +23,7 @@ import functools
 import re
 
 from exporter.events import Config, Eval, Event, Progress
+from exporter.formats._epochs import epoch_base
 from exporter.formats._values import finite, number, pick_loss
 from exporter.formats.base import Parser
 from exporter.formats.tqdm_bars import (
@@ -93,7 +94,7 @@ class LightningParser(Parser):
             epoch, epochs = int(m.group(1)), m.group(2)
             if epochs is not None:  # a hand-written loop's bar: e of E
                 if self._loop_base is None:
-                    self._loop_base = 0 if epoch == 0 else 1
+                    self._loop_base = epoch_base(epoch)
                 epoch = max(0, epoch - self._loop_base)
             return self._train(
                 epoch=epoch,
