@@ -15,12 +15,16 @@ __all__ = ["split_timestamp", "parse_rfc3339"]
 # Characters a timestamp prefix can start with (a digit, a bracket, or leading blanks before either).
 _FIRST = frozenset("0123456789[ \t")
 
+_CLOCK = r"""
+    (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)
+    (?:[.,](?P<frac>\d{1,9})\d*)?
+    (?:(?P<z>[Zz])|(?P<sign>[+-])(?P<oh>\d\d):?(?P<om>\d\d))?"""
+"""The time of day with its fraction and zone, as both date orders write it (``_to_unix`` reads these groups)."""
+
 _PREFIX = re.compile(
     r"""[ \t]*
     (?P<bracket>\[)?
-    (?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)[T ](?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)
-    (?:[.,](?P<frac>\d{1,9})\d*)?
-    (?:(?P<z>[Zz])|(?P<sign>[+-])(?P<oh>\d\d):?(?P<om>\d\d))?
+    (?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)[T ]""" + _CLOCK + r"""
     (?(bracket)\]|(?=[ \t]|$))
     [ \t]?""",
     re.VERBOSE,
@@ -28,9 +32,7 @@ _PREFIX = re.compile(
 
 _US_PREFIX = re.compile(
     r"""[ \t]*
-    (?P<mo>\d\d)/(?P<d>\d\d)/(?P<y>\d{4})[ ](?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)
-    (?:[.,](?P<frac>\d{1,9})\d*)?
-    (?:(?P<z>[Zz])|(?P<sign>[+-])(?P<oh>\d\d):?(?P<om>\d\d))?
+    (?P<mo>\d\d)/(?P<d>\d\d)/(?P<y>\d{4})[ ]""" + _CLOCK + r"""
     (?=[ \t]|$)[ \t]?""",
     re.VERBOSE,
 )
