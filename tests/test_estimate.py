@@ -496,6 +496,23 @@ def test_eval_at_epoch_end_schedules_one_per_remaining_epoch():
     assert e.eta_seconds == pytest.approx(at[3000] - at[1500], rel=0.03)
 
 
+def test_work_in_every_line_is_part_of_the_pace():
+    """Keras ``verbose=2``: one line per epoch, its validation inside it. No line is free of the validation, so
+    there is no pace without it to add it to: the lines' own pace is the run's, and warm-up ends as usual."""
+    rnd = random.Random(0)
+    est = Estimator(clock=lambda: 0.0)
+    t = 1000.0
+    est.observe(Config(total_epochs=10, time=t))
+    for epoch in range(5):
+        t += 100.0 * rnd.lognormvariate(0, 0.02) + 30.0  # 100 batches, then validation, then the line
+        est.observe(Progress(100, total_iterations=100, epoch=epoch, total_epochs=10, batches_per_epoch=100, time=t))
+        est.observe(Eval(iteration=100 * (epoch + 1), time=t))
+    e = est.estimate(now=t)
+    assert e.state == "running"
+    assert e.periodic_interval_iterations is None
+    assert e.eta_seconds == pytest.approx(5 * 130.0, rel=0.03)
+
+
 def test_eval_and_checkpoint_schedules_are_kept_apart():
     events, at = bar_run(total=1200, evals=300, eval_cost=20.0, saves=400, save_cost=10.0)
     _, e = run_until(events, 700)

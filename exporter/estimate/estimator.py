@@ -221,7 +221,7 @@ class Estimator:
         due = run.periodic.due_kinds(iteration - gap, iteration)
         kinds = _NO_KINDS
         if due or run.tagged_kinds:
-            kinds = frozenset(run.tagged_kinds.union(due))
+            kinds = run.periodic.separable(run.tagged_kinds.union(due), typical_line_gap(run))
             run.tagged_kinds = set()
         alone = line is None or bool(kinds) or not self._ordinary(run, line, timed)
         if alone and pending.lines:

@@ -37,6 +37,9 @@ class Schedule:
         self._cost: float | None = None
         self._carried: float | None = None
         """The cost measured before a resume (``PeriodicOverhead.resume_from``), until this run measures its own."""
+        self.inline = False
+        """The work recurs at least once per logged line (Keras ``verbose=2``: one line per epoch, its validation
+        in it): no line is free of it, so its cost is part of the pace and no occurrence is added on top."""
 
     @property
     def interval(self) -> int | None:
@@ -134,7 +137,19 @@ class PeriodicOverhead:
         self.schedule("eval").configured_interval = value
 
     def _known(self) -> list[Schedule]:
-        return [s for s in self._schedules.values() if s.interval]
+        return [s for s in self._schedules.values() if s.interval and not s.inline]
+
+    def separable(self, kinds: Iterable[str], line_gap: int) -> frozenset[str]:
+        """The kinds among those due in a sample whose cost can be told apart from the pace: work that recurs
+        every ``line_gap`` iterations or more often is in every line (``Schedule.inline``)."""
+        kept: list[str] = []
+        for kind in kinds:
+            schedule = self.schedule(kind)
+            interval = schedule.interval
+            schedule.inline = interval is not None and interval <= line_gap
+            if not schedule.inline:
+                kept.append(kind)
+        return frozenset(kept)
 
     def _primary(self) -> Schedule | None:
         """The schedule reported as "the" periodic overhead: the most frequent one."""
