@@ -30,6 +30,21 @@ def test_training_line() -> None:
     assert event.global_iteration == 2 * 1504 + 1480
 
 
+def test_imagenet_example_progress_meter() -> None:
+    """pytorch/examples' ``imagenet/main.py``: ``ProgressMeter.display`` joins the prefix, the batch counter and
+    each ``AverageMeter`` (``'{name} {val:6.3f} ({avg:6.3f})'``) with tabs."""
+    parser = MetricLoggerParser()
+    [event] = parser.parse(
+        "Epoch: [1][ 10/5005]\tTime  0.312 ( 0.401)\tData  0.002 ( 0.090)\tLoss 6.9077e+00 (6.9088e+00)\t"
+        "Acc@1   0.00 (  0.10)\tAcc@5   0.78 (  0.51)"
+    )
+    assert isinstance(event, Progress)
+    assert (event.epoch, event.iteration, event.total_iterations) == (1, 10, 5005)
+    assert (event.iteration_seconds, event.data_seconds, event.loss) == (0.312, 0.002, 6.9077)
+    [evaluating] = parser.parse("Test: [ 10/196]\tTime  0.120 ( 0.130)\tLoss 6.8e+00 (6.8e+00)\tAcc@1 0.0 (0.0)")
+    assert isinstance(evaluating, Eval) and not evaluating.done
+
+
 def test_padded_counter_value_pairs_and_non_finite_loss() -> None:
     [event] = MetricLoggerParser().parse(
         "Epoch: [0]  [   0/5005]  eta: 1 day, 2:03:04  lr: 0.1  img/s: 12.3  loss: nan (nan)  acc1: 0.0 (0.0)  "

@@ -9,6 +9,9 @@
 - ``Epoch: [2] Total time: 0:21:38 (0.8631 s / it)`` closes a training epoch: progress at the epoch's end (the last
   batch printed is up to ``print_freq - 1`` batches before it).
 - The argument echo ``Namespace(…, epochs=90, …)`` gives the number of epochs.
+- pytorch/examples' ImageNet ``ProgressMeter``, copied into many training scripts, prints the same counters with
+  ``Name value (mean)`` meters: ``Epoch: [0][  10/5005]\tTime  0.312 ( 0.401)\tData  0.002 ( 0.090)\tLoss
+  6.9077e+00 (6.9088e+00)\tAcc@1   0.00 (  0.10)`` and ``Test: [ 10/196]\t…`` while it evaluates.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ _LINE = re.compile(
     r"\s*\[\s*(?P<n>\d+)\s*/\s*(?P<total>\d+)\s*\]"
     r"(?P<rest>.*)$"
 )
-_FIELD = re.compile(r"(?:^|\s)(loss|time|data):\s*([^\s(]+)")
+_FIELD = re.compile(r"(?:^|\s)(loss|time|data)(?::\s*|\s+)([^\s(]+)", re.IGNORECASE)
 _EPOCHS = re.compile(r"[(,]\s*epochs=(\d+)\s*[,)]")
 _EPOCH_DONE = re.compile(r"^Epoch: \[(\d+)\] Total time:")
 _TOTAL_TIME = re.compile(r"^(?:Test|Val|Eval):(?:\s+[A-Za-z_]\w*)?\s+Total time:")
@@ -68,7 +71,7 @@ class MetricLoggerParser(Parser):
         if m.group("test"):
             self._eval_batches = total
             return self.epochs.eval(done=False)
-        fields = dict(_FIELD.findall(m.group("rest")))
+        fields = {key.lower(): value for key, value in _FIELD.findall(m.group("rest"))}
         return self.epochs.train(
             epoch=int(m.group("epoch")),
             n=n,
