@@ -57,6 +57,7 @@ def progress(lines: list[str]) -> list[tuple[int, int | None, float | None, floa
          (125, 149, 0.52, 3.1)),  # NeMo's shape
         ("Step 12 | loss:2.31 tokens_per_second_per_gpu:1234", (12, None, None, 2.31)),  # torchtune's shape
         ("iter_dt 12.34ms; iter 100: train loss 2.12345", (100, None, 0.01234, 2.12345)),  # karpathy/minGPT's demos
+        ("[ 100/1000] loss: 0.5213, 0.21s", (100, 1000, None, 0.5213)),
     ],
 )
 def test_common_step_counter_shapes(line: str, expected: tuple) -> None:
@@ -77,6 +78,8 @@ def test_common_step_counter_shapes(line: str, expected: tuple) -> None:
         "Validation: step 3/10 loss 1.0",
         "step 12",  # a counter without any training metric
         "downloading shard 3/10",
+        "[3/10] Building CXX object loss.o",  # a build step, no training metric
+        "loading [3/10] loss weights",  # a counter that does not start the line
         "Namespace(batch=64, epochs=10, lr=0.01)",  # a batch size, not a batch counter
         "Namespace(batch_size=64, epoch=10, log_interval=10, lr=0.01)",  # argparse's echo of the settings
         "batch=64 lr=0.01 loss=2.3",  # a batch size
@@ -143,6 +146,7 @@ SUPER_RES = "===> Epoch[{}]({}/200): Loss: 0.0123"  # super_resolution/main.py
 MINGPT = "[RANK0] Epoch {} | Iter {} | train Loss 2.12345"  # distributed/minGPT-ddp/mingpt/trainer.py
 GAN = "[Epoch {}/200] [Batch {}/938] [D loss: 0.312345] [G loss: 0.512345]"  # eriklindernoren/PyTorch-GAN
 TF_TUTORIAL = "Epoch {} Batch {} Loss 3.1234 Accuracy 0.1234"  # tensorflow.org's transformer tutorial
+DCGAN = "[{}/25][{}/1583] Loss_D: 0.5141 Loss_G: 3.2104 D(x): 0.8045 D(G(z)): 0.2250 / 0.0533"  # dcgan/main.py
 
 
 def test_a_per_epoch_counter_is_placed_in_the_run() -> None:
@@ -155,6 +159,8 @@ def test_a_per_epoch_counter_is_placed_in_the_run() -> None:
         (191, None), (201, None), (411, None)]
     assert positions([WORD_LM.format(1, 2800), WORD_LM.format(2, 200)]) == [(2800, None), (3183, None)]
     assert positions([GAN.format(0, 900), GAN.format(1, 0)]) == [(900, 187600), (938, 187600)]
+    assert positions([DCGAN.format(0, 1550), DCGAN.format(1, 0), DCGAN.format(1, 50)]) == [
+        (1550, 25 * 1583), (1583, 25 * 1583), (1633, 25 * 1583)]
     assert positions([TF_TUTORIAL.format(1, 0), TF_TUTORIAL.format(1, 50), TF_TUTORIAL.format(2, 0)]) == [
         (0, None), (50, None), (100, None)]  # no batch total: an epoch is its last batch plus one logging step
 
@@ -248,6 +254,7 @@ _LOOP_SHAPES = {
     "tutorial": ("Epoch [{e}/{E}], Step [{n}/{N}], Loss: 0.2345", True, True),
     "word_lm": ("| epoch {e:3d} | {n:5d}/{N:5d} batches | lr 20.00 | ms/batch 45.30 | loss  5.20", False, True),
     "gan": ("[Epoch {e}/{E}] [Batch {n}/{N}] [D loss: 0.31] [G loss: 0.51]", True, True),
+    "dcgan": ("[{e}/{E}][{n}/{N}] Loss_D: 0.5141 Loss_G: 3.2104 D(x): 0.8045 D(G(z)): 0.2250 / 0.0533", True, True),
     "mingpt": ("[RANK0] Epoch {e} | Iter {n} | train Loss 2.12345", False, False),
 }
 

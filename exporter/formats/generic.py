@@ -5,11 +5,12 @@ learning rate, a throughput or a time), so config dumps and summaries do not rea
 
 - a keyword and a counter: ``step 12``, ``Step 12/1000``, ``iter: 12``, ``iteration=12``, ``global_step=12``,
   ``Batch 12``, ``train step 12``, ``update 12`` (``/total`` optional);
-- a bracketed counter with a time: ``[ 22/290 02:50 < 38:04, 0.12 it/s, …]`` (the HF notebook bar);
+- a bracketed counter with a time: ``[ 22/290 02:50 < 38:04, 0.12 it/s, …]`` (the HF notebook bar), or one that
+  starts the line: ``[100/1000] loss: 0.52``;
 - an epoch and a counter within it, as hand-written loops print them (pytorch/examples, tutorials):
   ``Epoch [1/5], Step [100/600], Loss: 0.23``, ``Train Epoch: 1 [6400/60000 (11%)]  Loss: 0.30`` (a count of
   samples), ``| epoch   1 |   200/ 2983 batches | … | ms/batch 45.30 | loss  5.20``, ``===> Epoch[1](11/200): Loss:
-  0.01``, ``Epoch 0 | Iter 100 | train Loss 2.1``. Whether the counter is per epoch shows at the first new epoch:
+  0.01``, ``Epoch 0 | Iter 100 | train Loss 2.1``, ``[0/25][50/1583] Loss_D: 0.51`` (DCGAN). Whether the counter is per epoch shows at the first new epoch:
   it starts over (per epoch: the run's position is epochs done x counter total + counter; without a printed
   counter total, the previous epochs' last counter plus one logging step) or goes on (a run-wide counter). The
   epoch is 0-based when the first one seen is 0, else 1-based; the run's total is known when the epoch's total
@@ -63,6 +64,14 @@ _EPOCH = re.compile(
 )
 """An epoch index (``Epoch [1/5]``, ``Epoch: 1``, ``epoch   1``, ``Epoch[1]``); ``epoch 0.25`` is a fraction, not
 one."""
+_LEADING = re.compile(
+    r"\s*\[\s*(?P<a>\d{1,15})\s*/\s*(?P<b>\d{1,15})\s*\](?:\s*\[\s*(?P<n>\d{1,15})\s*/\s*(?P<total>\d{1,15})\s*\])?"
+)
+"""Counters in brackets that start the line: ``[100/1000] loss: 0.5``, or an epoch and a batch, pytorch/examples'
+DCGAN ``[0/25][50/1583] Loss_D: 0.5141 Loss_G: 3.2104``."""
+_METRIC_VALUE = re.compile(r"(?<![a-z0-9])(?:loss|lr|acc(?:uracy)?|time)\w*\s*[:=]?\s*[-+]?\d", re.IGNORECASE)
+"""A metric with its value, which a line starting with bare brackets must print: build steps (``[3/10] Building
+CXX object loss.o``) start that way too."""
 _COUNT = re.compile(r"(?<![\w.:/\-])(?P<n>\d{1,15})\s*/\s*(?P<total>\d{1,15})(?![\w.:/\-])")
 """A bare ``n/N`` counter (after an epoch: ``[6400/60000 (11%)]``, ``(11/200)``, ``200/ 2983 batches``)."""
 _TQDM = re.compile(r"\d/\d+\s*\[\d+:\d\d")
@@ -231,6 +240,8 @@ class GenericParser(Parser):
             return None
         epoch = _EPOCH.search(text)
         found = GenericParser._keyword(text, epoch is not None)
+        if epoch is None and found is None and not bar:
+            return GenericParser._leading(text)
         if epoch is None or bar:
             return found
         e = int(epoch.group("e"))
@@ -243,6 +254,17 @@ class GenericParser(Parser):
                 return None if count else _Counter(e, of, whole_epoch=True)
             found = _Counter(n, total)
         return _Counter(found.n, found.total, e, of)
+
+    @staticmethod
+    def _leading(text: str) -> _Counter | None:
+        m = _LEADING.match(text)
+        if m is None or not _METRIC_VALUE.search(text, m.end()):
+            return None
+        a, b = int(m.group("a")), int(m.group("b"))
+        if m.group("n") is None:
+            return _Counter(a, b) if 0 < b and a <= b else None
+        n, total = int(m.group("n")), int(m.group("total"))
+        return _Counter(n, total, a, b) if 0 < total and n <= total and a <= b else None
 
     @staticmethod
     def _keyword(text: str, epoch: bool) -> _Counter | None:
