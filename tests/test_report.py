@@ -55,6 +55,15 @@ def test_report_log_without_times(capsys):
     assert data["completion_timestamp_seconds"] is None and data["has_record_times"] is False
 
 
+def test_report_keras_verbose_2_one_line_per_epoch(capsys):
+    """Keras 3 ``fit(verbose=2)`` (real lines): its validation is inside every line, so the run is running at
+    its lines' pace, not warming up with an eval of unknown cost; a split of well under a second is not shown."""
+    text = report(capsys, str(DATA / "real_keras_verbose2.log"))
+    assert "State     running: iteration 600 of 800" in text
+    assert "cost unknown" not in text and "warming up" not in text
+    assert "Time " not in text
+
+
 def test_report_tqdm_log_with_total_flag(capsys):
     data = json.loads(report(capsys, "--json", "--total-iterations", "2400", str(DATA / "real_hf_trainer.tslog")))
     assert data["total_iterations"] == 2400 and data["remaining_iterations"] == 1200

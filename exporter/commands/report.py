@@ -112,6 +112,8 @@ def _time_lines(report: Report) -> list[str]:
     if wall <= 0:
         return []
     parts = [f"{PHASE_WORDS[k]} {format_duration(v)} ({100 * v / wall:.0f}%)" for k, v in split.items() if v >= 0.5]
+    if not parts:
+        return []  # under a second in all: nothing worth a line
     lines = [f"Time      {format_duration(wall)}: " + ", ".join(parts)]
     episodes = [e for e in report.split.episodes if e.phase != "eval_checkpoint"]
     for e in sorted(episodes, key=lambda e: -e.seconds)[:EPISODES_SHOWN]:
