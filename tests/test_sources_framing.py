@@ -18,6 +18,7 @@ from exporter.sources.container import CRI, DOCKER, PLAIN, detect
 from exporter.sources.decoder import RecordDecoder
 from exporter.sources.framing import MAX_RECORD_BYTES, Framer
 from exporter.sources.record import Record, RecordBlock, SourceStats
+from exporter.sources import timestamps
 from exporter.sources.timestamps import parse_rfc3339, split_timestamp
 
 
@@ -126,12 +127,24 @@ UTC = calendar.timegm((2026, 11, 28, 0, 33, 0, 0, 0, 0))
         ("2026-11-28T00:33:00Z", UTC, ""),
         # transformers' and accelerate's example scripts: datefmt="%m/%d/%Y %H:%M:%S"
         ("11/28/2026 00:33:00 - INFO - __main__ - step 1", local(2026, 11, 28, 0, 33, 0), "- INFO - __main__ - step 1"),
+        # absl (JAX, Flax, TensorFlow) and glog: severity, [year,] month and day, time, thread, source line.
+        ("I20261128 00:33:00.250000 139872 train.py:95] step 1", local(2026, 11, 28, 0, 33, 0) + 0.25, "step 1"),
+        ("W20261128 00:33:00.000000  1234 trainer.cc:12] slow", local(2026, 11, 28, 0, 33, 0), "slow"),
     ],
 )
 def test_split_timestamp_shapes(text: str, when: float, rest: str) -> None:
     got_when, got_rest = split_timestamp(text)
     assert got_when == pytest.approx(when, abs=1e-6)
     assert got_rest == rest
+
+
+def test_a_glog_date_without_a_year_is_this_year_or_the_last() -> None:
+    today = time.localtime()
+    when, rest = split_timestamp(f"I{today.tm_mon:02d}{today.tm_mday:02d} 00:00:01.000000 7 train.py:1] step 1")
+    assert (when, rest) == (local(today.tm_year, today.tm_mon, today.tm_mday, 0, 0, 1), "step 1")
+    # A date more than a day ahead is from last year (a log from December read in January).
+    assert [timestamps._year_of(mo, d, (2027, 1, 2)) for mo, d in [(1, 2), (1, 3), (1, 4), (12, 31)]] == [
+        2027, 2027, 2026, 2026]
 
 
 @pytest.mark.parametrize(
@@ -146,6 +159,8 @@ def test_split_timestamp_shapes(text: str, when: float, rest: str) -> None:
         "2026-11-28",
         "28/11/2026 00:33:00 day first",  # month 28
         "11/28/2026 00:33:00x",
+        "I1128 00:33:00.000000 no thread or source line",
+        "Iter 1128 00:33:00",
     ],
 )
 def test_split_timestamp_rejects(text: str) -> None:
@@ -254,7 +269,8 @@ def test_short_file_waits_for_detection_then_plain_prefix_time() -> None:
 
 
 _PIECES = [b"a", b"iter 1", b"\xc3\xa9", b"\xff", b"\n", b"\r", b"\r\n", b"\x1b[1m", b"\x00", b" ", b"\t",
-           b"2026-11-28T00:33:00Z ", b"[2024-04-06 02:59:36] ", b"11/28/2026 00:33:00 ", b"12"]
+           b"2026-11-28T00:33:00Z ", b"[2024-04-06 02:59:36] ", b"11/28/2026 00:33:00 ",
+           b"I1128 00:33:00.000000 7 t.py:1] ", b"12"]
 _streams = st.lists(st.sampled_from(_PIECES), max_size=200).map(b"".join)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 import time
 
-__all__ = ["split_timestamp", "parse_rfc3339"]
+__all__ = ["FIRST_CHARS", "split_timestamp", "parse_rfc3339"]
 
-# Characters a timestamp prefix can start with (a digit, a bracket, or leading blanks before either).
-_FIRST = frozenset("0123456789[ \t")
+# Characters a timestamp prefix can start with (a digit, a bracket, glog's severity letter, or leading blanks).
+FIRST_CHARS = frozenset("0123456789[ \tIWEF")
 
 _CLOCK = r"""
     (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)
@@ -37,6 +37,15 @@ _US_PREFIX = re.compile(
     re.VERBOSE,
 )
 """``12/01/2026 14:03:07``: the ``datefmt="%m/%d/%Y %H:%M:%S"`` of transformers' and accelerate's example scripts."""
+
+_GLOG_PREFIX = re.compile(
+    r"""[ \t]*
+    [IWEF](?P<y>\d{4})?(?P<mo>\d\d)(?P<d>\d\d)[ ]""" + _CLOCK + r"""
+    [ ]+\d+[ ][^\s\]]+:\d+\][ ]?""",
+    re.VERBOSE,
+)
+"""``I1201 14:03:07.123456 139872 train.py:95] msg``: absl and glog (JAX, Flax, TensorFlow, T5X, big_vision), the
+severity letter, month and day (glog 0.7 puts the year before them), the time, the thread and the source line."""
 
 # Local-time conversions go through time.mktime (slow, DST-aware); records of one minute share one call.
 _local_minutes: dict[tuple[int, int, int, int, int], float] = {}
@@ -65,7 +74,8 @@ def _local_minute(y: int, mo: int, d: int, h: int, mi: int) -> float:
 
 
 def _to_unix(m: re.Match[str]) -> float | None:
-    y, mo, d = int(m["y"]), int(m["mo"]), int(m["d"])
+    mo, d = int(m["mo"]), int(m["d"])
+    y = int(m["y"]) if m["y"] is not None else _year_of(mo, d)
     h, mi, s = int(m["h"]), int(m["mi"]), int(m["s"])
     if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 23 and mi <= 59 and s <= 60):
         return None
@@ -83,6 +93,14 @@ def _to_unix(m: re.Match[str]) -> float | None:
         return None
 
 
+def _year_of(mo: int, d: int, today: tuple[int, int, int] | None = None) -> int:
+    """The year of a date printed without one (glog's ``I1201``): this year (``today``: year, month, day; the
+    local date by default), or the last one for a date that would lie more than a day ahead (a log from late
+    December read in January)."""
+    year, month, day = today or time.localtime()[:3]
+    return year - 1 if (mo, d) > (month, day + 1) else year
+
+
 def split_timestamp(text: str) -> tuple[float | None, str]:
     """Split a leading timestamp off ``text``: ``(unix_seconds, rest)``, or ``(None, text)`` if there is none.
 
@@ -93,15 +111,16 @@ def split_timestamp(text: str) -> tuple[float | None, str]:
     - ``2026-11-28 00:33:00,123 msg`` / ``2026-11-28 00:33:00.123 msg`` / ``2026-11-28 00:33:00 msg``
       (Python logging, loguru);
     - ``[2024-04-06 02:59:36] msg`` (Megatron-LM), also with a fraction or a zone inside the brackets;
-    - ``12/01/2026 14:03:07 - INFO - __main__ - msg`` (month first: the Hugging Face example scripts' logging).
+    - ``12/01/2026 14:03:07 - INFO - __main__ - msg`` (month first: the Hugging Face example scripts' logging);
+    - ``I1201 14:03:07.123456 139872 train.py:95] msg`` (absl and glog; the whole prefix is removed).
 
     A timestamp without a zone is local time (the exporter's ``TZ``). An unbracketed timestamp must be followed by
     a blank or the end of the text, so ``2026-11-28 00:33:00abc`` is not split. Impossible dates (month 13) are not
     timestamps. Never raises. Stable signature: format parsers call it on text after a ``[rank0]:`` prefix.
     """
-    if text[:1] not in _FIRST:
+    if text[:1] not in FIRST_CHARS:
         return None, text
-    m = _PREFIX.match(text) or _US_PREFIX.match(text)
+    m = _PREFIX.match(text) or _US_PREFIX.match(text) or _GLOG_PREFIX.match(text)
     if m is None:
         return None, text
     seconds = _to_unix(m)
