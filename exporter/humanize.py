@@ -58,3 +58,13 @@ def ordinal(n: int) -> str:
     """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``12th``, ``13th``, ``21st``, ..."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def total_hint(e: Estimate) -> str:
+    """How to give a run of unknown total its total: in epochs where the lines count them (with an epoch's size
+    when it is more than one iteration), else in iterations."""
+    if e.batches_per_epoch is None:
+        return "pass --total-iterations N for an ETA"
+    if e.batches_per_epoch == 1:
+        return "pass --total-epochs N for an ETA"
+    return f"pass --total-epochs N for an ETA; {e.batches_per_epoch} per epoch"

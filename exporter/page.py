@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from exporter import __version__
 from exporter.estimate.phases import PHASES, Episode
-from exporter.humanize import format_duration, format_pace, format_timestamp, pace_ahead
+from exporter.humanize import format_duration, format_pace, format_timestamp, pace_ahead, total_hint
 from exporter.state import GpuState, RunState
 
 REFRESH_SECONDS = 2
@@ -102,9 +102,7 @@ def _run_card(state: RunState) -> str:
     else:
         why = "unknown"
         if e.total_iterations is None:
-            why = ("total iterations unknown (pass --total-iterations, or --total-epochs: "
-                   f"{e.batches_per_epoch} per epoch)" if e.batches_per_epoch
-                   else "total iterations unknown (pass --total-iterations)")
+            why = f"total iterations unknown ({total_hint(e)})"
         if e.state == "stalled":
             why = "none while stalled"
         eta = f'<p class="eta">ETA {esc(why)}</p>' if e.state != "stalled" else ""

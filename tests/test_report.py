@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from exporter.cli import main
 from exporter.commands.common import log_events
 from exporter.estimate import Estimator
@@ -84,6 +86,17 @@ def test_a_per_epoch_counter_takes_its_total_in_epochs(capsys):
     assert json.loads(report(capsys, "--json", "--total-epochs", "6", tutorial))["total_iterations"] == 6 * 600
 
 
+def test_a_loop_that_logs_once_per_epoch_takes_its_total_in_epochs(capsys, tmp_path: Path) -> None:
+    # pytorch/examples' GCN prints its epochs (0-based, 10 s apart here) but not how many there are.
+    gcn = "2026-11-28 00:{:02d}:{:02d} Epoch: {:04d} (0.1234s) loss_train: 1.2345 acc_train: 0.5 loss_val: 1.1 acc_val: 0.6"
+    log = tmp_path / "gcn.log"
+    log.write_text("".join(gcn.format(e // 6, 10 * (e % 6), e) + "\n" for e in range(20)))
+    assert "(pass --total-epochs N for an ETA), 20th epoch" in report(capsys, str(log))
+    data = json.loads(report(capsys, "--json", "--total-epochs", "200", str(log)))
+    assert data["total_iterations"] == 200 and data["iteration"] == 20
+    assert data["eta_seconds"] == pytest.approx(180 * 10.0, rel=0.02)
+
+
 def test_report_missing_file_exits_2(capsys, tmp_path):
     assert main(["report", str(tmp_path / "absent.log")]) == 2
     err = capsys.readouterr().err
@@ -149,4 +162,4 @@ def test_the_status_page_says_how_to_give_a_total_in_epochs() -> None:
     for event in events[:100]:
         estimator.observe(event)
     page = render_page([RunState(run="mnist", source=path, estimate=estimator.estimate(now=events[99].time))], None)
-    assert "ETA total iterations unknown (pass --total-iterations, or --total-epochs: 20000 per epoch)" in page
+    assert "ETA total iterations unknown (pass --total-epochs N for an ETA; 20000 per epoch)" in page

@@ -26,7 +26,7 @@ from exporter.diagnosis import diagnose
 from exporter.estimate import Estimate, Estimator
 from exporter.estimate.phases import TimeSplit
 from exporter.events import json_value
-from exporter.humanize import format_duration, format_pace, format_timestamp, ordinal, pace_ahead
+from exporter.humanize import format_duration, format_pace, format_timestamp, ordinal, pace_ahead, total_hint
 from exporter.pipeline import Pipeline
 from exporter.sources import read_items
 
@@ -139,10 +139,8 @@ def render(report: Report) -> str:
             where += f" of {e.total_iterations}"
             if e.progress_ratio is not None:
                 where += f" ({100 * e.progress_ratio:.1f}%)"
-        elif e.batches_per_epoch:
-            where += f" of an unknown total (pass --total-epochs N for an ETA; {e.batches_per_epoch} per epoch)"
         else:
-            where += " of an unknown total (pass --total-iterations N for an ETA)"
+            where += f" of an unknown total ({total_hint(e)})"
         if e.epoch is not None:
             # The epoch counted from one ("8th"): trainers print it from 0 (Lightning) or from 1 (Keras, most loops).
             where += f", {ordinal(e.epoch + 1)} epoch"

@@ -198,8 +198,10 @@ class GenericParser(Parser):
         if counter.whole_epoch:
             if epochs.base is None:
                 epochs = replace(epochs, base=epoch_base(counter.n))
-            # Epochs done: the printed one counts itself (``Epoch [1/200]`` is the first done, ``Epoch 0`` too).
-            event = Progress(counter.n - (epochs.base or 0) + 1, total_iterations=counter.total)
+            # Epochs done: the printed one counts itself (``Epoch [1/200]`` is the first done, ``Epoch 0`` too); an
+            # epoch of one iteration, so that ``--total-epochs`` gives the total where the line does not.
+            index = counter.n - (epochs.base or 0)
+            event = Progress(1, total_iterations=1, epoch=index, total_epochs=counter.total, batches_per_epoch=1)
         else:
             self._batches = True
             if counter.epoch is None:
