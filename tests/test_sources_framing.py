@@ -13,12 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter.sources import decoder as decoder_module
-from exporter.sources import expand
+from exporter.sources import expand, timestamps
 from exporter.sources.container import CRI, DOCKER, PLAIN, detect
 from exporter.sources.decoder import RecordDecoder
 from exporter.sources.framing import MAX_RECORD_BYTES, Framer
 from exporter.sources.record import Record, RecordBlock, SourceStats
-from exporter.sources import timestamps
 from exporter.sources.timestamps import parse_rfc3339, split_timestamp
 
 
