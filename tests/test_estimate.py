@@ -513,6 +513,72 @@ def test_work_in_every_line_is_part_of_the_pace():
     assert e.eta_seconds == pytest.approx(5 * 130.0, rel=0.03)
 
 
+def in_blocks(events: list, lines: int) -> list:
+    """The events as a block-buffered stdout delivers them: every ``lines`` progress lines arrive together, at the
+    time the last of them was printed."""
+    out, held, count = [], [], 0
+    for event in events:
+        held.append(event)
+        count += isinstance(event, Progress)
+        if count == lines:
+            out += [dataclasses.replace(e, time=event.time) for e in held]
+            held, count = [], 0
+    return out + [dataclasses.replace(e, time=events[-1].time) for e in held]
+
+
+def test_a_log_written_out_in_blocks_is_paced_by_its_printed_times():
+    """``python train.py > log`` without ``-u``: 80 lines (800 iterations) arrive at once, about every 15 minutes.
+    A block's arrival says when it was written out, not when each line was printed: the lines' printed times give
+    the pace (one sample per block would leave warm-up unfinished for most of the run)."""
+    events, at = trainer(eval_every=None)
+    blocks = in_blocks(events, 80)
+    est = Estimator(clock=lambda: 0.0)
+    arrivals = sorted({e.time for e in blocks})
+    for event in blocks:
+        if event.time > arrivals[1]:
+            break
+        est.observe(event)
+    e = est.estimate(now=arrivals[1])
+    assert e.state == "running" and e.iteration == 1590
+    assert e.eta_seconds == pytest.approx(at[3000] - at[1590], rel=0.05)
+
+
+def test_the_silence_between_blocks_is_the_runs_rhythm_not_a_stall():
+    events, at = trainer(eval_every=None)
+    blocks = in_blocks(events, 80)
+    arrivals = sorted({e.time for e in blocks})
+    est = Estimator(clock=lambda: 0.0)
+    index = 0
+    for arrival, following in zip(arrivals, arrivals[1:]):
+        while index < len(blocks) and blocks[index].time <= arrival:
+            est.observe(blocks[index])
+            index += 1
+        # Just before the next block, ~800 s after this one: the first block alone already says that much.
+        assert est.estimate(now=following - 1.0).state != "stalled"
+    # A run that goes silent for several blocks' time has stalled (the last block, with the run's end, held back).
+    est = Estimator(clock=lambda: 0.0)
+    for event in blocks:
+        if event.time <= arrivals[-2]:
+            est.observe(event)
+    gap = arrivals[-2] - arrivals[-3]
+    assert est.estimate(now=arrivals[-2] + 2 * gap).state == "running"
+    assert est.estimate(now=arrivals[-2] + 6 * gap).state == "stalled"
+
+
+def test_a_redraw_and_the_next_step_at_one_time_are_not_a_block():
+    """Lightning redraws a bar's postfix, then draws the next step, in one write: each step shares its arrival
+    time with the redraw before it, never with the step before it. Record times still pace such a bar (here
+    2 s/it against a printed rate of 1 s/it)."""
+    est = Estimator(clock=lambda: 0.0, total_iterations=1000)
+    t = 1000.0
+    for i in range(0, 400):
+        est.observe(Progress(i, total_iterations=1000, iteration_seconds=1.0, time=t))
+        t += 2.0
+        est.observe(Progress(i, total_iterations=1000, iteration_seconds=1.0, time=t))  # the postfix redrawn
+    e = est.estimate(now=t)
+    assert e.seconds_per_iteration == pytest.approx(2.0, rel=0.02)
+
+
 def test_eval_and_checkpoint_schedules_are_kept_apart():
     events, at = bar_run(total=1200, evals=300, eval_cost=20.0, saves=400, save_cost=10.0)
     _, e = run_until(events, 700)

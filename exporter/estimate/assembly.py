@@ -142,6 +142,9 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
     # that logs every 10th batch from batch 0 ends 9 batches after its last line, then evaluates or exits).
     finished = total is not None and total - iteration < step
     typical_seconds = median(run.gap_seconds) if run.gap_seconds else (pace * step if pace else None)
+    if run.buffered:
+        # The next block comes when it is full: about as long after the latest as that one took to write.
+        typical_seconds = max(typical_seconds or 0.0, run.burst_seconds)
     eval_due, work = periodic.due_work(iteration, iteration + step)
     gap = (now - run.last_time) if (run.last_time is not None) else None
     expected = None if typical_seconds is None else typical_seconds + ((work or 0.0) if eval_due else 0.0)

@@ -19,6 +19,9 @@ from exporter.estimate.robust import median
 from exporter.estimate.run import GAPS_KEPT, Run, RunPlan, total_of, typical_line_gap
 from exporter.events import Checkpoint, Config, Eval, Event, Progress, ProgressColumns
 
+BURST_LINES = 16
+"""Progress lines arriving at one time that mark a log written out in blocks (``Run.buffered``): more than a live
+poll (at most a second) holds of a trainer that prints each line as it goes, unless it prints 16 lines a second."""
 WARMUP_SAMPLES = 3
 """Samples held back at the start of a run to decide which leading ones were warm-up."""
 WARMUP_FACTOR = 1.5
@@ -201,10 +204,13 @@ class Estimator:
         run.line_gap = None
         run.lines += 1
         pending = run.pending
-        timed = event.time is not None and run.anchor_time is not None
+        printed = event.iteration_seconds is not None and event.iteration_seconds >= 0
+        pace = event.iteration_seconds if printed else run.window.pace
+        self._arrival(run, event.time, (pace or 0.0) * gap)
+        timed = event.time is not None and run.anchor_time is not None and not (run.buffered and printed)
         work, run.printed_work = run.printed_work, 0.0
         line: tuple[float, float] | None = None
-        if event.time is not None and run.anchor_time is not None:
+        if timed and event.time is not None and run.anchor_time is not None:
             # From the previous line with a later time than the one before it: lines read in one poll share
             # their arrival time, and such a burst counts as one line, the first of it carrying them all.
             since_iteration, since_time = run.anchor_iteration or 0, run.anchor_time
@@ -213,7 +219,7 @@ class Estimator:
             if event.time - since_time <= 0:
                 return  # same timestamp: let the next sample span both updates
             line = (iteration - since_iteration, event.time - since_time)
-        elif event.iteration_seconds is not None and event.iteration_seconds >= 0:
+        elif printed and event.iteration_seconds is not None:
             # A printed time stands for the iterations it was measured over, never for the logging gap; an
             # evaluation printed since the line before adds the time it printed.
             count = min(event.averaged_over or 1, gap)
@@ -237,6 +243,23 @@ class Estimator:
                 run.anchor_iteration, run.anchor_time = iteration, event.time
             return
         self._close(run, iteration, event.time, kinds)
+
+    @staticmethod
+    def _arrival(run: Run, time: float | None, seconds: float) -> None:
+        """Count the lines that move the run on and arrive at one time (a redraw of the same iteration between them
+        does not part them), and the ``seconds`` their iterations took (printed, else at the pace); in a log that arrives in blocks (``Run.buffered``) the seconds between two blocks are
+        the gaps the stall allowance learns."""
+        if time is None:
+            return
+        if time != run.burst_time:
+            if run.buffered and run.burst_time is not None:
+                run.gap_seconds.append(time - run.burst_time)
+            run.burst, run.burst_seconds, run.burst_time = 1, seconds, time
+            return
+        run.burst += 1
+        run.burst_seconds += seconds
+        if run.burst >= BURST_LINES:
+            run.buffered = True
 
     @staticmethod
     def _ordinary(run: Run, line: tuple[float, float], timed: bool) -> bool:
@@ -311,7 +334,7 @@ class Estimator:
             hang = 0.0  # the slow sample opened a new pace: not a hang
             self._change(run, change)
         run.blocks.add(sample.iterations, sample.seconds)
-        if not hang:
+        if not hang and not run.buffered:
             # Per line: a sample of several lines stands for as many gaps of its mean length.
             run.gap_seconds.extend(repeat(sample.line_seconds / sample.lines, min(sample.lines, GAPS_KEPT)))
         pace = run.window.pace

@@ -93,6 +93,16 @@ class Run:
     the next line's time (the printed time of an iteration does not hold the evaluation that followed it)."""
     tagged_kinds: set[str] = field(default_factory=set)
     tagged_at: int | None = None
+    burst: int = 0
+    """Consecutive lines that moved the run on with one arrival time, ``burst_time``."""
+    burst_time: float | None = None
+    burst_seconds: float = 0.0
+    """The printed seconds of those lines' iterations: how long the latest block took to write (``buffered``)."""
+    buffered: bool = False
+    """The log arrives in blocks (``BURST_LINES`` or more progress lines at one time: a trainer's block-buffered
+    stdout, ``python train.py > log`` without ``-u``): its record times say when a block was written out, not
+    when each line was printed, so lines that print their own time are paced by it, and the silence between
+    blocks is the run's rhythm."""
 
 
 def typical_line_gap(run: Run) -> int:
