@@ -1,4 +1,5 @@
-"""Keras 3 ``fit`` with validation every epoch (torch backend), CPU only. ``python keras_fit.py EPOCHS``."""
+"""Keras 3 ``fit`` with validation every epoch (torch backend), CPU only. ``python keras_fit.py EPOCHS [VERBOSE]``
+(``verbose=2``: one line per epoch, what Keras recommends for a log file)."""
 
 import os
 import sys
@@ -22,4 +23,5 @@ model = keras.Sequential([keras.Input((256,)), keras.layers.Dense(2048, activati
                            keras.layers.Dense(1024, activation="relu"), keras.layers.Dense(10)])
 model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
 epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-model.fit(x, y, batch_size=64, epochs=epochs, validation_split=0.2, callbacks=[Stalling()], verbose=1)
+model.fit(x, y, batch_size=64, epochs=epochs, validation_split=0.2, callbacks=[Stalling()],
+          verbose=int(sys.argv[2]) if len(sys.argv) > 2 else 1)

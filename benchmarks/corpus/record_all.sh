@@ -101,3 +101,7 @@ fresh_e & e=$!
 fresh_f & f=$!
 wait $e $f
 run word_lm_noisy --plan "90 hog 2" -- $PY "$here/word_lm.py" 14 200000 20
+
+# Recorded after a validation inside every line (Keras verbose=2: one line per epoch) became part of the pace; alone,
+# scored once.
+run keras_v2_stall --plan "70 stall 0.03; 130 stall 0" -- $PY "$here/keras_fit.py" 10 2
