@@ -565,6 +565,24 @@ def test_the_silence_between_blocks_is_the_runs_rhythm_not_a_stall():
     assert est.estimate(now=arrivals[-2] + 6 * gap).state == "stalled"
 
 
+def test_the_silence_between_blocks_is_learnt_from_their_arrivals():
+    """Blocks that come slower than their lines' printed times add up to (a printed step time that leaves part of
+    the step out): the stall allowance follows the blocks' arrivals, not the printed times."""
+    events, _ = trainer(eval_every=None)
+    for event in events[2:]:
+        if isinstance(event, Progress):
+            event.iteration_seconds = 0.5  # half the 1 s each step really takes
+    blocks = in_blocks(events, 40)
+    arrivals = sorted({e.time for e in blocks})
+    est = Estimator(clock=lambda: 0.0)
+    for event in blocks:
+        if event.time <= arrivals[5]:
+            est.observe(event)
+    gap = arrivals[5] - arrivals[4]  # ~400 s, while the block's printed times say ~200 s
+    assert est.estimate(now=arrivals[5] + 3 * gap).state == "running"
+    assert est.estimate(now=arrivals[5] + 6 * gap).state == "stalled"
+
+
 def test_a_redraw_and_the_next_step_at_one_time_are_not_a_block():
     """Lightning redraws a bar's postfix, then draws the next step, in one write: each step shares its arrival
     time with the redraw before it, never with the step before it. Record times still pace such a bar (here
