@@ -98,7 +98,7 @@ def per_second(events: list[Event], total: int, end: float, truth_at: list[tuple
     return {"mape": mape, "stalled": stalled, "points": len(scored)}
 
 
-def score(path: Path, block: int) -> str | None:
+def score(path: Path, block: int) -> tuple[str, dict[str, float | None]] | None:
     records = list(read_records(str(path)))
     events = list(log_events(iter(records), Pipeline()))
     progress = [e for e in events if isinstance(e, Progress) and e.time is not None]
@@ -121,8 +121,9 @@ def score(path: Path, block: int) -> str | None:
     ours = held["mape"][OURS]
     ratio = f"{ours / baselines[best]:.2f}" if best and ours is not None and baselines[best] else "-"
     shown = f"{_pct(baselines[best])} ({best})" if best else "- (no two blocks apart)"
-    return (f"| `{path.stem}` | {blocks} | {held['points']} | {_pct(plain['mape'][OURS])} | {_pct(ours)} | {shown} "
-            f"| {ratio} | {plain['stalled']} / {held['stalled']} |")
+    row = (f"| `{path.stem}` | {blocks} | {held['points']} | {_pct(plain['mape'][OURS])} | {_pct(ours)} | {shown} "
+           f"| {ratio} | {plain['stalled']} / {held['stalled']} |")
+    return row, held["mape"]
 
 
 def _pct(value: float | None) -> str:
@@ -137,10 +138,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"| run | blocks of {args.block} B | points scored | ours, as recorded | ours, buffered "
           "| best baseline, buffered | ratio | seconds stalled (as recorded / buffered) |")
     print("|---|---|---|---|---|---|---|---|")
+    scored: list[dict[str, float | None]] = []
     for path in sorted(args.logs.glob("*.tslog")):
-        row = score(path, args.block)
-        if row:
-            print(row, flush=True)
+        result = score(path, args.block)
+        if result:
+            print(result[0], flush=True)
+            scored.append(result[1])
+    full = [m for m in scored if all(v is not None for v in m.values())]
+    means = {name: statistics.mean(m[name] or 0.0 for m in full) for name in full[0]} if full else {}
+    print(f"\nmean MAPE, buffered, over the {len(full)} runs every method scores: "
+          + ", ".join(f"{name} {value:.1f} %" for name, value in means.items()))
     return 0
 
 
