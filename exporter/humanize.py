@@ -68,3 +68,8 @@ def total_hint(e: Estimate) -> str:
     if e.batches_per_epoch == 1:
         return "pass --total-epochs N for an ETA"
     return f"pass --total-epochs N for an ETA; {e.batches_per_epoch} per epoch"
+
+
+BLOCKS_NOTE = ("the log arrives in blocks (the trainer's stdout is block-buffered): run it with python -u or "
+               "PYTHONUNBUFFERED=1 to see each line as it is printed")
+"""Said by ``report`` and the status page for a log that arrives in blocks (``Estimate.arrives_in_blocks``)."""

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from exporter import __version__
 from exporter.estimate.phases import PHASES, Episode
-from exporter.humanize import format_duration, format_pace, format_timestamp, pace_ahead, total_hint
+from exporter.humanize import BLOCKS_NOTE, format_duration, format_pace, format_timestamp, pace_ahead, total_hint
 from exporter.state import GpuState, RunState
 
 REFRESH_SECONDS = 2
@@ -137,7 +137,8 @@ def _run_card(state: RunState) -> str:
     diagnosis = ""
     if state.diagnosis is not None:
         diagnosis = f"{esc(state.diagnosis.cause)}" + (f": {esc(state.diagnosis.hint)}" if state.diagnosis.hint else "")
-    details = " · ".join(x for x in (esc(pace), diagnosis, esc(_ranks_line(state))) if x)
+    blocks = esc(BLOCKS_NOTE[0].upper() + BLOCKS_NOTE[1:]) if e.arrives_in_blocks else ""
+    details = " · ".join(x for x in (esc(pace), diagnosis, esc(_ranks_line(state)), blocks) if x)
     plot = _pace_plot(state)
     split = _time_bar(state)
     return (

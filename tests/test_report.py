@@ -62,8 +62,28 @@ def test_report_keras_verbose_2_one_line_per_epoch(capsys):
     its lines' pace, not warming up with an eval of unknown cost; a split of well under a second is not shown."""
     text = report(capsys, str(DATA / "real_keras_verbose2.log"))
     assert "State     running: iteration 600 of 800" in text
+    assert "excluded: warm-up 0.2s over 100 it" in text  # the first line is the first epoch
     assert "cost unknown" not in text and "warming up" not in text
     assert "Time " not in text
+
+
+def test_report_says_when_a_log_arrives_in_blocks(capsys, tmp_path: Path) -> None:
+    """The real nanoGPT log as a block-buffered stdout delivers it (every 64 records at one time): said, with what
+    to do about it; the log as recorded says nothing of the kind."""
+    rows = (DATA / "real_ng_perturbed.tslog").read_text().splitlines()
+    blocks = [f"{rows[min(len(rows), i - i % 64 + 64) - 1].split(chr(9))[0]}\t{row.split(chr(9), 1)[1]}"
+              for i, row in enumerate(rows)]
+    log = tmp_path / "buffered.tslog"
+    log.write_text("\n".join(blocks) + "\n")
+    note = "Note      the log arrives in blocks (the trainer's stdout is block-buffered): run it with python -u"
+    assert note in report(capsys, str(log))
+    assert json.loads(report(capsys, "--json", str(log)))["arrives_in_blocks"] is True
+    assert "arrives in blocks" not in report(capsys, str(DATA / "real_ng_perturbed.tslog"))
+    estimator = Estimator()
+    for event in log_events(read_records(str(log)), Pipeline()):
+        estimator.observe(event)
+    page = render_page([RunState(run="gpt", source=str(log), estimate=estimator.estimate(now=None))], None)
+    assert "The log arrives in blocks (the trainer&#x27;s stdout is block-buffered)" in page
 
 
 def test_report_tqdm_log_with_total_flag(capsys):

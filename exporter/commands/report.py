@@ -26,7 +26,15 @@ from exporter.diagnosis import diagnose
 from exporter.estimate import Estimate, Estimator
 from exporter.estimate.phases import TimeSplit
 from exporter.events import json_value
-from exporter.humanize import format_duration, format_pace, format_timestamp, ordinal, pace_ahead, total_hint
+from exporter.humanize import (
+    BLOCKS_NOTE,
+    format_duration,
+    format_pace,
+    format_timestamp,
+    ordinal,
+    pace_ahead,
+    total_hint,
+)
 from exporter.pipeline import Pipeline
 from exporter.sources import read_items
 
@@ -190,6 +198,8 @@ def render(report: Report) -> str:
     lines.extend(_time_lines(report))
     if not report.has_record_times:
         lines.append("Note      the log has no record times: pace from printed times, stalls cannot be seen")
+    elif e.arrives_in_blocks:
+        lines.append(f"Note      {BLOCKS_NOTE}")
     return "\n".join(lines)
 
 

@@ -114,6 +114,7 @@ def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: i
     out.last_progress_timestamp_seconds = run.last_time
     out.warmup_seconds = run.warmup_seconds
     out.warmup_iterations = run.warmup_iterations
+    out.arrives_in_blocks = run.buffered
     if run.data_ratios:
         # The same stretch as the pace: lines since the latest change point, not a mix across it.
         start = run.window.start_iteration()

@@ -188,11 +188,13 @@ class Estimator:
         if previous is not None and previous.last is not None and event.global_iteration > previous.origin:
             run.periodic.resume_from(previous.periodic)
         run.first_progress_time = event.time
+        # The first line stands for one iteration, or for all of its first epoch's that it counts (Keras
+        # ``verbose=2``: one line per epoch).
+        run.warmup_iterations = max(1, event.iteration) if event.epoch == 0 else 1
         if event.time is not None and run.first_time is not None and event.time > run.first_time:
             run.warmup_seconds += event.time - run.first_time
         elif event.iteration_seconds is not None:
-            run.warmup_seconds += event.iteration_seconds
-        run.warmup_iterations = 1
+            run.warmup_seconds += event.iteration_seconds * run.warmup_iterations
         run.anchor_iteration = event.global_iteration
         run.anchor_time = event.time
         run.origin = event.global_iteration

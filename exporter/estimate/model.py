@@ -58,6 +58,8 @@ class Estimate:
     nonfinite_loss_events: int = 0
     data_loading_ratio: float | None = None
     """Share of iteration time spent waiting for data, when the log prints data time."""
+    arrives_in_blocks: bool = False
+    """The log arrives in blocks of many lines (a block-buffered stdout): the lines' printed times pace it."""
     tokens_per_second: float | None = None
     mfu_ratio: float | None = None
     epoch: int | None = None
