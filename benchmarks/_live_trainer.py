@@ -2,7 +2,8 @@
 
 It sleeps what each iteration, eval and checkpoint takes and prints what nanoGPT's ``train.py`` prints (config
 echo, ``step N: train loss …, val loss …``, ``saving checkpoint to …``, ``iter N: loss …, time …ms, mfu …%``)
-with a flush per line, so the exporter sees a live log; the benchmark SIGSTOPs it for a hang. Phases are given
+with a flush per line (or in blocks, ``--buffer 8192``, as ``python train.py > log`` without ``-u`` writes), so the
+exporter sees a live log; the benchmark SIGSTOPs it for a hang. Phases are given
 in seconds since start: ``--slow-at 180 --slow-factor 3`` (lasting), ``--blip-at 240 --blip-seconds 30``.
 """
 
@@ -31,9 +32,11 @@ def main() -> int:
     p.add_argument("--blip-seconds", type=float, default=30.0)
     p.add_argument("--blip-factor", type=float, default=2.5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--buffer", type=int, default=0,
+                   help="write in blocks of this many bytes, as a block-buffered stdout does (0: a flush per line)")
     args = p.parse_args()
     rnd = random.Random(args.seed)
-    out = open(args.log, "a", buffering=1)
+    out = open(args.log, "a", buffering=args.buffer or 1)
     start = time.time()
     out.write(f"Overriding: max_iters = {args.max_iters}\n")
     out.write(f"Overriding: log_interval = {args.log_interval}\n")

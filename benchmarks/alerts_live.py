@@ -73,6 +73,8 @@ def scenarios() -> list[Scenario]:
                  ["--compile-seconds", "60", "--pace", "0.05", "--log-interval", "10", "--eval-interval", "1000",
                   "--eval-seconds", "20", "--checkpoint-every", "2", "--checkpoint-seconds", "70",
                   "--blip-at", "240", "--blip-seconds", "30", "--max-iters", "5000"], watch=640),
+        Scenario("block-buffered stdout: 8 KiB blocks ~4 min apart", "no warning/critical alert",
+                 ["--pace", "0.2", "--log-interval", "10", "--buffer", "8192"], watch=700),
     ]
 
 

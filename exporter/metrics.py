@@ -155,6 +155,11 @@ class ExporterCollector(Collector):
             "training_loss_nonfinite", "Progress records with a non-finite loss.", labels=["run"]
         )
         restarts = CounterMetricFamily("training_run_restarts", "New runs or resumes detected in the log.", labels=["run"])
+        blocks = GaugeMetricFamily(
+            "training_log_arrives_in_blocks",
+            "1 when the log arrives in blocks of many lines (block-buffered stdout: run the trainer with python -u).",
+            labels=["run"],
+        )
         info = GaugeMetricFamily("training_run_info", "Detected log format and source of the run.", labels=["run", "format", "source"])
         spent = GaugeMetricFamily(
             "training_time_spent_seconds",
@@ -173,11 +178,12 @@ class ExporterCollector(Collector):
                 nonfinite.add_metric([state.run], 1.0 if estimate.loss_nonfinite else 0.0)
             nonfinite_total.add_metric([state.run], float(estimate.nonfinite_loss_events))
             restarts.add_metric([state.run], float(max(0, estimate.runs - 1)))
+            blocks.add_metric([state.run], 1.0 if estimate.arrives_in_blocks else 0.0)
             info.add_metric([state.run, state.format, state.source], 1.0)
             if state.time_split is not None:
                 for phase in PHASES:
                     spent.add_metric([state.run, phase], state.time_split.seconds.get(phase, 0.0))
-        yield from (states, causes, loss, nonfinite, nonfinite_total, restarts, info, spent)
+        yield from (states, causes, loss, nonfinite, nonfinite_total, restarts, blocks, info, spent)
         yield from self._rank_metrics(runs)
 
     def _rank_metrics(self, runs: Sequence[RunState]) -> Iterator[Metric]:
