@@ -248,9 +248,10 @@ class Estimator:
 
     @staticmethod
     def _arrival(run: Run, time: float | None, seconds: float) -> None:
-        """Count the lines that move the run on and arrive at one time (a redraw of the same iteration between them
-        does not part them), and the ``seconds`` their iterations took (printed, else at the pace); in a log that arrives in blocks (``Run.buffered``) the seconds between two blocks are
-        the gaps the stall allowance learns."""
+        """Count the lines that move the run on and arrive at one time (a redraw of the same iteration between
+        them does not part them), and the ``seconds`` their iterations took (printed, else at the pace); in a log
+        that arrives in blocks (``Run.buffered``) the seconds between two blocks are the gaps the stall allowance
+        learns."""
         if time is None:
             return
         if time != run.burst_time:
