@@ -2,7 +2,7 @@
 
     python benchmarks/corpus/drive.py NAME --plan "60 stall 0.4; 120 stall 0; 200 stop; 230 cont" -- CMD ...
 
-Runs CMD (stdout+stderr) through ``record.py`` into ``benchmarks/data/NAME.log`` / ``NAME.tslog`` and writes the
+Runs CMD (stdout+stderr, unbuffered unless ``--buffered``) through ``record.py`` into ``benchmarks/data/NAME.log`` / ``NAME.tslog`` and writes the
 unix time of every perturbation to ``NAME.events``. Plan steps, at seconds after the trainer starts:
 
 - ``stall S``: the data loader sleeps S seconds per batch from now (0 ends it): the trainers read the flag file
@@ -40,6 +40,8 @@ def main() -> int:
     parser.add_argument("name")
     parser.add_argument("--plan", default="")
     parser.add_argument("--resume-cmd", default="")
+    parser.add_argument("--buffered", action="store_true",
+                        help="leave the trainer's stdout block-buffered (a pipe: 8 KiB at a time), as without -u")
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
@@ -48,6 +50,8 @@ def main() -> int:
     stall = Path(f"/tmp/stall-{args.name}")
     stall.unlink(missing_ok=True)
     env = {**os.environ, "STALL_FILE": str(stall), "PYTHONUNBUFFERED": "1"}
+    if args.buffered:
+        del env["PYTHONUNBUFFERED"]
     log, tslog = DATA / f"{args.name}.log", DATA / f"{args.name}.tslog"
     recorder = subprocess.Popen([sys.executable, str(HERE / "record.py"), str(log), str(tslog)], stdin=subprocess.PIPE)
     events = open(DATA / f"{args.name}.events", "w", buffering=1)

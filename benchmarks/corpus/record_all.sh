@@ -105,3 +105,8 @@ run word_lm_noisy --plan "90 hog 2" -- $PY "$here/word_lm.py" 14 200000 20
 # Recorded after a validation inside every line (Keras verbose=2: one line per epoch) became part of the pace; alone,
 # scored once.
 run keras_v2_stall --plan "70 stall 0.03; 130 stall 0" -- $PY "$here/keras_fit.py" 10 2
+
+# Recorded after a log that arrives in blocks was read as such: nanoGPT with its stdout left block-buffered (a pipe,
+# 8 KiB at a time, as `python train.py > log` without -u); alone, scored once.
+run ng_buffered_stall --buffered --plan "90 stall 0.2; 150 stall 0" -- \
+    $(ng --compile=False --max_iters=4000 --lr_decay_iters=4000 --eval_interval=500 --log_interval=2 $(ng_dir i))
