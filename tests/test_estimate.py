@@ -583,6 +583,20 @@ def test_the_silence_between_blocks_is_learnt_from_their_arrivals():
     assert est.estimate(now=arrivals[5] + 6 * gap).state == "stalled"
 
 
+def test_one_burst_from_a_sidecar_that_could_not_read_for_a_while_is_not_a_block_buffered_log():
+    """A sidecar starved for a few seconds reads 20 lines at once, then each line as it comes again: after
+    ``BURST_LINES`` lines alone the record times pace the run again (2 s/it here, against a printed 1 s/it)."""
+    est = Estimator(clock=lambda: 0.0, total_iterations=1000)
+    t = 1000.0
+    for i in range(0, 400):
+        t += 2.0
+        arrival = 1040.0 if 0 < i <= 20 else t  # lines 1-20 read in one poll, at the time of line 20
+        est.observe(Progress(i, total_iterations=1000, iteration_seconds=1.0, time=arrival))
+    e = est.estimate(now=t)
+    assert not e.arrives_in_blocks
+    assert e.seconds_per_iteration == pytest.approx(2.0, rel=0.02)
+
+
 def test_a_redraw_and_the_next_step_at_one_time_are_not_a_block():
     """Lightning redraws a bar's postfix, then draws the next step, in one write: each step shares its arrival
     time with the redraw before it, never with the step before it. Record times still pace such a bar (here

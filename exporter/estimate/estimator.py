@@ -255,7 +255,10 @@ class Estimator:
         if time is None:
             return
         if time != run.burst_time:
-            if run.buffered and run.burst_time is not None:
+            run.alone = run.alone + 1 if run.burst == 1 else 0
+            if run.buffered and run.alone >= BURST_LINES:
+                run.buffered = False
+            elif run.buffered and run.burst_time is not None:
                 run.gap_seconds.append(time - run.burst_time)
             run.burst, run.burst_seconds, run.burst_time = 1, seconds, time
             return

@@ -96,6 +96,9 @@ class Run:
     burst: int = 0
     """Consecutive lines that moved the run on with one arrival time, ``burst_time``."""
     burst_time: float | None = None
+    alone: int = 0
+    """Consecutive lines that arrived alone, each at a time of its own: ``BURST_LINES`` of them end ``buffered``
+    (one burst from a sidecar that could not read for a while is no block-buffered log)."""
     burst_seconds: float = 0.0
     """The printed seconds of those lines' iterations: how long the latest block took to write (``buffered``)."""
     buffered: bool = False
