@@ -14,11 +14,12 @@ from operator import getitem
 from exporter.sources.container import CRI, DETECT_BYTES, DOCKER, CriReader, DockerReader, detect
 from exporter.sources.framing import Framer
 from exporter.sources.record import Record, RecordBlock, SourceStats, records_of
-from exporter.sources.timestamps import FIRST_CHARS, split_timestamp
+from exporter.sources.timestamps import FIRST_CHARS, GLOG_STARTS, split_timestamp
 
 __all__ = ["RecordDecoder"]
 
 _FIRST_CHAR = slice(0, 1)
+_FIRST_TWO = slice(0, 2)
 _MAY_STAMP = re.compile(r"\n[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d/\d\d/\d{4} |[IWEF]\d{4}(?:\d{4})? \d\d:)")
 """A record start where ``split_timestamp`` may find a timestamp (a superset of its shapes): such blocks are read
 as records."""
@@ -132,13 +133,15 @@ class RecordDecoder:
         source = self.source
         self.index = index + len(texts)
         self.stats.records += len(texts)
-        if FIRST_CHARS.isdisjoint(map(getitem, texts, repeat(_FIRST_CHAR))):
+        if FIRST_CHARS.isdisjoint(map(getitem, texts, repeat(_FIRST_CHAR))) and GLOG_STARTS.isdisjoint(
+            map(getitem, texts, repeat(_FIRST_TWO))
+        ):
             return records_of(texts, default_time, index + 1, source)
         out: list[Record] = []
         append = out.append
         for text in texts:
             index += 1
-            if text[:1] in FIRST_CHARS:
+            if text[:1] in FIRST_CHARS or text[:2] in GLOG_STARTS:
                 when, rest = split_timestamp(text)
                 if when is not None:
                     append(Record(rest, when, index, source))
@@ -154,7 +157,7 @@ class RecordDecoder:
             if not text:
                 continue
             index += 1
-            if text[:1] in FIRST_CHARS:
+            if text[:1] in FIRST_CHARS or text[:2] in GLOG_STARTS:
                 prefix_time, rest = split_timestamp(text)
                 if prefix_time is not None:
                     text = rest

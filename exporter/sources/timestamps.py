@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 import time
 
-__all__ = ["FIRST_CHARS", "split_timestamp", "parse_rfc3339"]
+__all__ = ["FIRST_CHARS", "GLOG_STARTS", "split_timestamp", "parse_rfc3339"]
 
-# Characters a timestamp prefix can start with (a digit, a bracket, glog's severity letter, or leading blanks).
-FIRST_CHARS = frozenset("0123456789[ \tIWEF")
+# Characters a timestamp prefix other than glog's can start with (a digit, a bracket, or leading blanks).
+FIRST_CHARS = frozenset("0123456789[ \t")
+GLOG_STARTS = frozenset(severity + digit for severity in "IWEF" for digit in "0123456789")
+"""The first two characters of a glog prefix (``I1201 …``): most records that start with these letters are words
+(``Epoch 1/10``)."""
 
 _CLOCK = r"""
     (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)
@@ -39,8 +42,7 @@ _US_PREFIX = re.compile(
 """``12/01/2026 14:03:07``: the ``datefmt="%m/%d/%Y %H:%M:%S"`` of transformers' and accelerate's example scripts."""
 
 _GLOG_PREFIX = re.compile(
-    r"""[ \t]*
-    [IWEF](?P<y>\d{4})?(?P<mo>\d\d)(?P<d>\d\d)[ ]""" + _CLOCK + r"""
+    r"""[IWEF](?P<y>\d{4})?(?P<mo>\d\d)(?P<d>\d\d)[ ]""" + _CLOCK + r"""
     [ ]+\d+[ ][^\s\]]+:\d+\][ ]?""",
     re.VERBOSE,
 )
@@ -118,9 +120,12 @@ def split_timestamp(text: str) -> tuple[float | None, str]:
     a blank or the end of the text, so ``2026-11-28 00:33:00abc`` is not split. Impossible dates (month 13) are not
     timestamps. Never raises. Stable signature: format parsers call it on text after a ``[rank0]:`` prefix.
     """
-    if text[:1] not in FIRST_CHARS:
+    if text[:1] in FIRST_CHARS:
+        m = _PREFIX.match(text) or _US_PREFIX.match(text)
+    elif text[:2] in GLOG_STARTS:
+        m = _GLOG_PREFIX.match(text)
+    else:
         return None, text
-    m = _PREFIX.match(text) or _US_PREFIX.match(text) or _GLOG_PREFIX.match(text)
     if m is None:
         return None, text
     seconds = _to_unix(m)
