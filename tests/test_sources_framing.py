@@ -261,6 +261,12 @@ def test_cri_partial_without_final_chunk_flushed() -> None:
     assert records == [("tail", UTC)]
 
 
+def test_glog_prefixes_are_record_times_among_words_that_start_with_the_same_letters() -> None:
+    when = local(2026, 11, 28, 0, 33, 0)
+    records, _, _ = decode_all(b"Epoch 1 starts\nI20261128 00:33:00.250000 7 train.py:95] step 1\nEval done\n")
+    assert records == [("Epoch 1 starts", 77.0), ("step 1", when + 0.25), ("Eval done", 77.0)]
+
+
 def test_short_file_waits_for_detection_then_plain_prefix_time() -> None:
     records, _, decoder = decode_all(b"2026-11-28T00:3", b"3:00Z step 1\nstep 2\n")
     assert decoder.envelope == PLAIN
