@@ -5,7 +5,7 @@ Every scenario runs at once, each with its own real trainer process (``benchmark
 lines, printed as the time passes) and its own real exporter (``serve``); one real Prometheus scrapes all of
 them every 5 s and evaluates ``alerts/*.rules.yml`` as shipped (evaluation every 5 s). The HTTP API is read every
 2 s; the first time each alert is firing per scenario is recorded. Hangs are a SIGSTOP of the trainer. All
-processes are stopped by PID at the end (also on failure). About 12 minutes.
+processes are stopped by PID at the end (also on failure). About 14 minutes.
 
     python benchmarks/alerts_live.py [--only NAME ...]
 """
@@ -73,8 +73,9 @@ def scenarios() -> list[Scenario]:
                  ["--compile-seconds", "60", "--pace", "0.05", "--log-interval", "10", "--eval-interval", "1000",
                   "--eval-seconds", "20", "--checkpoint-every", "2", "--checkpoint-seconds", "70",
                   "--blip-at", "240", "--blip-seconds", "30", "--max-iters", "5000"], watch=640),
-        Scenario("block-buffered stdout: 8 KiB blocks ~5 min apart", "no warning/critical alert",
-                 ["--pace", "0.2", "--log-interval", "10", "--buffer", "8192"], watch=700),
+        # A line every 1.2 s: Python's first block comes after ~16 KiB (~6.5 min), then one per 8 KiB (~3 min).
+        Scenario("block-buffered stdout: 8 KiB blocks ~3 min apart", "no warning/critical alert",
+                 ["--pace", "0.1", "--log-interval", "12", "--buffer", "8192"], watch=800),
     ]
 
 
