@@ -96,11 +96,11 @@ class Run:
     burst: int = 0
     """Consecutive lines that moved the run on with one arrival time, ``burst_time``."""
     burst_time: float | None = None
+    burst_seconds: float = 0.0
+    """The printed seconds of those lines' iterations: how long the latest block took to write (``buffered``)."""
     alone: int = 0
     """Consecutive lines that arrived alone, each at a time of its own: ``BURST_LINES`` of them end ``buffered``
     (one burst from a sidecar that could not read for a while is no block-buffered log)."""
-    burst_seconds: float = 0.0
-    """The printed seconds of those lines' iterations: how long the latest block took to write (``buffered``)."""
     buffered: bool = False
     """The log arrives in blocks (``BURST_LINES`` or more progress lines at one time: a trainer's block-buffered
     stdout, ``python train.py > log`` without ``-u``): its record times say when a block was written out, not
