@@ -63,7 +63,9 @@ FRESH = {"ng_stall90", "torch_stall", "ng_noisy2", "hf_resume", "pl_stall", "tor
 three after the slowdown hedge and counting hangs by size, four after a resume continued the schedule of periodic
 work, three after the tqdm skip-ahead and the speed-up rule, three after the generic family learned epoch
 counters, one after work in every line became part of the pace and one of a block-buffered stdout after logs that
-arrive in blocks were read as such; ``benchmarks/data/README.md``). They count in the
+arrive in blocks were read as such; ``benchmarks/data/README.md``; ``metriclogger_buffered_sigstop``, recorded then
+too, showed that a hang spread over consecutive lines counted as several: changed looking at it, it is held-out,
+no longer fresh). They count in the
 held-out half and are also summed up alone."""
 _PRINTED_ETA = [
     re.compile(r"<(?:(\d+):)?(\d+):(\d\d)[,\]]"),  # tqdm: [elapsed<remaining, rate]

@@ -234,6 +234,17 @@ def test_one_long_hang_among_small_blips_is_not_taken_as_recurring():
     assert e.eta_upper_seconds > e.eta_seconds + 300  # the upper end still allows it to happen again
 
 
+def test_a_hang_that_a_windowed_printed_time_spreads_over_two_lines_is_one_hang():
+    """MetricLogger prints each line's time as the mean of the last 20 iterations and logs every 10: a 40 s stop
+    shows in two consecutive lines (2.0 s/it each). That is one hang, not two, so nothing of it is expected again."""
+    events = [Config(total_iterations=3000), Progress(0, iteration_seconds=30.0)]
+    for i in range(10, 3001, 10):
+        events.append(Progress(i, iteration_seconds=2.02 if i in (1500, 1510) else 0.02))
+    est, e = run_until(events, 1600)
+    assert est._run.window.hangs == pytest.approx(1.0)
+    assert e.eta_seconds == pytest.approx(1400 * 0.02, rel=0.05)
+
+
 def test_iteration_going_backwards_starts_a_new_run():
     first, _ = trainer(total=1000, eval_every=None)
     second, _ = trainer(total=1000, eval_every=None, pace=2.0, start=first[-1].time + 100)
@@ -541,6 +552,25 @@ def test_a_log_written_out_in_blocks_is_paced_by_its_printed_times():
     e = est.estimate(now=arrivals[1])
     assert e.state == "running" and e.iteration == 1590
     assert e.eta_seconds == pytest.approx(at[3000] - at[1590], rel=0.05)
+
+
+def test_a_line_without_a_printed_time_in_a_block_is_no_hang():
+    """MetricLogger closes each epoch with a line that prints no step time: in a log that arrives in blocks such a
+    line is placed by the printed times around it, never timed from the block before it (that would be a whole
+    block's silence over a few iterations: a hang)."""
+    events, at = trainer(eval_every=None)
+    for event in events[2:]:
+        if isinstance(event, Progress) and event.iteration % 800 == 0:  # the first line of every block
+            event.iteration_seconds = None
+    blocks = in_blocks(events, 80)
+    arrivals = sorted({e.time for e in blocks})
+    est = Estimator(clock=lambda: 0.0)
+    for event in blocks:
+        if event.time <= arrivals[-2]:
+            est.observe(event)
+    e = est.estimate(now=arrivals[-2])
+    assert est._run.window.hangs == 0 and e.periodic_interval_iterations is None
+    assert e.eta_seconds == pytest.approx(at[3000] - at[2390], rel=0.05)
 
 
 def test_the_silence_between_blocks_is_the_runs_rhythm_not_a_stall():

@@ -110,3 +110,4 @@ run keras_v2_stall --plan "70 stall 0.03; 130 stall 0" -- $PY "$here/keras_fit.p
 # 8 KiB at a time, as `python train.py > log` without -u); alone, scored once.
 run ng_buffered_stall --buffered --plan "90 stall 0.2; 150 stall 0" -- \
     $(ng --compile=False --max_iters=4000 --lr_decay_iters=4000 --eval_interval=500 --log_interval=2 $(ng_dir i))
+run metriclogger_buffered_sigstop --buffered --plan "120 stop; 160 cont" -- $PY "$here/metriclogger_train.py" 30

@@ -209,18 +209,21 @@ class Estimator:
         printed = event.iteration_seconds is not None and event.iteration_seconds >= 0
         pace = event.iteration_seconds if printed else run.window.pace
         self._arrival(run, event.time, (pace or 0.0) * gap)
-        timed = event.time is not None and run.anchor_time is not None and not (run.buffered and printed)
+        # A log in blocks is read as a log without record times where its lines print their own time: the arrival
+        # says when a block was written out, not when a line was printed. Its arrivals still time the silence.
+        time = None if run.buffered and printed else event.time
+        timed = time is not None and run.anchor_time is not None
         work, run.printed_work = run.printed_work, 0.0
         line: tuple[float, float] | None = None
-        if timed and event.time is not None and run.anchor_time is not None:
+        if time is not None and run.anchor_time is not None:
             # From the previous line with a later time than the one before it: lines read in one poll share
             # their arrival time, and such a burst counts as one line, the first of it carrying them all.
             since_iteration, since_time = run.anchor_iteration or 0, run.anchor_time
             if pending.lines and pending.timed and pending.end_time is not None:
                 since_iteration, since_time = pending.end_iteration, pending.end_time
-            if event.time - since_time <= 0:
+            if time - since_time <= 0:
                 return  # same timestamp: let the next sample span both updates
-            line = (iteration - since_iteration, event.time - since_time)
+            line = (iteration - since_iteration, time - since_time)
         elif printed and event.iteration_seconds is not None:
             # A printed time stands for the iterations it was measured over, never for the logging gap; an
             # evaluation printed since the line before adds the time it printed.
@@ -236,15 +239,15 @@ class Estimator:
             # A line of its own: the lines taken so far close first, as the sample before it.
             self._close(run, pending.end_iteration, pending.end_time, frozenset())
         if line is None:
-            run.anchor_iteration, run.anchor_time = iteration, event.time
+            run.anchor_iteration, run.anchor_time = iteration, time
             return
         # With record times a line spans everything since its start; with printed ones the logging gap.
-        pending.add(line[0], line[1], line[0] if timed else gap, timed=timed, iteration=iteration, time=event.time)
+        pending.add(line[0], line[1], line[0] if timed else gap, timed=timed, iteration=iteration, time=time)
         if not alone and not pending.full(run.lines):
             if not timed:
-                run.anchor_iteration, run.anchor_time = iteration, event.time
+                run.anchor_iteration, run.anchor_time = iteration, time
             return
-        self._close(run, iteration, event.time, kinds)
+        self._close(run, iteration, time, kinds)
 
     @staticmethod
     def _arrival(run: Run, time: float | None, seconds: float) -> None:

@@ -115,9 +115,14 @@ class PaceWindow:
         self.clipped_samples = 0
         """How many samples were clipped."""
         self._clipped_squares = 0.0
-        """Sum of the squared clipped seconds per sample (for ``hangs``)."""
-        self._clips: deque[tuple[Sample, float]] = deque(maxlen=self._samples.maxlen)
-        """The latest clipped samples and their clipped seconds, so a change point can take them back."""
+        """Sum of the squared clipped seconds per hang (for ``hangs``)."""
+        self._hang: float | None = None
+        """Clipped seconds of the hang the latest samples are in (consecutive clipped samples are one hang: a
+        printed time that is a mean over a window shows one stop in every line the window spans); None after an
+        unclipped sample."""
+        self._clips: deque[tuple[Sample, float, float]] = deque(maxlen=self._samples.maxlen)
+        """The latest clipped samples, their clipped seconds and those of their hang before them, so a change point
+        can take them back."""
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -146,7 +151,7 @@ class PaceWindow:
     @property
     def hangs(self) -> float:
         """How many hangs the clipped time amounts to, each counted by its size: (sum s)^2 / sum s^2 of the
-        clipped seconds per sample. One may be a one-off, several are a recurring cost; a 45 s stop among
+        clipped seconds per hang (a run of consecutive clipped samples). One may be a one-off, several are a recurring cost; a 45 s stop among
         twenty-six clipped blips of a few milliseconds is one hang, not twenty-seven."""
         if self._clipped_squares <= 0:
             return 0.0
@@ -162,10 +167,14 @@ class PaceWindow:
         """Add a sample; returns the change point when the window restarted at a new pace."""
         if self._limit is not None and sample.pace > self._limit:
             clipped = (sample.pace - self._limit) * sample.iterations
+            before = self._hang or 0.0
+            self._hang = before + clipped
             self.clipped_seconds += clipped
             self.clipped_samples += 1
-            self._clipped_squares += clipped * clipped
-            self._clips.append((sample, clipped))
+            self._clipped_squares += self._hang**2 - before**2
+            self._clips.append((sample, clipped, before))
+        else:
+            self._hang = None
         self._push(sample)
         change = self._detect_change()
         self._refresh()
@@ -222,15 +231,16 @@ class PaceWindow:
         """Samples that open a new pace were slow because the pace changed, not hangs: take back their clipping,
         or a slow phase would also be counted as recurring hang time on top of its own pace."""
         opened = {id(sample) for sample in samples}
-        kept: deque[tuple[Sample, float]] = deque(maxlen=self._clips.maxlen)
-        for sample, clipped in self._clips:
+        kept: deque[tuple[Sample, float, float]] = deque(maxlen=self._clips.maxlen)
+        for sample, clipped, before in reversed(self._clips):  # latest first: a hang is taken back from its end
             if id(sample) in opened:
                 self.clipped_seconds -= clipped
                 self.clipped_samples -= 1
-                self._clipped_squares -= clipped * clipped
+                self._clipped_squares = max(0.0, self._clipped_squares - (before + clipped) ** 2 + before**2)
             else:
-                kept.append((sample, clipped))
+                kept.appendleft((sample, clipped, before))
         self._clips = kept
+        self._hang = None
 
     def _restart(self, samples: tuple[Sample, ...] | list[Sample]) -> None:
         """Rebuild every view from ``samples`` (a change point or a reset: rare)."""
