@@ -245,6 +245,17 @@ def test_a_hang_that_a_windowed_printed_time_spreads_over_two_lines_is_one_hang(
     assert e.eta_seconds == pytest.approx(1400 * 0.02, rel=0.05)
 
 
+def test_a_slowdown_taken_back_from_the_hangs_leaves_the_hang_before_it_whole():
+    """A 60 s stop, then a 3x slowdown whose first lines are clipped as one stretch until the change point takes
+    them back as a new pace: what remains is the one 60 s hang."""
+    events, _ = trainer(eval_every=None, hangs={600: 60.0}, pace_at=lambda i: 3.0 if i > 1500 else 1.0)
+    est, _ = run_until(events, 1520)
+    assert est._run.window.hangs > 1.5  # the stop and the slowdown's first lines, until the change point
+    est, e = run_until(events, 1540)
+    assert e.shift_ratio == pytest.approx(3.0, rel=0.05)
+    assert est._run.window.hangs == pytest.approx(1.0)
+
+
 def test_iteration_going_backwards_starts_a_new_run():
     first, _ = trainer(total=1000, eval_every=None)
     second, _ = trainer(total=1000, eval_every=None, pace=2.0, start=first[-1].time + 100)
