@@ -151,8 +151,9 @@ class PaceWindow:
     @property
     def hangs(self) -> float:
         """How many hangs the clipped time amounts to, each counted by its size: (sum s)^2 / sum s^2 of the
-        clipped seconds per hang (a run of consecutive clipped samples). One may be a one-off, several are a recurring cost; a 45 s stop among
-        twenty-six clipped blips of a few milliseconds is one hang, not twenty-seven."""
+        clipped seconds per hang (a run of consecutive clipped samples). One may be a one-off, several are a
+        recurring cost; a 45 s stop among twenty-six clipped blips of a few milliseconds is one hang, not
+        twenty-seven."""
         if self._clipped_squares <= 0:
             return 0.0
         return min(float(self.clipped_samples), self.clipped_seconds**2 / self._clipped_squares)
