@@ -10,13 +10,13 @@ learning rate, a throughput or a time), so config dumps and summaries do not rea
 - an epoch and a counter within it, as hand-written loops print them (pytorch/examples, tutorials):
   ``Epoch [1/5], Step [100/600], Loss: 0.23``, ``Train Epoch: 1 [6400/60000 (11%)]  Loss: 0.30`` (a count of
   samples), ``| epoch   1 |   200/ 2983 batches | … | ms/batch 45.30 | loss  5.20``, ``===> Epoch[1](11/200): Loss:
-  0.01``, ``Epoch 0 | Iter 100 | train Loss 2.1``, ``[0/25][50/1583] Loss_D: 0.51`` (DCGAN). Whether the counter is per epoch shows at the first new epoch:
-  it starts over (per epoch: the run's position is epochs done x counter total + counter; without a printed
-  counter total, the previous epochs' last counter plus one logging step) or goes on (a run-wide counter). The
-  epoch is 0-based when the first one seen is 0, else 1-based; the run's total is known when the epoch's total
-  is printed (``[1/5]``). Until the first new epoch a counter is taken per epoch: read as the run's, a per-epoch
-  total would end the run at its first epoch; a single-epoch run with a run-wide ``step 100/5000`` takes
-  ``--total-epochs 1``;
+  0.01``, ``Epoch 0 | Iter 100 | train Loss 2.1``, ``[0/25][50/1583] Loss_D: 0.51`` (DCGAN). Whether the counter
+  is per epoch shows at the first new epoch: it starts over (per epoch: the run's position is epochs done x
+  counter total + counter; without a printed counter total, the previous epochs' last counter plus one logging
+  step) or goes on (a run-wide counter). The epoch is 0-based when the first one seen is 0, else 1-based; the
+  run's total is known when the epoch's total is printed (``[1/5]``). Until the first new epoch a counter is
+  taken per epoch: read as the run's, a per-epoch total would end the run at its first epoch; a single-epoch run
+  with a run-wide ``step 100/5000`` takes ``--total-epochs 1``;
 - an epoch alone, in a loop that logs once per epoch (``Epoch [5/200] Train Loss: 0.51 | Val Loss: 0.60``; its
   validation named on the same line): the epochs done are the progress. In a log that counts batches such a line
   is an epoch's summary, not progress.

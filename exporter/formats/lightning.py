@@ -6,11 +6,11 @@
   At each epoch change Lightning resets the bar before renaming it, which prints ``Epoch 0: 0/1000`` right
   after ``Epoch 0: 1000/1000``; that artefact is skipped so the counter never jumps back.
 - Rich: ``Epoch 3/9 ━━━━ 45/100 0:00:10 • 0:00:12 12.34it/s v_num: 0 train_loss: 0.123`` where ``/9`` is the
-  last epoch index (total epochs 10).
+  last epoch index (total epochs 10). Written to a file, Rich prints only the final state and wraps long lines,
+  so the metrics may continue on the next records (those are not read).
 - A hand-written loop's tqdm bar per epoch, ``tqdm(loader, desc=f"Epoch {epoch + 1}/{epochs}")``: ``Epoch 1/3:
   45%|████▌ | 90/200 [00:00<00:00, 195.00it/s]`` (Lightning's own TQDM bar never prints ``/``): the epochs' total,
-  epochs counted from 1 (or from 0 when the first one seen is 0). Written to a file, Rich prints only the final state and wraps long lines,
-  so the metrics may continue on the next records (those are not read).
+  epochs counted from 1 (or from 0 when the first one seen is 0).
 - The end of ``fit``: ``Trainer.fit stopped: max_epochs=3 reached.`` (with backquotes; or ``max_steps=N``), often glued to the
   last bar update: the run's size, so a finished run reads as finished.
 

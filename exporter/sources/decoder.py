@@ -157,12 +157,11 @@ class RecordDecoder:
             if not text:
                 continue
             index += 1
-            if text[:1] in FIRST_CHARS or text[:2] in GLOG_STARTS:
-                prefix_time, rest = split_timestamp(text)
-                if prefix_time is not None:
-                    text = rest
-                    if when is None:
-                        when = prefix_time
+            prefix_time, rest = split_timestamp(text)
+            if prefix_time is not None:
+                text = rest
+                if when is None:
+                    when = prefix_time
             out.append(Record(text, default_time if when is None else when, index, source))
         self.index = index
         self.stats.records += len(out)
