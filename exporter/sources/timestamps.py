@@ -7,6 +7,7 @@ one-character check before any regular expression runs.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 
@@ -99,8 +100,15 @@ def _year_of(mo: int, d: int, today: tuple[int, int, int] | None = None) -> int:
     """The year of a date printed without one (glog's ``I1201``): this year (``today``: year, month, day; the
     local date by default), or the last one for a date that would lie more than a day ahead (a log from late
     December read in January)."""
-    year, month, day = today or time.localtime()[:3]
+    year, month, day = today or _local_date(int(time.time() // 60))
     return year - 1 if (mo, d) > (month, day + 1) else year
+
+
+@functools.lru_cache(maxsize=1)
+def _local_date(minute: int) -> tuple[int, int, int]:
+    """The local (year, month, day) at ``minute`` (Unix minutes): every glog record asks, one call a minute."""
+    year, month, day = time.localtime(minute * 60)[:3]
+    return year, month, day
 
 
 def split_timestamp(text: str) -> tuple[float | None, str]:
