@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import random
+import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -21,6 +23,8 @@ from exporter.formats.timm import TimmParser
 from exporter.formats.tqdm_bars import PARSERS, TqdmBarsParser, match_bar
 from exporter.pipeline import Pipeline
 from exporter.sources import Record
+
+DATA = Path(__file__).parent / "data"
 
 ALL_PARSERS: list[type[Parser]] = [
     TqdmBarsParser,
@@ -340,3 +344,53 @@ def test_a_bars_first_second_is_read_as_its_rate_without_a_skip(first: list[str]
     lines = [*first, _bar(10, "00:00", "40.00it/s"), _bar(50, "00:01", "40.00it/s"), _bar(90, "00:02", "41.00it/s"),
              _bar(690, "00:17", "40.00it/s")]  # past its first second, a bar updated in chunks is no skip
     assert _seconds(lines)[-4:] == pytest.approx([1 / 40, 1 / 40, 1 / 41, 1 / 40])
+
+
+def _records(name: str) -> list[str]:
+    """A real log's records as the follower hands them over: split at \\n, \\r\\n and \\r, ANSI escapes removed."""
+    text = (DATA / name).read_bytes().decode("utf-8", "replace")
+    return [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", record) for record in re.split(r"\r\n|\n|\r", text)]
+
+
+def test_a_bar_over_epochs_described_as_such_gives_the_training_bar_its_epoch() -> None:
+    # Real tqdm 4.70: ``for epoch in trange(3, desc="Epoch"): for i in tqdm(range(200), desc="Iteration",
+    # leave=False)``. The training bar starts over each epoch; the run is 3 x 200 iterations, one run.
+    events = feed(TqdmBarsParser(), _records("real_tqdm_nested_epochs.log"))
+    outer, *progress = [e for e in events if isinstance(e, Progress)]
+    assert (outer.iteration, outer.total_iterations) == (0, 3)  # drawn first, at 0: the first bar is the main bar
+    positions = [p.global_iteration for p in progress]
+    assert positions == sorted(positions) and positions[-1] == 600
+    assert {p.global_total for p in progress} == {600}
+    assert {p.epoch for p in progress} == {0, 1, 2}
+    assert not [e for e in events if isinstance(e, Eval)]  # its redraws are no evaluations
+
+
+def test_a_bar_over_epochs_without_description_is_known_once_the_training_bar_starts_over() -> None:
+    # Real tqdm 4.70: ``for epoch in trange(3): for i in tqdm(range(150)): …``, no descriptions.
+    events = feed(TqdmBarsParser(), _records("real_tqdm_nested_plain.log"))
+    progress = [e for e in events if isinstance(e, Progress)][1:]  # after the bar over epochs at 0
+    positions = [p.global_iteration for p in progress]
+    assert positions == sorted(positions) and positions[-1] == 450
+    first_epoch = [p for p in progress if p.global_iteration <= 150 and p.epoch is None]
+    assert first_epoch and {p.global_total for p in first_epoch} == {150}  # not known to be an epoch yet
+    assert {p.global_total for p in progress if p.global_iteration > 150} == {450}
+
+
+def test_an_epoch_ends_where_the_bar_over_epochs_moves_on() -> None:
+    # Real tqdm 4.70: ``tqdm(range(3), desc="Epochs")`` around ``tqdm(range(150), leave=False)`` with a loss in its
+    # postfix: a bar that clears itself may never draw its last step; the epochs bar moving on says it was done.
+    lines = _records("real_tqdm_nested_leave_false.log")
+    assert not any("150/150" in line for line in lines)
+    progress = [e for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)]
+    assert [(p.global_iteration, p.global_total) for p in progress[-1:]] == [(450, 450)]
+    assert [p.global_iteration for p in progress] == sorted(p.global_iteration for p in progress)
+    assert progress[-2].loss is not None  # the postfix still gives the loss
+
+
+def test_a_bar_that_moves_as_an_evaluation_does_is_no_bar_over_epochs() -> None:
+    evaluation = [f"{n * 100 // 63:3d}%|          | {n}/63 [00:00<00:00, 150.00it/s]" for n in range(4)]
+    training = [f"{n // 12:3d}%|          | {n}/1200 [00:10<00:00, 100.00it/s]" for n in (0, 600, 1200)]
+    events = feed(TqdmBarsParser(), [evaluation[0], *training, *evaluation, *training])
+    # The bar drawn at 0 before training and moving after it is an evaluation, and the second pass a new run.
+    assert sum(isinstance(e, Eval) for e in events) == 5  # four redraws, closed when training moves
+    assert [e.global_iteration for e in events if isinstance(e, Progress)] == [0, 0, 600, 1200, 0, 600, 1200]

@@ -183,3 +183,16 @@ def test_the_status_page_says_how_to_give_a_total_in_epochs() -> None:
         estimator.observe(event)
     page = render_page([RunState(run="mnist", source=path, estimate=estimator.estimate(now=events[99].time))], None)
     assert "ETA total iterations unknown (pass --total-epochs N for an ETA; 20000 per epoch)" in page
+
+
+def test_report_a_nested_epoch_loop_for_the_whole_run(capsys, tmp_path: Path) -> None:
+    """Real tqdm 4.70, ``for epoch in trange(3, desc="Epoch"): for i in tqdm(range(200), …)``, read halfway through
+    its second epoch: one run of 600 iterations whose ETA counts the epoch still to come, not this epoch's end."""
+    rows = (DATA / "real_tqdm_nested_epochs.tslog").read_text().splitlines()
+    log = tmp_path / "half.tslog"
+    log.write_text("\n".join(rows[:24]) + "\n")
+    text = report(capsys, str(log))
+    assert "runs seen: 1" in text and "running: iteration 320 of 600" in text and "2nd epoch" in text
+    data = json.loads(report(capsys, "--json", str(log)))
+    remaining = float(rows[-1].split("\t")[0]) - float(rows[23].split("\t")[0])  # the run ended with the log
+    assert data["eta_seconds"] == pytest.approx(remaining, rel=0.2)

@@ -59,7 +59,7 @@ class HfTrainerParser(Parser):
                 step = _CHECKPOINT_STEP.search(path)
                 out.extend(self.bars.checkpoint(int(step.group(1)) if step else None, path))
         elif "***** Running Evaluation *****" in rest:
-            out.append(Eval(iteration=self.bars.main_n, done=False))
+            out.append(Eval(iteration=self.bars.position, done=False))
         return out
 
     def fast_progress(self, text: str) -> Progress | None:
@@ -67,6 +67,9 @@ class HfTrainerParser(Parser):
 
     def columns(self) -> re.Pattern[str] | None:
         return self.bars.columns()
+
+    def column_iterations(self, texts: list[str]) -> list[int]:
+        return self.bars.column_iterations(texts)
 
     def column_seconds(self, texts: list[str]) -> list[float]:
         return rate_seconds(texts)
@@ -93,7 +96,7 @@ class HfTrainerParser(Parser):
             return self.bars.take_loss(loss)
         if "train_runtime" in pairs and self.bars.main_n is not None:
             # The closing summary: the run reached its last step (the bar's final redraw may be missing).
-            return [Progress(iteration=self.bars.main_n, total_iterations=self.bars.main_total)]
+            return [self.bars.at_main()]
         return []
 
 

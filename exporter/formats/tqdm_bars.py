@@ -16,7 +16,12 @@ bar, checkpoint-writing bars. ``BarTracker`` decides which bar is the training (
   and the main bar either completed (a real training bar after a short loading or evaluation bar) or never
   moved past 0 (a placeholder such as ``Training: 0/?``); any other bar is nested: an evaluation while training
   runs (even at step 0), or the final evaluation that trainers run after the last step. A second training run
-  with a smaller total in the same file is therefore read as evaluation.
+  with a smaller total in the same file is therefore read as evaluation;
+- a bar that the main bar replaced at 0 may be the loop over epochs around it (``for epoch in trange(3, desc=
+  "Epoch"): for batch in tqdm(loader): …``, the most common nested loop): its count is then the epoch of the
+  main bar, which starts over at 0 each epoch, and the run's total is its total times the main bar's. It is that
+  loop at once where its description says epochs, else once it moved on by one after the main bar completed and
+  the main bar started over (until then it reads as an evaluation, as before).
 
 tqdm's rate is an exponential moving average (smoothing 0.3), still reported as ``iteration_seconds``, except
 after a skip-ahead: a resumed Hugging Face run counts the steps done before the resume in one update within the
@@ -84,6 +89,7 @@ _POSTFIX_PAIR = re.compile(r"([\w./-]+)=\s*([^,\s]+)")
 _SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _ITERATION_UNITS = frozenset({"it", "step", "steps", "batch", "batches", "iter", "iters"})
 
+_EPOCHS_DESC = re.compile(r"\bepochs?\b", re.IGNORECASE)
 _EVAL_DESC = re.compile(r"eval|valid|test|predict|inference|sanity", re.IGNORECASE)
 _CHECKPOINT_DESC = re.compile(r"writing model shards|saving", re.IGNORECASE)
 _TOOL_DESC = re.compile(
@@ -217,23 +223,50 @@ class BarTracker:
         """Seconds per iteration of the training bar's latest trusted redraw."""
         self._skip: tuple[int, float] | None = None
         """(count, elapsed seconds) where the training bar skipped ahead, while its rate is not trusted."""
+        self._main_bar: tuple[str, int | None] = ("", None)
+        """(description, total) of the training bar."""
+        self._outer: tuple[str, int] | None = None
+        """(description, total) of the bar over epochs around the training bar, once known (module doc)."""
+        self._epoch: int | None = None
+        """The epoch of the training bar: the count of the bar over epochs."""
+        self._candidate: tuple[str, int, int] | None = None
+        """(description, total, latest count) of a bar the training bar replaced at 0: maybe the bar over epochs."""
+        self._candidate_moved = False
+        """Whether the candidate moved on by one after the training bar completed (twice: it is no bar over epochs)."""
+
+    @property
+    def position(self) -> int | None:
+        """The training bar's iteration counted from the run's start (``Progress.global_iteration``)."""
+        if self.main_n is None or self._epoch is None or not self.main_total:
+            return self.main_n
+        return self._epoch * self.main_total + self.main_n
 
     def take_loss(self, loss: float) -> list[Event]:
         """A loss printed without a step number: a Progress at the main bar's latest iteration, or kept."""
         if self.main_n is None:
             self._pending_loss = loss
             return []
-        return [Progress(iteration=self.main_n, total_iterations=self.main_total, loss=loss)]
+        return [self.at_main(loss=loss)]
+
+    def at_main(self, *, loss: float | None = None) -> Progress:
+        """A Progress at the training bar's latest iteration (a line that prints no step of its own)."""
+        return self._progress(self.main_n or 0, self.main_total, None, loss)
+
+    def _progress(self, n: int, total: int | None, seconds: float | None, loss: float | None) -> Progress:
+        if self._epoch is None or self._outer is None or not total:
+            return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss)
+        return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss,
+                        epoch=self._epoch, total_epochs=self._outer[1], batches_per_epoch=total)
 
     def eval_result(self, loss: float | None, seconds: float | None = None) -> list[Event]:
         """An evaluation finished with these results (a trainer's eval summary line, and how long it took when
         the line says)."""
         self._eval_open = False
-        return [Eval(iteration=self.main_n, loss=loss, done=True, seconds=seconds)]
+        return [Eval(iteration=self.position, loss=loss, done=True, seconds=seconds)]
 
     def checkpoint(self, iteration: int | None, path: str | None) -> list[Event]:
         """A checkpoint save was announced; one save announced twice (log line and shard bar) counts once."""
-        iteration = iteration if iteration is not None else self.main_n
+        iteration = iteration if iteration is not None else self.position
         if iteration is not None and iteration == self._last_checkpoint:
             return []
         self._last_checkpoint = iteration
@@ -242,6 +275,8 @@ class BarTracker:
     def events(self, bar: Bar) -> list[Event]:
         """Events for one rendered bar."""
         role = self._role(bar)
+        if role == "outer":
+            return self._epoch_bar(bar)
         if role == "eval":
             return self._eval_bar(bar)
         if role == "checkpoint":
@@ -254,10 +289,36 @@ class BarTracker:
         if self._eval_open:
             # The training bar moves again: an evaluation whose bar vanished without completing is over.
             self._eval_open = False
-            out.append(Eval(iteration=self.main_n, done=True))
+            out.append(Eval(iteration=self.position, done=True))
+        self._follow(bar)
         seconds = self._seconds(bar)
         out.append(self._main(bar.n, bar.total, seconds, bar.loss))
         return out
+
+    def _epoch_bar(self, bar: Bar) -> list[Event]:
+        """The bar over epochs redrawn: its count is the training bar's epoch from now on. An epoch it ends before
+        the training bar drew its end (a ``leave=False`` bar clears itself without a last redraw) ends there."""
+        out: list[Event] = []
+        if bar.n > (self._epoch or 0) and self.main_n is not None and self.main_total and self.main_n < self.main_total:
+            out.append(self._main(self.main_total, self.main_total, None, None))
+        self._epoch = bar.n
+        return out
+
+    def _follow(self, bar: Bar) -> None:
+        """Before the training bar's redraw ``bar``: keep a bar it replaces at 0 as the candidate for the bar over
+        epochs, and take the candidate as that once the training bar starts over after it moved on by one."""
+        if self._has_main and bar.total != self.main_total:
+            desc, total = self._main_bar
+            if self.main_n == 0 and total is not None and bar.total is not None and total < bar.total:
+                if _EPOCHS_DESC.search(desc):
+                    self._outer, self._epoch = (desc, total), 0
+                else:
+                    self._candidate, self._candidate_moved = (desc, total, 0), False
+        elif (self._candidate is not None and self._candidate_moved and self.main_n is not None
+              and bar.n < self.main_n):
+            desc, total, count = self._candidate
+            self._outer, self._epoch, self._candidate = (desc, total), count, None
+        self._main_bar = (bar.desc, bar.total)
 
     def _seconds(self, bar: Bar) -> float | None:
         """Seconds per iteration of a training-bar redraw: its rate's, unless it follows a skip-ahead (the module
@@ -294,7 +355,7 @@ class BarTracker:
         if loss is None and self._pending_loss is not None:
             loss = self._pending_loss
         self._pending_loss = None
-        return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss)
+        return self._progress(n, total, seconds, loss)
 
     def fast_main(self, text: str) -> Progress | None:
         """``events(match_bar(text))`` when ``text`` is just a redraw of the training bar already known (no
@@ -321,18 +382,32 @@ class BarTracker:
             return None
         return _bar_columns(total)
 
+    def column_iterations(self, texts: list[str]) -> list[int]:
+        """``Parser.column_iterations`` of the training bar's redraws: their counts, past the epochs before."""
+        offset = (self.position or 0) - (self.main_n or 0)
+        return [int(text) + offset for text in texts]
+
     def _eval_bar(self, bar: Bar) -> list[Event]:
         if bar.total is not None and bar.n >= bar.total:
             if not self._eval_open:
                 return []  # the closing redraw of an eval bar already reported finished
             self._eval_open = False
-            return [Eval(iteration=self.main_n, done=True)]
+            return [Eval(iteration=self.position, done=True)]
         self._eval_open = True
-        return [Eval(iteration=self.main_n, done=False)]
+        return [Eval(iteration=self.position, done=False)]
 
     def _role(self, bar: Bar) -> str:
         if bar.unit not in _ITERATION_UNITS:
             return "ignore"
+        if self._outer is not None and (bar.desc, bar.total) == self._outer:
+            return "outer"
+        candidate = self._candidate
+        if candidate is not None and (bar.desc, bar.total) == candidate[:2] and bar.n != candidate[2]:
+            main_done = self.main_total is not None and self.main_n is not None and self.main_n >= self.main_total
+            if self._candidate_moved or not (main_done and bar.n == candidate[2] + 1):
+                self._candidate = None  # it moves as an evaluation bar does, not once per pass of the training bar
+            else:
+                self._candidate, self._candidate_moved = (*candidate[:2], bar.n), True
         if bar.desc:
             if _CHECKPOINT_DESC.search(bar.desc):
                 return "checkpoint"
@@ -367,6 +442,9 @@ class TqdmBarsParser(Parser):
 
     def columns(self) -> re.Pattern[str] | None:
         return self.bars.columns()
+
+    def column_iterations(self, texts: list[str]) -> list[int]:
+        return self.bars.column_iterations(texts)
 
     def column_seconds(self, texts: list[str]) -> list[float]:
         return rate_seconds(texts)
