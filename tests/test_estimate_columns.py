@@ -266,6 +266,17 @@ def test_real_logs_read_as_columns_give_the_same_report(name: str) -> None:
         assert ends[0] == ends[1] == ends[2]
 
 
+def test_a_nested_epoch_loops_bars_read_as_columns_give_the_figures_of_one_event_each() -> None:
+    # Real tqdm 4.70, ``for epoch in trange(3): for i in tqdm(range(1000))``: past the first epoch the training
+    # bar's redraws count from the epochs before them, in columns as line by line.
+    records = list(read_records(str(ROOT / "tests" / "data" / "real_tqdm_nested_plain.log")))
+    rng = random.Random(3)
+    cuts = sorted(rng.sample(range(1, len(records)), 12))
+    one, many = read_both([records[a:b] for a, b in zip([0, *cuts], [*cuts, len(records)])], 0.0)
+    assert many["columns"], "the columns were never used: the test tests nothing"
+    assert one == many and one["iteration"] == 3000
+
+
 def test_columns_hold_the_lines_and_the_last_one_whole() -> None:
     texts = [line(0, 30_000.0), line(1, 80.0), line(2, 81.5), "step 2: train loss 2.1, val loss 2.2", line(3, 80.0)]
     records = [Record(text, None, i, "x.log") for i, text in enumerate(texts, 1)]
