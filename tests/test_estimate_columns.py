@@ -49,10 +49,12 @@ def as_blocks(poll: Sequence[Record]) -> list[Record | RecordBlock]:
             for (source, time), group in groupby(poll, key=lambda r: (r.source, r.time)) for run in [list(group)]]
 
 
-def read_both(polls: Sequence[Sequence[Record]], now: float) -> tuple[dict[str, object], dict[str, object]]:
+def read_both(
+    polls: Sequence[Sequence[Record]], now: float, *, format: str | None = None
+) -> tuple[dict[str, object], dict[str, object]]:
     """The figures and counters after feeding the polls record by record, and many records at once: as records
     and as blocks (which must agree: the blocks' figures are checked here, the records' returned)."""
-    readers = [(Pipeline(), Estimator(clock=lambda: now)) for _ in range(3)]
+    readers = [(Pipeline(format=format), Estimator(clock=lambda: now)) for _ in range(3)]
     columns = 0
     for poll in polls:
         for record in poll:
@@ -266,13 +268,15 @@ def test_real_logs_read_as_columns_give_the_same_report(name: str) -> None:
         assert ends[0] == ends[1] == ends[2]
 
 
-def test_a_nested_epoch_loops_bars_read_as_columns_give_the_figures_of_one_event_each() -> None:
+@pytest.mark.parametrize("family", [None, "tqdm_bars"])  # detected (as Hugging Face's bars) and the plain family
+def test_a_nested_epoch_loops_bars_read_as_columns_give_the_figures_of_one_event_each(family: str | None) -> None:
     # Real tqdm 4.70, ``for epoch in trange(3): for i in tqdm(range(1000))``: past the first epoch the training
     # bar's redraws count from the epochs before them, in columns as line by line.
     records = list(read_records(str(ROOT / "tests" / "data" / "real_tqdm_nested_plain.log")))
     rng = random.Random(3)
     cuts = sorted(rng.sample(range(1, len(records)), 12))
-    one, many = read_both([records[a:b] for a, b in zip([0, *cuts], [*cuts, len(records)])], 0.0)
+    polls = [records[a:b] for a, b in zip([0, *cuts], [*cuts, len(records)])]
+    one, many = read_both(polls, 0.0, format=family)
     assert many["columns"], "the columns were never used: the test tests nothing"
     assert one == many and one["iteration"] == 3000
 
