@@ -58,6 +58,7 @@ def progress(lines: list[str]) -> list[tuple[int, int | None, float | None, floa
         ("Step 12 | loss:2.31 tokens_per_second_per_gpu:1234", (12, None, None, 2.31)),  # torchtune's shape
         ("iter_dt 12.34ms; iter 100: train loss 2.12345", (100, None, 0.01234, 2.12345)),  # karpathy/minGPT's demos
         ("[ 100/1000] loss: 0.5213, 0.21s", (100, 1000, None, 0.5213)),
+        ("Step 100 of 5000, loss: 3.2", (100, 5000, None, 3.2)),  # a total in words
     ],
 )
 def test_common_step_counter_shapes(line: str, expected: tuple) -> None:
@@ -163,6 +164,13 @@ def test_a_per_epoch_counter_is_placed_in_the_run() -> None:
         (1550, 25 * 1583), (1583, 25 * 1583), (1633, 25 * 1583)]
     assert positions([TF_TUTORIAL.format(1, 0), TF_TUTORIAL.format(1, 50), TF_TUTORIAL.format(2, 0)]) == [
         (0, None), (50, None), (100, None)]  # no batch total: an epoch is its last batch plus one logging step
+
+
+def test_counters_with_their_totals_in_words_are_placed_in_the_run() -> None:
+    parser = GenericParser()
+    events = [e for line in ("Epoch 1 of 3, batch 300 of 400, loss 0.5", "Epoch 2 of 3, batch 100 of 400, loss 0.4")
+              for e in parser.parse(line) if isinstance(e, Progress)]
+    assert [(e.global_iteration, e.global_total) for e in events] == [(300, 1200), (500, 1200)]
 
 
 def test_an_epoch_counter_without_a_total_continues_from_the_last_epochs_end() -> None:

@@ -52,14 +52,15 @@ from exporter.formats.base import Parser
 
 _KEYWORD = re.compile(
     r"(?<![\w.\-/])(?P<key>global[ _]step|train(?:ing)?[ _]step|step|iteration|iter|it|update|batch)"
-    r"\s*(?:[:=#]\s*|\s+|(?=\[))\[?\s*(?P<n>\d{1,15})(?:\s*/\s*(?P<total>\d{1,15}))?\b(?!\s*(?:steps|%|\.\d))",
+    r"\s*(?:[:=#]\s*|\s+|(?=\[))\[?\s*(?P<n>\d{1,15})(?:(?:\s*/\s*|\s+of\s+)(?P<total>\d{1,15}))?\b"
+    r"(?!\s*(?:steps|%|\.\d))",
     re.IGNORECASE,
 )
 _NOT_PROGRESS = re.compile(r"(?:total|max|warmup|num|every|save|eval|log|steps?_per|per)[ _]*$", re.IGNORECASE)
 _BRACKET = re.compile(r"\[\s*(?P<n>\d{1,15})\s*/\s*(?P<total>\d{1,15})\s+(?:\d+:\d\d|\d+(?:\.\d+)?\s*(?:s|ms)\b)")
 _EPOCH = re.compile(
-    r"(?<![\w.\-/])epoch\s*(?:[:=#]\s*|\s+|(?=[\[(]))[\[(]?\s*(?P<e>\d{1,9})(?:\s*/\s*(?P<of>\d{1,9}))?\s*[\])]?"
-    r"(?![\d.%])",
+    r"(?<![\w.\-/])epoch\s*(?:[:=#]\s*|\s+|(?=[\[(]))[\[(]?\s*(?P<e>\d{1,9})(?:(?:\s*/\s*|\s+of\s+)(?P<of>\d{1,9}))?"
+    r"\s*[\])]?(?![\d.%])",
     re.IGNORECASE,
 )
 """An epoch index (``Epoch [1/5]``, ``Epoch: 1``, ``epoch   1``, ``Epoch[1]``); ``epoch 0.25`` is a fraction, not
