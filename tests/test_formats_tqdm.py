@@ -366,14 +366,14 @@ def test_a_bar_over_epochs_described_as_such_gives_the_training_bar_its_epoch() 
 
 
 def test_a_bar_over_epochs_without_description_is_known_once_the_training_bar_starts_over() -> None:
-    # Real tqdm 4.70: ``for epoch in trange(3): for i in tqdm(range(150)): …``, no descriptions.
+    # Real tqdm 4.70: ``for epoch in trange(3): for i in tqdm(range(1000)): …``, no descriptions.
     events = feed(TqdmBarsParser(), _records("real_tqdm_nested_plain.log"))
     progress = [e for e in events if isinstance(e, Progress)][1:]  # after the bar over epochs at 0
     positions = [p.global_iteration for p in progress]
-    assert positions == sorted(positions) and positions[-1] == 450
-    first_epoch = [p for p in progress if p.global_iteration <= 150 and p.epoch is None]
-    assert first_epoch and {p.global_total for p in first_epoch} == {150}  # not known to be an epoch yet
-    assert {p.global_total for p in progress if p.global_iteration > 150} == {450}
+    assert positions == sorted(positions) and positions[-1] == 3000
+    first_epoch = [p for p in progress if p.global_iteration <= 1000 and p.epoch is None]
+    assert first_epoch and {p.global_total for p in first_epoch} == {1000}  # not known to be an epoch yet
+    assert {p.global_total for p in progress if p.global_iteration > 1000} == {3000}
 
 
 def test_an_epoch_ends_where_the_bar_over_epochs_moves_on() -> None:

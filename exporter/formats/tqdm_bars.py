@@ -38,7 +38,7 @@ import functools
 import re
 from dataclasses import dataclass
 from itertools import repeat
-from operator import truediv
+from operator import add, truediv
 
 from exporter.events import MAX_SECONDS, Checkpoint, Eval, Event, Progress
 from exporter.formats._values import finite, number, pick_loss
@@ -385,7 +385,8 @@ class BarTracker:
     def column_iterations(self, texts: list[str]) -> list[int]:
         """``Parser.column_iterations`` of the training bar's redraws: their counts, past the epochs before."""
         offset = (self.position or 0) - (self.main_n or 0)
-        return [int(text) + offset for text in texts]
+        counts = list(map(int, texts))
+        return list(map(add, counts, repeat(offset))) if offset else counts
 
     def _eval_bar(self, bar: Bar) -> list[Event]:
         if bar.total is not None and bar.n >= bar.total:
