@@ -111,3 +111,15 @@ run keras_v2_stall --plan "70 stall 0.03; 130 stall 0" -- $PY "$here/keras_fit.p
 run ng_buffered_stall --buffered --plan "90 stall 0.2; 150 stall 0" -- \
     $(ng --compile=False --max_iters=4000 --lr_decay_iters=4000 --eval_interval=500 --log_interval=2 $(ng_dir i))
 run metriclogger_buffered_sigstop --buffered --plan "120 stop; 160 cont" -- $PY "$here/metriclogger_train.py" 30
+
+# Recorded after a tqdm bar over epochs around the training bar was read as such (the most common hand-written loop:
+# for epoch in trange(E): for batch in tqdm(loader)); side by side, scored once.
+fresh_g() {
+    run torch_epochs_stall --plan "70 stall 0.05; 110 stall 0" -- $PY "$here/torch_epochs.py" 6 3000
+}
+fresh_h() {
+    run torch_epochs_sigstop --plan "100 stop; 130 cont" -- $PY "$here/torch_epochs.py" 6 3000 --plain
+}
+fresh_g & g=$!
+fresh_h & h=$!
+wait $g $h
