@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exporter.cli import main
 from exporter.events import Checkpoint, Eval, Progress, ProgressColumns
 from exporter.formats.base import Parser
 from exporter.formats.detectron2 import Detectron2Parser
@@ -394,3 +395,37 @@ def test_a_bar_that_moves_as_an_evaluation_does_is_no_bar_over_epochs() -> None:
     # The bar drawn at 0 before training and moving after it is an evaluation, and the second pass a new run.
     assert sum(isinstance(e, Eval) for e in events) == 5  # four redraws, closed when training moves
     assert [e.global_iteration for e in events if isinstance(e, Progress)] == [0, 0, 600, 1200, 0, 600, 1200]
+
+
+def test_a_loop_that_prints_its_epoch_makes_the_passes_of_its_bar_epochs() -> None:
+    # Real tqdm 4.70: ``print(f"Epoch {epoch + 1}/3")`` before each pass of ``tqdm(range(300))`` and a loss line
+    # after it: the second pass on is the run's next epoch of 3, one run of 900.
+    progress = [e for e in feed(TqdmBarsParser(), _records("real_tqdm_epoch_header.log")) if isinstance(e, Progress)]
+    positions = [p.global_iteration for p in progress]
+    assert positions == sorted(positions) and positions[-1] == 900
+    assert {p.global_total for p in progress if p.epoch is None} == {300}  # the first pass: not known yet
+    assert {p.global_total for p in progress if p.epoch is not None} == {900}
+    assert {p.epoch for p in progress} == {None, 1, 2}
+
+
+def test_an_epoch_named_without_the_epochs_leaves_the_total_to_the_flag(capsys) -> None:
+    # Real tqdm 4.70: ``epoch 0: train loss …`` after each pass: epochs, but not how many.
+    progress = [e for e in feed(TqdmBarsParser(), _records("real_tqdm_epoch_summary.log")) if isinstance(e, Progress)]
+    assert progress[-1].global_iteration == 900 and progress[-1].global_total is None
+    assert main(["report", str(DATA / "real_tqdm_epoch_summary.log")]) == 0
+    assert "of an unknown total (pass --total-epochs N for an ETA; 300 per epoch)" in capsys.readouterr().out
+    assert main(["report", "--total-epochs", "3", str(DATA / "real_tqdm_epoch_summary.log")]) == 0
+    assert "finished: iteration 900 of 900" in capsys.readouterr().out
+
+
+def test_only_an_epoch_named_between_a_completed_pass_and_the_next_makes_it_an_epoch() -> None:
+    def bar(n: int) -> str:
+        return f"{n * 100 // 300:3d}%|          | {n}/300 [00:03<00:00, 100.00it/s]"
+
+    def positions(lines: list[str]) -> list[int]:
+        return [e.global_iteration for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)]
+
+    assert positions([bar(300), "Epoch 2/3", bar(0), bar(150)]) == [300, 300, 450]
+    assert positions([bar(300), bar(0), bar(150)]) == [300, 0, 150]  # no epoch named: another run
+    # Named while the bar runs (one bar over the whole run), and the bar starting over before it completed: another run.
+    assert positions([bar(150), "Epoch 2/3", bar(200), bar(0), bar(150)]) == [150, 200, 0, 150]

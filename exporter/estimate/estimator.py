@@ -162,8 +162,8 @@ class Estimator:
         if not run.started:
             run.started = True
             self._runs += 1
-        if event.global_total is not None:
-            run.line_total = event.global_total
+        if event.global_total is not None or event.batches_per_epoch:
+            run.line_total = event.global_total  # None for an epoch's count without the epochs: the run's is not known
         if event.batches_per_epoch and run.config.batches_per_epoch is None:
             run.config.batches_per_epoch = event.batches_per_epoch
         if event.loss is not None and not math.isfinite(event.loss):

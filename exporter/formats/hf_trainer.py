@@ -60,6 +60,8 @@ class HfTrainerParser(Parser):
                 out.extend(self.bars.checkpoint(int(step.group(1)) if step else None, path))
         elif "***** Running Evaluation *****" in rest:
             out.append(Eval(iteration=self.bars.position, done=False))
+        elif bar is None:
+            self.bars.epoch_line(rest)
         return out
 
     def fast_progress(self, text: str) -> Progress | None:

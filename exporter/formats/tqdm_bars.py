@@ -21,7 +21,11 @@ bar, checkpoint-writing bars. ``BarTracker`` decides which bar is the training (
   "Epoch"): for batch in tqdm(loader): …``, the most common nested loop): its count is then the epoch of the
   main bar, which starts over at 0 each epoch, and the run's total is its total times the main bar's. It is that
   loop at once where its description says epochs, else once it moved on by one after the main bar completed and
-  the main bar started over (until then it reads as an evaluation, as before).
+  the main bar started over (until then it reads as an evaluation, as before);
+- a loop that prints its epoch instead (``print(f"Epoch {e + 1}/{E}")`` before or after each pass of
+  ``tqdm(loader)``) counts as many: a main bar that completed and starts over with the same total after a line
+  that names an epoch is the next epoch, of the epochs the line counts (``Epoch 2/10``, ``epoch 2 of 10``; without
+  them, of as many as ``--total-epochs`` says). The first pass is one epoch's bar only once the second begins.
 
 tqdm's rate is an exponential moving average (smoothing 0.3), still reported as ``iteration_seconds``, except
 after a skip-ahead: a resumed Hugging Face run counts the steps done before the resume in one update within the
@@ -90,6 +94,8 @@ _SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _ITERATION_UNITS = frozenset({"it", "step", "steps", "batch", "batches", "iter", "iters"})
 
 _EPOCHS_DESC = re.compile(r"\bepochs?\b", re.IGNORECASE)
+_EPOCH_LINE = re.compile(r"\bepoch\s*[:\[(#]?\s*\d{1,9}(?:\s*(?:/|\bof\b)\s*(\d{1,9}))?", re.IGNORECASE)
+"""A line that names an epoch (``Epoch 2/10``, ``=== epoch 2 of 10 ===``, ``Epoch [2/10] loss: …``): group 1 the epochs."""
 _EVAL_DESC = re.compile(r"eval|valid|test|predict|inference|sanity", re.IGNORECASE)
 _CHECKPOINT_DESC = re.compile(r"writing model shards|saving", re.IGNORECASE)
 _TOOL_DESC = re.compile(
@@ -228,7 +234,13 @@ class BarTracker:
         self._outer: tuple[str, int] | None = None
         """(description, total) of the bar over epochs around the training bar, once known (module doc)."""
         self._epoch: int | None = None
-        """The epoch of the training bar: the count of the bar over epochs."""
+        """The epoch of the training bar: the count of the bar over epochs, or of its passes after epoch lines."""
+        self._epochs: int | None = None
+        """How many epochs the run has: the total of the bar over epochs, or what an epoch line says."""
+        self._epoch_named = False
+        """Whether a line named an epoch since the training bar completed (``epoch_line``)."""
+        self._named_epochs: int | None = None
+        """How many epochs such a line said there are."""
         self._candidate: tuple[str, int, int] | None = None
         """(description, total, latest count) of a bar the training bar replaced at 0: maybe the bar over epochs."""
         self._candidate_moved = False
@@ -253,10 +265,20 @@ class BarTracker:
         return self._progress(self.main_n or 0, self.main_total, None, loss)
 
     def _progress(self, n: int, total: int | None, seconds: float | None, loss: float | None) -> Progress:
-        if self._epoch is None or self._outer is None or not total:
+        if self._epoch is None or not total:
             return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss)
         return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss,
-                        epoch=self._epoch, total_epochs=self._outer[1], batches_per_epoch=total)
+                        epoch=self._epoch, total_epochs=self._epochs, batches_per_epoch=total)
+
+    def epoch_line(self, text: str) -> None:
+        """A line that is no bar: one naming an epoch between two passes of the training bar makes them epochs."""
+        found = _EPOCH_LINE.search(text) if "poch" in text else None
+        if found is not None and (self.main_n is None or self._main_done()):
+            self._epoch_named = True
+            self._named_epochs = int(found.group(1)) if found.group(1) else self._named_epochs
+
+    def _main_done(self) -> bool:
+        return self.main_total is not None and self.main_n is not None and self.main_n >= self.main_total
 
     def eval_result(self, loss: float | None, seconds: float | None = None) -> list[Event]:
         """An evaluation finished with these results (a trainer's eval summary line, and how long it took when
@@ -311,13 +333,16 @@ class BarTracker:
             desc, total = self._main_bar
             if self.main_n == 0 and total is not None and bar.total is not None and total < bar.total:
                 if _EPOCHS_DESC.search(desc):
-                    self._outer, self._epoch = (desc, total), 0
+                    self._outer, self._epoch, self._epochs = (desc, total), 0, total
                 else:
                     self._candidate, self._candidate_moved = (desc, total, 0), False
-        elif (self._candidate is not None and self._candidate_moved and self.main_n is not None
-              and bar.n < self.main_n):
-            desc, total, count = self._candidate
-            self._outer, self._epoch, self._candidate = (desc, total), count, None
+        elif self.main_n is not None and bar.n < self.main_n:
+            if self._candidate is not None and self._candidate_moved:
+                desc, total, count = self._candidate
+                self._outer, self._epoch, self._epochs, self._candidate = (desc, total), count, total, None
+            elif self._outer is None and self._epoch_named:
+                self._epoch, self._epochs = (self._epoch or 0) + 1, self._named_epochs
+        self._epoch_named = self._epoch_named and bar.n == 0  # until the pass that follows the line moves
         self._main_bar = (bar.desc, bar.total)
 
     def _seconds(self, bar: Bar) -> float | None:
@@ -404,8 +429,7 @@ class BarTracker:
             return "outer"
         candidate = self._candidate
         if candidate is not None and (bar.desc, bar.total) == candidate[:2] and bar.n != candidate[2]:
-            main_done = self.main_total is not None and self.main_n is not None and self.main_n >= self.main_total
-            if self._candidate_moved or not (main_done and bar.n == candidate[2] + 1):
+            if self._candidate_moved or not (self._main_done() and bar.n == candidate[2] + 1):
                 self._candidate = None  # it moves as an evaluation bar does, not once per pass of the training bar
             else:
                 self._candidate, self._candidate_moved = (*candidate[:2], bar.n), True
@@ -421,7 +445,7 @@ class BarTracker:
         if not self._has_main or bar.total == self.main_total:
             return "main"
         main_started = bool(self.main_n)
-        main_done = self.main_total is not None and self.main_n is not None and self.main_n >= self.main_total
+        main_done = self._main_done()
         larger = bar.total is not None and (self.main_total is None or bar.total > self.main_total)
         return "main" if larger and (main_done or not main_started) else "eval"
 
@@ -436,7 +460,10 @@ class TqdmBarsParser(Parser):
 
     def parse(self, text: str) -> list[Event]:
         bar = match_bar(text)
-        return [] if bar is None else self.bars.events(bar)
+        if bar is None:
+            self.bars.epoch_line(text)
+            return []
+        return self.bars.events(bar)
 
     def fast_progress(self, text: str) -> Progress | None:
         return self.bars.fast_main(text)
