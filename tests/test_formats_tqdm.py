@@ -427,5 +427,8 @@ def test_only_an_epoch_named_between_a_completed_pass_and_the_next_makes_it_an_e
 
     assert positions([bar(300), "Epoch 2/3", bar(0), bar(150)]) == [300, 300, 450]
     assert positions([bar(300), bar(0), bar(150)]) == [300, 0, 150]  # no epoch named: another run
+    # Each pass needs its line: a pass that follows none is another run.
+    assert positions([bar(300), "Epoch 2/3", bar(0), bar(300), bar(0), bar(150)]) == [300, 300, 600, 0, 150]
     # Named while the bar runs (one bar over the whole run), and the bar starting over before it completed: another run.
     assert positions([bar(150), "Epoch 2/3", bar(200), bar(0), bar(150)]) == [150, 200, 0, 150]
+    assert positions([bar(150), "Epoch 2/3", bar(0), bar(150)]) == [150, 0, 150]
