@@ -340,8 +340,9 @@ class BarTracker:
             if self._candidate is not None and self._candidate_moved:
                 desc, total, count = self._candidate
                 self._outer, self._epoch, self._epochs, self._candidate = (desc, total), count, total, None
-            elif self._outer is None and self._epoch_named:
-                self._epoch, self._epochs = (self._epoch or 0) + 1, self._named_epochs
+            elif self._outer is None:  # the next epoch after a line that named one, else another run
+                self._epoch = (self._epoch or 0) + 1 if self._epoch_named else None
+                self._epochs = self._named_epochs if self._epoch_named else None
         self._epoch_named = self._epoch_named and bar.n == 0  # until the pass that follows the line moves
         self._main_bar = (bar.desc, bar.total)
 
