@@ -432,3 +432,20 @@ def test_only_an_epoch_named_between_a_completed_pass_and_the_next_makes_it_an_e
     # Named while the bar runs (one bar over the whole run), and the bar starting over before it completed: another run.
     assert positions([bar(150), "Epoch 2/3", bar(200), bar(0), bar(150)]) == [150, 200, 0, 150]
     assert positions([bar(150), "Epoch 2/3", bar(0), bar(150)]) == [150, 0, 150]
+
+
+def test_a_description_that_counts_on_by_one_makes_the_passes_epochs() -> None:
+    # Real tqdm 4.70: ``tqdm(range(200), desc=f"[{epoch + 1}/3]")`` three times: 3 epochs of 200, one run.
+    progress = [e for e in feed(TqdmBarsParser(), _records("real_tqdm_epoch_in_desc.log")) if isinstance(e, Progress)]
+    positions = [p.global_iteration for p in progress]
+    assert positions == sorted(positions) and (positions[-1], progress[-1].global_total) == (600, 600)
+
+    def ends(first: str, second: str) -> list[tuple[int, int | None]]:
+        lines = [f"{first}: 100%|██████████| 200/200 [00:02<00:00, 100.00it/s]",
+                 f"{second}:  50%|█████     | 100/200 [00:01<00:01, 100.00it/s]"]
+        return [(e.global_iteration, e.global_total) for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)]
+
+    assert ends("Train 0", "Train 1") == [(200, 200), (300, None)]  # epochs, how many not said
+    assert ends("Training (epoch 2 of 5)", "Training (epoch 3 of 5)") == [(200, 200), (300, 1000)]
+    assert ends("Train 0", "Train 2") == [(200, 200), (100, 200)]  # not the next: another run
+    assert ends("Train 0 lr 1", "Train 1 lr 2") == [(200, 200), (100, 200)]  # two numbers changed

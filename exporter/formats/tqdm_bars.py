@@ -23,9 +23,11 @@ bar, checkpoint-writing bars. ``BarTracker`` decides which bar is the training (
   loop at once where its description says epochs, else once it moved on by one after the main bar completed and
   the main bar started over (until then it reads as an evaluation, as before);
 - a loop that prints its epoch instead (``print(f"Epoch {e + 1}/{E}")`` before or after each pass of
-  ``tqdm(loader)``) counts as many: a main bar that completed and starts over with the same total after a line
-  that names an epoch is the next epoch, of the epochs the line counts (``Epoch 2/10``, ``epoch 2 of 10``; without
-  them, of as many as ``--total-epochs`` says). The first pass is one epoch's bar only once the second begins.
+  ``tqdm(loader)``), or puts it in the bar's description (``tqdm(loader, desc=f"Train {e}")``), counts as many: a
+  main bar that completed and starts over with the same total, after a line that names an epoch or with a
+  description whose one number counts on by one, is the next epoch, of the epochs the line or description counts
+  (``Epoch 2/10``, ``epoch 2 of 10``, ``[3/10]``; without them, of as many as ``--total-epochs`` says). The first
+  pass is one epoch's bar only once the second begins.
 
 tqdm's rate is an exponential moving average (smoothing 0.3), still reported as ``iteration_seconds``, except
 after a skip-ahead: a resumed Hugging Face run counts the steps done before the resume in one update within the
@@ -96,6 +98,8 @@ _ITERATION_UNITS = frozenset({"it", "step", "steps", "batch", "batches", "iter",
 _EPOCHS_DESC = re.compile(r"\bepochs?\b", re.IGNORECASE)
 _EPOCH_LINE = re.compile(r"\bepoch\s*[:\[(#]?\s*\d{1,9}(?:\s*(?:/|\bof\b)\s*(\d{1,9}))?", re.IGNORECASE)
 """A line that names an epoch (``Epoch 2/10``, ``=== epoch 2 of 10 ===``, ``Epoch [2/10] loss: …``): group 1 the epochs."""
+_NUMBER = re.compile(r"\d{1,9}")
+_OF = re.compile(r"\s*(?:/|\bof\b)\s*$")
 _EVAL_DESC = re.compile(r"eval|valid|test|predict|inference|sanity", re.IGNORECASE)
 _CHECKPOINT_DESC = re.compile(r"writing model shards|saving", re.IGNORECASE)
 _TOOL_DESC = re.compile(
@@ -340,9 +344,11 @@ class BarTracker:
             if self._candidate is not None and self._candidate_moved:
                 desc, total, count = self._candidate
                 self._outer, self._epoch, self._epochs, self._candidate = (desc, total), count, total, None
-            elif self._outer is None:  # the next epoch after a line that named one, else another run
-                self._epoch = (self._epoch or 0) + 1 if self._epoch_named else None
-                self._epochs = self._named_epochs if self._epoch_named else None
+            elif self._outer is None:  # the next epoch after a line or a description that says so, else another run
+                counted = _counted_on(self._main_bar[0], bar.desc) if self._main_done() else None
+                named = self._epoch_named or counted is not None
+                self._epoch = (self._epoch or 0) + 1 if named else None
+                self._epochs = (counted or self._named_epochs) if named else None
         self._epoch_named = self._epoch_named and bar.n == 0  # until the pass that follows the line moves
         self._main_bar = (bar.desc, bar.total)
 
@@ -449,6 +455,20 @@ class BarTracker:
         main_done = self._main_done()
         larger = bar.total is not None and (self.main_total is None or bar.total > self.main_total)
         return "main" if larger and (main_done or not main_started) else "eval"
+
+
+def _counted_on(before: str, after: str) -> int | None:
+    """Whether description ``after`` names the pass after ``before``'s: the same words, one number one up (``Train 0``
+    then ``Train 1``, ``[2/10]`` then ``[3/10]``). None if not; else the epochs when that number is ``n/N`` or ``n of
+    N`` (its N), 0 when it says none."""
+    words, numbers = _NUMBER.split(after), _NUMBER.findall(after)
+    if words != _NUMBER.split(before):
+        return None
+    changed = [i for i, (old, new) in enumerate(zip(_NUMBER.findall(before), numbers)) if old != new]
+    if len(changed) != 1 or int(numbers[changed[0]]) != int(_NUMBER.findall(before)[changed[0]]) + 1:
+        return None
+    i = changed[0]
+    return int(numbers[i + 1]) if i + 1 < len(numbers) and _OF.fullmatch(words[i + 1]) else 0
 
 
 class TqdmBarsParser(Parser):
