@@ -461,11 +461,11 @@ def _counted_on(before: str, after: str) -> int | None:
     """Whether description ``after`` names the pass after ``before``'s: the same words, one number one up (``Train 0``
     then ``Train 1``, ``[2/10]`` then ``[3/10]``). None if not; else the epochs when that number is ``n/N`` or ``n of
     N`` (its N), 0 when it says none."""
-    words, numbers = _NUMBER.split(after), _NUMBER.findall(after)
+    words, numbers, earlier = _NUMBER.split(after), _NUMBER.findall(after), _NUMBER.findall(before)
     if words != _NUMBER.split(before):
         return None
-    changed = [i for i, (old, new) in enumerate(zip(_NUMBER.findall(before), numbers)) if old != new]
-    if len(changed) != 1 or int(numbers[changed[0]]) != int(_NUMBER.findall(before)[changed[0]]) + 1:
+    changed = [i for i, (old, new) in enumerate(zip(earlier, numbers)) if old != new]
+    if len(changed) != 1 or int(numbers[changed[0]]) != int(earlier[changed[0]]) + 1:
         return None
     i = changed[0]
     return int(numbers[i + 1]) if i + 1 < len(numbers) and _OF.fullmatch(words[i + 1]) else 0
