@@ -399,13 +399,25 @@ def test_a_bar_that_moves_as_an_evaluation_does_is_no_bar_over_epochs() -> None:
 
 def test_a_loop_that_prints_its_epoch_makes_the_passes_of_its_bar_epochs() -> None:
     # Real tqdm 4.70: ``print(f"Epoch {epoch + 1}/3")`` before each pass of ``tqdm(range(300))`` and a loss line
-    # after it: the second pass on is the run's next epoch of 3, one run of 900.
+    # after it: one run of 3 epochs of 300, from the first pass on (the line came before any bar).
     progress = [e for e in feed(TqdmBarsParser(), _records("real_tqdm_epoch_header.log")) if isinstance(e, Progress)]
     positions = [p.global_iteration for p in progress]
     assert positions == sorted(positions) and positions[-1] == 900
-    assert {p.global_total for p in progress if p.epoch is None} == {300}  # the first pass: not known yet
-    assert {p.global_total for p in progress if p.epoch is not None} == {900}
-    assert {p.epoch for p in progress} == {None, 1, 2}
+    assert {p.global_total for p in progress} == {900}
+    assert {p.epoch for p in progress} == {0, 1, 2}
+
+
+def test_a_line_naming_another_epoch_while_the_bar_runs_makes_it_one_bar_over_the_epochs() -> None:
+    def totals(lines: list[str]) -> list[int | None]:
+        return [e.global_total for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)]
+
+    def bar(n: int, total: int) -> str:
+        return f"{n * 100 // total:3d}%|          | {n}/{total} [00:03<00:00, 100.00it/s]"
+
+    # Named before the bar: its passes are taken as the epochs, until the next epoch is named while it runs.
+    assert totals(["Epoch 1/3", bar(0, 900), bar(300, 900), "Epoch 2/3", bar(301, 900)]) == [2700, 2700, 900]
+    # A line that names the same epoch while the bar runs (a loss every 100 steps) changes nothing.
+    assert totals(["Epoch 1/3", bar(0, 300), "Epoch 1/3 step 100 loss 0.5", bar(150, 300)]) == [900, 900]
 
 
 def test_an_epoch_named_without_the_epochs_leaves_the_total_to_the_flag(capsys) -> None:

@@ -27,7 +27,8 @@ bar, checkpoint-writing bars. ``BarTracker`` decides which bar is the training (
   main bar that completed and starts over with the same total, after a line that names an epoch or with a
   description whose one number counts on by one, is the next epoch, of the epochs the line or description counts
   (``Epoch 2/10``, ``epoch 2 of 10``, ``[3/10]``; without them, of as many as ``--total-epochs`` says). The first
-  pass is one epoch's bar only once the second begins.
+  pass is one epoch's bar once the second begins, or from the start where a line named the epochs before any bar
+  (a bar drawn before it may be one bar over all epochs, as it is when a line names another epoch while it runs).
 
 tqdm's rate is an exponential moving average (smoothing 0.3), still reported as ``iteration_seconds``, except
 after a skip-ahead: a resumed Hugging Face run counts the steps done before the resume in one update within the
@@ -96,8 +97,9 @@ _SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _ITERATION_UNITS = frozenset({"it", "step", "steps", "batch", "batches", "iter", "iters"})
 
 _EPOCHS_DESC = re.compile(r"\bepochs?\b", re.IGNORECASE)
-_EPOCH_LINE = re.compile(r"\bepoch\s*[:\[(#]?\s*\d{1,9}(?:\s*(?:/|\bof\b)\s*(\d{1,9}))?", re.IGNORECASE)
-"""A line that names an epoch (``Epoch 2/10``, ``=== epoch 2 of 10 ===``, ``Epoch [2/10] loss: …``): group 1 the epochs."""
+_EPOCH_LINE = re.compile(r"\bepoch\s*[:\[(#]?\s*(\d{1,9})(?:\s*(?:/|\bof\b)\s*(\d{1,9}))?", re.IGNORECASE)
+"""A line that names an epoch (``Epoch 2/10``, ``=== epoch 2 of 10 ===``, ``Epoch [2/10] loss: …``): its number and
+how many there are."""
 _NUMBER = re.compile(r"\d{1,9}")
 _OF = re.compile(r"\s*(?:/|\bof\b)\s*$")
 _EVAL_DESC = re.compile(r"eval|valid|test|predict|inference|sanity", re.IGNORECASE)
@@ -245,6 +247,11 @@ class BarTracker:
         """Whether a line named an epoch since the training bar completed (``epoch_line``)."""
         self._named_epochs: int | None = None
         """How many epochs such a line said there are."""
+        self._named: int | None = None
+        """The epoch the latest such line named."""
+        self._tentative = False
+        """Whether the training bar's first pass is taken as the first of the epochs a line named before any bar, until
+        the bar starts over (confirmed) or a line names another epoch while it runs (one bar over all epochs)."""
         self._candidate: tuple[str, int, int] | None = None
         """(description, total, latest count) of a bar the training bar replaced at 0: maybe the bar over epochs."""
         self._candidate_moved = False
@@ -277,9 +284,16 @@ class BarTracker:
     def epoch_line(self, text: str) -> None:
         """A line that is no bar: one naming an epoch between two passes of the training bar makes them epochs."""
         found = _EPOCH_LINE.search(text) if "poch" in text else None
-        if found is not None and (self.main_n is None or self._main_done()):
+        if found is None:
+            return
+        number = int(found.group(1))
+        if self.main_n is None or self._main_done():
             self._epoch_named = True
-            self._named_epochs = int(found.group(1)) if found.group(1) else self._named_epochs
+            self._named_epochs = int(found.group(2)) if found.group(2) else self._named_epochs
+        elif self._tentative and number != self._named:
+            self._epoch = self._epochs = None
+            self._tentative = False
+        self._named = number
 
     def _main_done(self) -> bool:
         return self.main_total is not None and self.main_n is not None and self.main_n >= self.main_total
@@ -333,6 +347,8 @@ class BarTracker:
     def _follow(self, bar: Bar) -> None:
         """Before the training bar's redraw ``bar``: keep a bar it replaces at 0 as the candidate for the bar over
         epochs, and take the candidate as that once the training bar starts over after it moved on by one."""
+        if not self._has_main and self._epoch_named and self._named_epochs and self._outer is None:
+            self._epoch, self._epochs, self._tentative = 0, self._named_epochs, True
         if self._has_main and bar.total != self.main_total:
             desc, total = self._main_bar
             if self.main_n == 0 and total is not None and bar.total is not None and total < bar.total:
@@ -349,6 +365,7 @@ class BarTracker:
                 named = self._epoch_named or counted is not None
                 self._epoch = (self._epoch or 0) + 1 if named else None
                 self._epochs = (counted or self._named_epochs) if named else None
+                self._tentative = False
         self._epoch_named = self._epoch_named and bar.n == 0  # until the pass that follows the line moves
         self._main_bar = (bar.desc, bar.total)
 
