@@ -418,6 +418,9 @@ def test_a_line_naming_another_epoch_while_the_bar_runs_makes_it_one_bar_over_th
     assert totals(["Epoch 1/3", bar(0, 900), bar(300, 900), "Epoch 2/3", bar(301, 900)]) == [2700, 2700, 900]
     # A line that names the same epoch while the bar runs (a loss every 100 steps) changes nothing.
     assert totals(["Epoch 1/3", bar(0, 300), "Epoch 1/3 step 100 loss 0.5", bar(150, 300)]) == [900, 900]
+    # Once the bar started over after a line, its passes are epochs whatever the lines inside a pass say.
+    lines = ["Epoch 1/3", bar(0, 300), bar(300, 300), "Epoch 2/3", bar(0, 300), "epoch 1 step 100", bar(100, 300)]
+    assert [e.global_iteration for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)] == [0, 300, 300, 400]
 
 
 def test_an_epoch_named_without_the_epochs_leaves_the_total_to_the_flag(capsys) -> None:
