@@ -463,4 +463,23 @@ def test_a_description_that_counts_on_by_one_makes_the_passes_epochs() -> None:
     assert ends("Train 0", "Train 1") == [(200, 200), (300, None)]  # epochs, how many not said
     assert ends("Training (epoch 2 of 5)", "Training (epoch 3 of 5)") == [(200, 200), (300, 1000)]
     assert ends("Train 0", "Train 2") == [(200, 200), (100, 200)]  # not the next: another run
-    assert ends("Train 0 lr 1", "Train 1 lr 2") == [(200, 200), (100, 200)]  # two numbers changed
+    assert ends("loss 0.52", "loss 0.53") == [(200, 200), (100, 200)]  # a decimal's digits, no count
+    assert ends("Epoch 0 loss 0.021", "Epoch 1 loss 0.412") == [(200, 200), (300, None)]  # the first to change counts
+
+
+def test_a_description_set_in_the_loop_counts_on_from_the_passes_second_redraw() -> None:
+    # Real tqdm 4.70: ``pbar.set_description(f"Epoch {epoch} loss {loss:.3f}")`` every step of three passes of
+    # ``tqdm(range(200))``: each pass draws 0/200 without it, then with it.
+    progress = [e for e in feed(TqdmBarsParser(), _records("real_tqdm_epoch_set_description.log"))
+                if isinstance(e, Progress)]
+    positions = [p.global_iteration for p in progress]
+    assert positions == sorted(positions) and positions[-1] == 600
+
+    def positions_of(second: str) -> list[int]:
+        lines = ["Epoch 0 loss 0.021: 100%|██████████| 200/200 [00:02<00:00, 100.00it/s]",
+                 "  0%|          | 0/200 [00:00<?, ?it/s]",
+                 f"{second}:  50%|█████     | 100/200 [00:01<00:01, 100.00it/s]"]
+        return [e.global_iteration for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)]
+
+    assert positions_of("Epoch 1 loss 0.412") == [200, 200, 300]
+    assert positions_of("Epoch 3 loss 0.412") == [200, 200, 100]  # not the next: another run after all

@@ -249,6 +249,8 @@ class BarTracker:
         """How many epochs such a line said there are."""
         self._named: int | None = None
         """The epoch the latest such line named."""
+        self._unsaid: str | None = None
+        """The description of the pass before, while a pass that started over without one may be the next epoch."""
         self._tentative = False
         """Whether the training bar's first pass is taken as the first of the epochs a line named before any bar, until
         the bar starts over (confirmed) or a line names another epoch while it runs (one bar over all epochs)."""
@@ -361,11 +363,19 @@ class BarTracker:
                 desc, total, count = self._candidate
                 self._outer, self._epoch, self._epochs, self._candidate = (desc, total), count, total, None
             elif self._outer is None:  # the next epoch after a line or a description that says so, else another run
-                counted = _counted_on(self._main_bar[0], bar.desc) if self._main_done() else None
-                named = self._epoch_named or counted is not None
+                done, last = self._main_done(), self._main_bar[0]
+                counted = _counted_on(last, bar.desc) if done else None
+                # A description set in the loop (``set_description``) is drawn from the pass's second redraw on.
+                self._unsaid = last if done and not bar.desc and _NUMBER.search(last) else None
+                named = self._epoch_named or counted is not None or self._unsaid is not None
                 self._epoch = (self._epoch or 0) + 1 if named else None
-                self._epochs = (counted or self._named_epochs) if named else None
+                self._epochs = (counted or self._named_epochs or self._epochs) if named else None
                 self._tentative = False
+        elif self._unsaid is not None and bar.desc:
+            counted = _counted_on(self._unsaid, bar.desc)
+            self._epoch = None if counted is None else self._epoch  # it does not count on: another run after all
+            self._epochs = None if counted is None else counted or self._epochs
+            self._unsaid = None
         self._epoch_named = self._epoch_named and bar.n == 0  # until the pass that follows the line moves
         self._main_bar = (bar.desc, bar.total)
 
@@ -475,16 +485,15 @@ class BarTracker:
 
 
 def _counted_on(before: str, after: str) -> int | None:
-    """Whether description ``after`` names the pass after ``before``'s: the same words, one number one up (``Train 0``
-    then ``Train 1``, ``[2/10]`` then ``[3/10]``). None if not; else the epochs when that number is ``n/N`` or ``n of
-    N`` (its N), 0 when it says none."""
+    """Whether description ``after`` names the pass after ``before``'s: the same words, the first number that changes
+    one up and whole (``Train 0`` then ``Train 1``, ``[2/10]`` then ``[3/10]``, ``Epoch 0 loss 0.021`` then ``Epoch 1
+    loss 0.412``). None if not; else the epochs when that number is ``n/N`` or ``n of N`` (its N), 0 if it says none."""
     words, numbers, earlier = _NUMBER.split(after), _NUMBER.findall(after), _NUMBER.findall(before)
     if words != _NUMBER.split(before):
         return None
-    changed = [i for i, (old, new) in enumerate(zip(earlier, numbers)) if old != new]
-    if len(changed) != 1 or int(numbers[changed[0]]) != int(earlier[changed[0]]) + 1:
-        return None
-    i = changed[0]
+    i = next((i for i, (old, new) in enumerate(zip(earlier, numbers)) if old != new), None)
+    if i is None or int(numbers[i]) != int(earlier[i]) + 1 or words[i].endswith(".") or words[i + 1].startswith("."):
+        return None  # no number counts on first, or the first that changes is a decimal's (a loss in the description)
     return int(numbers[i + 1]) if i + 1 < len(numbers) and _OF.fullmatch(words[i + 1]) else 0
 
 
