@@ -17,18 +17,8 @@ bar, checkpoint-writing bars. ``BarTracker`` decides which bar is the training (
   moved past 0 (a placeholder such as ``Training: 0/?``); any other bar is nested: an evaluation while training
   runs (even at step 0), or the final evaluation that trainers run after the last step. A second training run
   with a smaller total in the same file is therefore read as evaluation;
-- a bar that the main bar replaced at 0 may be the loop over epochs around it (``for epoch in trange(3, desc=
-  "Epoch"): for batch in tqdm(loader): …``, the most common nested loop): its count is then the epoch of the
-  main bar, which starts over at 0 each epoch, and the run's total is its total times the main bar's. It is that
-  loop at once where its description says epochs, else once it moved on by one after the main bar completed and
-  the main bar started over (until then it reads as an evaluation, as before);
-- a loop that prints its epoch instead (``print(f"Epoch {e + 1}/{E}")`` before or after each pass of
-  ``tqdm(loader)``), or puts it in the bar's description (``tqdm(loader, desc=f"Train {e}")``), counts as many: a
-  main bar that completed and starts over with the same total, after a line that names an epoch or with a
-  description whose one number counts on by one, is the next epoch, of the epochs the line or description counts
-  (``Epoch 2/10``, ``epoch 2 of 10``, ``[3/10]``; without them, of as many as ``--total-epochs`` says). The first
-  pass is one epoch's bar once the second begins, or from the start where a line named the epochs before any bar
-  (a bar drawn before it may be one bar over all epochs, as it is when a line names another epoch while it runs).
+- a pass of the main bar may be an epoch of the run, which a bar over epochs around it, a line naming an epoch
+  or a description counting on says (``_bar_epochs``): its counts then go on from the epochs before.
 
 tqdm's rate is an exponential moving average (smoothing 0.3), still reported as ``iteration_seconds``, except
 after a skip-ahead: a resumed Hugging Face run counts the steps done before the resume in one update within the
@@ -48,6 +38,7 @@ from itertools import repeat
 from operator import add, truediv
 
 from exporter.events import MAX_SECONDS, Checkpoint, Eval, Event, Progress
+from exporter.formats._bar_epochs import BarEpochs, Pass
 from exporter.formats._values import finite, number, pick_loss
 from exporter.formats.base import Parser
 
@@ -96,12 +87,6 @@ _POSTFIX_PAIR = re.compile(r"([\w./-]+)=\s*([^,\s]+)")
 _SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _ITERATION_UNITS = frozenset({"it", "step", "steps", "batch", "batches", "iter", "iters"})
 
-_EPOCHS_DESC = re.compile(r"\bepochs?\b", re.IGNORECASE)
-_EPOCH_LINE = re.compile(r"\bepoch\s*[:\[(#]?\s*(\d{1,9})(?:\s*(?:/|\bof\b)\s*(\d{1,9}))?", re.IGNORECASE)
-"""A line that names an epoch (``Epoch 2/10``, ``=== epoch 2 of 10 ===``, ``Epoch [2/10] loss: …``): its number and
-how many there are."""
-_NUMBER = re.compile(r"\d{1,9}")
-_OF = re.compile(r"\s*(?:/|\bof\b)\s*$")
 _EVAL_DESC = re.compile(r"eval|valid|test|predict|inference|sanity", re.IGNORECASE)
 _CHECKPOINT_DESC = re.compile(r"writing model shards|saving", re.IGNORECASE)
 _TOOL_DESC = re.compile(
@@ -235,36 +220,16 @@ class BarTracker:
         """Seconds per iteration of the training bar's latest trusted redraw."""
         self._skip: tuple[int, float] | None = None
         """(count, elapsed seconds) where the training bar skipped ahead, while its rate is not trusted."""
-        self._main_bar: tuple[str, int | None] = ("", None)
-        """(description, total) of the training bar."""
-        self._outer: tuple[str, int] | None = None
-        """(description, total) of the bar over epochs around the training bar, once known (module doc)."""
-        self._epoch: int | None = None
-        """The epoch of the training bar: the count of the bar over epochs, or of its passes after epoch lines."""
-        self._epochs: int | None = None
-        """How many epochs the run has: the total of the bar over epochs, or what an epoch line says."""
-        self._epoch_named = False
-        """Whether a line named an epoch since the training bar completed (``epoch_line``)."""
-        self._named_epochs: int | None = None
-        """How many epochs such a line said there are."""
-        self._named: int | None = None
-        """The epoch the latest such line named."""
-        self._unsaid: str | None = None
-        """The description of the pass before, while a pass that started over without one may be the next epoch."""
-        self._tentative = False
-        """Whether the training bar's first pass is taken as the first of the epochs a line named before any bar, until
-        the bar starts over (confirmed) or a line names another epoch while it runs (one bar over all epochs)."""
-        self._candidate: tuple[str, int, int] | None = None
-        """(description, total, latest count) of a bar the training bar replaced at 0: maybe the bar over epochs."""
-        self._candidate_moved = False
-        """Whether the candidate moved on by one after the training bar completed (twice: it is no bar over epochs)."""
+        self._main_desc = ""
+        self.epochs = BarEpochs()
 
     @property
     def position(self) -> int | None:
         """The training bar's iteration counted from the run's start (``Progress.global_iteration``)."""
-        if self.main_n is None or self._epoch is None or not self.main_total:
+        epoch = self.epochs.epoch
+        if self.main_n is None or epoch is None or not self.main_total:
             return self.main_n
-        return self._epoch * self.main_total + self.main_n
+        return epoch * self.main_total + self.main_n
 
     def take_loss(self, loss: float) -> list[Event]:
         """A loss printed without a step number: a Progress at the main bar's latest iteration, or kept."""
@@ -278,27 +243,18 @@ class BarTracker:
         return self._progress(self.main_n or 0, self.main_total, None, loss)
 
     def _progress(self, n: int, total: int | None, seconds: float | None, loss: float | None) -> Progress:
-        if self._epoch is None or not total:
+        epoch = self.epochs.epoch
+        if epoch is None or not total:
             return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss)
         return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss,
-                        epoch=self._epoch, total_epochs=self._epochs, batches_per_epoch=total)
+                        epoch=epoch, total_epochs=self.epochs.epochs, batches_per_epoch=total)
 
     def epoch_line(self, text: str) -> None:
-        """A line that is no bar: one naming an epoch between two passes of the training bar makes them epochs."""
-        found = _EPOCH_LINE.search(text) if "poch" in text else None
-        if found is None:
-            return
-        number = int(found.group(1))
-        if self.main_n is None or self._main_done():
-            self._epoch_named = True
-            self._named_epochs = int(found.group(2)) if found.group(2) else self._named_epochs
-        elif self._tentative and number != self._named:
-            self._epoch = self._epochs = None
-            self._tentative = False
-        self._named = number
+        """A line that is no bar (it may name an epoch: ``_bar_epochs``)."""
+        self.epochs.line(text, self._pass())
 
-    def _main_done(self) -> bool:
-        return self.main_total is not None and self.main_n is not None and self.main_n >= self.main_total
+    def _pass(self) -> Pass:
+        return Pass(self._main_desc, self.main_n, self.main_total)
 
     def eval_result(self, loss: float | None, seconds: float | None = None) -> list[Event]:
         """An evaluation finished with these results (a trainer's eval summary line, and how long it took when
@@ -338,46 +294,19 @@ class BarTracker:
         return out
 
     def _epoch_bar(self, bar: Bar) -> list[Event]:
-        """The bar over epochs redrawn: its count is the training bar's epoch from now on. An epoch it ends before
-        the training bar drew its end (a ``leave=False`` bar clears itself without a last redraw) ends there."""
+        """The bar over epochs redrawn: its count is the training bar's epoch from now on. An epoch it ends before the
+        training bar drew its end (a ``leave=False`` bar clears itself without a last redraw) ends there."""
+        n, total = self.main_n, self.main_total
         out: list[Event] = []
-        if bar.n > (self._epoch or 0) and self.main_n is not None and self.main_total and self.main_n < self.main_total:
-            out.append(self._main(self.main_total, self.main_total, None, None))
-        self._epoch = bar.n
+        if bar.n > (self.epochs.epoch or 0) and n is not None and total and n < total:
+            out.append(self._main(total, total, None, None))
+        self.epochs.epoch = bar.n
         return out
 
     def _follow(self, bar: Bar) -> None:
-        """Before the training bar's redraw ``bar``: keep a bar it replaces at 0 as the candidate for the bar over
-        epochs, and take the candidate as that once the training bar starts over after it moved on by one."""
-        if not self._has_main and self._epoch_named and self._named_epochs and self._outer is None:
-            self._epoch, self._epochs, self._tentative = 0, self._named_epochs, True
-        if self._has_main and bar.total != self.main_total:
-            desc, total = self._main_bar
-            if self.main_n == 0 and total is not None and bar.total is not None and total < bar.total:
-                if _EPOCHS_DESC.search(desc):
-                    self._outer, self._epoch, self._epochs = (desc, total), 0, total
-                else:
-                    self._candidate, self._candidate_moved = (desc, total, 0), False
-        elif self.main_n is not None and bar.n < self.main_n:
-            if self._candidate is not None and self._candidate_moved:
-                desc, total, count = self._candidate
-                self._outer, self._epoch, self._epochs, self._candidate = (desc, total), count, total, None
-            elif self._outer is None:  # the next epoch after a line or a description that says so, else another run
-                done, last = self._main_done(), self._main_bar[0]
-                counted = _counted_on(last, bar.desc) if done else None
-                # A description set in the loop (``set_description``) is drawn from the pass's second redraw on.
-                self._unsaid = last if done and not bar.desc and _NUMBER.search(last) else None
-                named = self._epoch_named or counted is not None or self._unsaid is not None
-                self._epoch = (self._epoch or 0) + 1 if named else None
-                self._epochs = (counted or self._named_epochs or self._epochs) if named else None
-                self._tentative = False
-        elif self._unsaid is not None and bar.desc:
-            counted = _counted_on(self._unsaid, bar.desc)
-            self._epoch = None if counted is None else self._epoch  # it does not count on: another run after all
-            self._epochs = None if counted is None else counted or self._epochs
-            self._unsaid = None
-        self._epoch_named = self._epoch_named and bar.n == 0  # until the pass that follows the line moves
-        self._main_bar = (bar.desc, bar.total)
+        """Before the training bar's redraw ``bar``: the epoch of its pass (``_bar_epochs``)."""
+        self.epochs.before(bar.desc, bar.total, bar.n, self._pass() if self._has_main else None)
+        self._main_desc = bar.desc
 
     def _seconds(self, bar: Bar) -> float | None:
         """Seconds per iteration of a training-bar redraw: its rate's, unless it follows a skip-ahead (the module
@@ -459,14 +388,9 @@ class BarTracker:
     def _role(self, bar: Bar) -> str:
         if bar.unit not in _ITERATION_UNITS:
             return "ignore"
-        if self._outer is not None and (bar.desc, bar.total) == self._outer:
+        if self.epochs.is_outer(bar.desc, bar.total):
             return "outer"
-        candidate = self._candidate
-        if candidate is not None and (bar.desc, bar.total) == candidate[:2] and bar.n != candidate[2]:
-            if self._candidate_moved or not (self._main_done() and bar.n == candidate[2] + 1):
-                self._candidate = None  # it moves as an evaluation bar does, not once per pass of the training bar
-            else:
-                self._candidate, self._candidate_moved = (*candidate[:2], bar.n), True
+        self.epochs.other_bar(bar.desc, bar.total, bar.n, self._pass())
         if bar.desc:
             if _CHECKPOINT_DESC.search(bar.desc):
                 return "checkpoint"
@@ -479,22 +403,9 @@ class BarTracker:
         if not self._has_main or bar.total == self.main_total:
             return "main"
         main_started = bool(self.main_n)
-        main_done = self._main_done()
+        main_done = self._pass().done
         larger = bar.total is not None and (self.main_total is None or bar.total > self.main_total)
         return "main" if larger and (main_done or not main_started) else "eval"
-
-
-def _counted_on(before: str, after: str) -> int | None:
-    """Whether description ``after`` names the pass after ``before``'s: the same words, the first number that changes
-    one up and whole (``Train 0`` then ``Train 1``, ``[2/10]`` then ``[3/10]``, ``Epoch 0 loss 0.021`` then ``Epoch 1
-    loss 0.412``). None if not; else the epochs when that number is ``n/N`` or ``n of N`` (its N), 0 if it says none."""
-    words, numbers, earlier = _NUMBER.split(after), _NUMBER.findall(after), _NUMBER.findall(before)
-    if words != _NUMBER.split(before):
-        return None
-    i = next((i for i, (old, new) in enumerate(zip(earlier, numbers)) if old != new), None)
-    if i is None or int(numbers[i]) != int(earlier[i]) + 1 or words[i].endswith(".") or words[i + 1].startswith("."):
-        return None  # no number counts on first, or the first that changes is a decimal's (a loss in the description)
-    return int(numbers[i + 1]) if i + 1 < len(numbers) and _OF.fullmatch(words[i + 1]) else 0
 
 
 class TqdmBarsParser(Parser):
