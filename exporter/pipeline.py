@@ -254,8 +254,9 @@ class Pipeline:
         """One run of column lines (groups 1 and 2 of their pattern, ``times`` already ``valid_time``) as
         ``ProgressColumns``, its ``last`` line read whole (the parser's state is then as that line sets it)."""
         parser = self._parsers[(last.source, None)]
-        event = parser.fast(last.text, time=valid_time(last.time), record=last.index)
-        if event is None:  # not a line of the family's columns after all: read each whole
+        values = parser.column_values(iterations, seconds)
+        event = None if values is None else parser.fast(last.text, time=valid_time(last.time), record=last.index)
+        if values is None or event is None:  # not lines of the family's columns after all: read each whole
             for record in records():
                 events = self.feed(record)
                 if events:
@@ -264,7 +265,7 @@ class Pipeline:
         self.records += len(iterations)
         self.parsed += len(iterations)
         self._last_counted = (last.source, last.index)
-        yield ProgressColumns(*parser.column_values(iterations, seconds), times, event)
+        yield ProgressColumns(*values, times, event)
 
     def _parser(self, source: str, rank: int | None) -> AutoParser:
         parser = self._parsers.get((source, rank))

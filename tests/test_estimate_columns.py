@@ -193,6 +193,7 @@ bar_steps = st.one_of(
     st.tuples(st.sampled_from(["eval", "eval_cut", "eval_dict", "loss", "save", "chatter"]), st.just(0), st.just(""),
               st.just(1)),
     st.tuples(st.just("resume"), st.integers(-60, 60), st.just(""), st.just(1)),
+    st.tuples(st.sampled_from(["epoch", "epoch_wrap"]), st.just(0), st.just(""), st.just(1)),
 )
 
 
@@ -215,6 +216,14 @@ def hf_log(ops: list[tuple[str, int, str, int]], total: int) -> Iterator[str]:
         elif kind == "resume":  # a resumed bar: from 0, the steps done before counted at once in its first second
             n = max(0, n + gap) % (total + 1)
             yield from (bar(0, total, "?it/s", "00:00"), bar(n, total, "9999.00it/s", "00:00"))
+        elif kind == "epoch":  # the pass ends, a line names the next epoch and the bar starts over (``_bar_epochs``)
+            n = 1
+            yield from (bar(total, total, "4.50it/s"), "Epoch 2/3", bar(0, total, "?it/s", "00:00"),
+                        bar(1, total, "4.50it/s"))
+        elif kind == "epoch_wrap":  # the same without its first redraw: a restart among column lines
+            n = 2
+            yield from (bar(total, total, "4.50it/s"), "epoch 1: val loss 0.5", bar(1, total, "4.50it/s"),
+                        bar(2, total, "4.50it/s"))
         elif kind == "save":
             yield f"Saving model checkpoint to out/checkpoint-{n}"
         else:

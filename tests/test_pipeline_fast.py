@@ -86,8 +86,10 @@ odd_bars = st.builds(  # everything around them
     lambda n, total, desc, rate, unit, postfix, tail: bar(n, total, desc=desc, rate=rate, unit=unit, postfix=postfix,
                                                           tail=tail),
     st.integers(0, 120),
-    st.sampled_from([100, 20, 10**16]),
-    st.sampled_from(["", "Epoch 1: ", "Evaluating: ", "Map: "]),
+    st.sampled_from([100, 20, 3, 10**16]),
+    # Descriptions that count passes (``_bar_epochs``): epochs, numbers that count on or not, a bar over epochs.
+    st.sampled_from(["", "Epoch 1: ", "Evaluating: ", "Map: ", "Train 0: ", "Train 1: ", "[1/3]: ", "[2/3]: ",
+                     "Epoch 0 loss 0.52: ", "Epoch 1 loss 0.48: ", "Epochs: "]),
     rates,
     st.sampled_from(["it/s", "s/it", "B/s"]),
     st.sampled_from(["", ", loss=1.25", ",  lr=1e-4"]),
@@ -101,6 +103,9 @@ hf_lines = st.sampled_from([
     "Saving model checkpoint to out/checkpoint-50",
     "{'train_runtime': 100.0, 'train_loss': 1.3}",
     "[rank0]: 50%|█████     | 50/100 [00:12<01:34, 4.00it/s]",
+    "Epoch 2/3",  # lines that name an epoch (``_bar_epochs``)
+    "epoch 1: train loss 0.5",
+    "=== epoch 3 of 5 ===",
     "",
 ])
 postfixes = st.sampled_from(["", ", v_num=0", ", v_num=3, train_loss=2.310", ", v_num=0, loss=nan",

@@ -200,10 +200,12 @@ class AutoParser:
         chosen = self._chosen
         return None if chosen is None else chosen.columns()
 
-    def column_values(self, iterations: list[str], seconds: list[str]) -> tuple[list[int], list[float]]:
-        """The chosen family's ``Parser.column_iterations`` and ``Parser.column_seconds``."""
+    def column_values(self, iterations: list[str], seconds: list[str]) -> tuple[list[int], list[float]] | None:
+        """The chosen family's ``Parser.column_iterations`` and ``Parser.column_seconds``; None when the lines are
+        not columns after all."""
         assert self._chosen is not None, "columns are read only once a family is chosen"
-        return self._chosen.column_iterations(iterations), self._chosen.column_seconds(seconds)
+        counts = self._chosen.column_iterations(iterations)
+        return None if counts is None else (counts, self._chosen.column_seconds(seconds))
 
     def fast(self, text: str, *, time: float | None, record: int) -> Progress | None:
         """``parse`` for a plain progress line of the chosen family (``Parser.fast_progress``), stamped; None

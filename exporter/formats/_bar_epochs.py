@@ -60,7 +60,9 @@ class BarEpochs:
         self._candidate_moved = False
         """Whether the candidate moved on by one after the training bar completed."""
         self._named = False
-        """Whether a line named an epoch since the training bar completed."""
+        """Whether a line named an epoch between two passes of the training bar (or before the first)."""
+        self._named_at: int | None = None
+        """Where the training bar was when it did (None: before any bar): the restart it counts for starts there."""
         self._named_epochs: int | None = None
         """How many epochs such a line said there are."""
         self._named_number: int | None = None
@@ -90,7 +92,7 @@ class BarEpochs:
             return
         number = int(found.group(1))
         if main.n is None or main.done:
-            self._named = True
+            self._named, self._named_at = True, main.n
             self._named_epochs = int(found.group(2)) if found.group(2) else self._named_epochs
         elif self._tentative and number != self._named_number:
             self.epoch = self.epochs = None
@@ -102,7 +104,7 @@ class BarEpochs:
         any."""
         if main is None:
             if self._named and self._named_epochs and self._outer is None:
-                self.epoch, self.epochs, self._tentative = 0, self._named_epochs, True
+                self.epoch, self.epochs, self._tentative, self._named = 0, self._named_epochs, True, False
         elif total != main.total:
             if main.n == 0 and main.total is not None and total is not None and main.total < total:
                 if _EPOCHS_DESC.search(main.desc):
@@ -116,7 +118,6 @@ class BarEpochs:
             self.epoch = None if counted is None else self.epoch  # it does not count on: another run after all
             self.epochs = None if counted is None else counted or self.epochs
             self._unsaid = None
-        self._named = self._named and n == 0  # until the pass that follows the line moves
 
     def _start_over(self, desc: str, main: Pass) -> None:
         """The training bar starts over: the bar over epochs known at last, or the next epoch after a line or a
@@ -130,7 +131,8 @@ class BarEpochs:
         counted = _counted_on(main.desc, desc) if main.done else None
         # A description set in the loop (``set_description``) is drawn from the pass's second redraw on.
         self._unsaid = main.desc if main.done and not desc and _NUMBER.search(main.desc) else None
-        named = self._named or counted is not None or self._unsaid is not None
+        named = (self._named and self._named_at == main.n) or counted is not None or self._unsaid is not None
+        self._named = False  # a line counts for the pass after it only
         self.epoch = (self.epoch or 0) + 1 if named else None
         self.epochs = (counted or self._named_epochs or self.epochs) if named else None
         self._tentative = False

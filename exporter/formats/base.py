@@ -41,9 +41,10 @@ class Parser:
         """
         return None
 
-    def column_iterations(self, texts: list[str]) -> list[int]:
+    def column_iterations(self, texts: list[str]) -> list[int] | None:
         """The iterations counted from the run's start (``Progress.global_iteration``) of the lines whose group 1
-        of ``columns()`` is ``texts``."""
+        of ``columns()`` is ``texts``, read before the last of them; None when such lines would change the parser's
+        state in between (they are then read one by one)."""
         return list(map(int, texts))
 
     def column_seconds(self, texts: list[str]) -> list[float]:

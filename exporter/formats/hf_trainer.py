@@ -70,7 +70,7 @@ class HfTrainerParser(Parser):
     def columns(self) -> re.Pattern[str] | None:
         return self.bars.columns()
 
-    def column_iterations(self, texts: list[str]) -> list[int]:
+    def column_iterations(self, texts: list[str]) -> list[int] | None:
         return self.bars.column_iterations(texts)
 
     def column_seconds(self, texts: list[str]) -> list[float]:

@@ -34,8 +34,8 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from itertools import repeat
-from operator import add, truediv
+from itertools import islice, repeat
+from operator import add, le, truediv
 
 from exporter.events import MAX_SECONDS, Checkpoint, Eval, Event, Progress
 from exporter.formats._bar_epochs import BarEpochs, Pass
@@ -355,10 +355,13 @@ class BarTracker:
         total = int(total_text)
         if total != (self.main_total if self.expected_total is None else self.expected_total):
             return None
+        if int(n_text) < (self.main_n or 0):
+            return None  # the bar starts over, which may begin an epoch (``_follow``)
         seconds = fast_seconds(rate_text, unit)
         if seconds is None:
             return None
         self._pace = seconds
+        self._main_desc = ""  # as ``_follow`` leaves it after a redraw without one
         return self._main(int(n_text), total, seconds, None)
 
     def columns(self) -> re.Pattern[str] | None:
@@ -370,10 +373,13 @@ class BarTracker:
             return None
         return _bar_columns(total)
 
-    def column_iterations(self, texts: list[str]) -> list[int]:
-        """``Parser.column_iterations`` of the training bar's redraws: their counts, past the epochs before."""
-        offset = (self.position or 0) - (self.main_n or 0)
+    def column_iterations(self, texts: list[str]) -> list[int] | None:
+        """``Parser.column_iterations`` of the training bar's redraws: their counts, past the epochs before; None
+        where the bar starts over among them (which may begin an epoch: ``_follow``)."""
         counts = list(map(int, texts))
+        if counts[0] < (self.main_n or 0) or not all(map(le, counts, islice(counts, 1, None))):
+            return None
+        offset = (self.position or 0) - (self.main_n or 0)
         return list(map(add, counts, repeat(offset))) if offset else counts
 
     def _eval_bar(self, bar: Bar) -> list[Event]:
@@ -429,7 +435,7 @@ class TqdmBarsParser(Parser):
     def columns(self) -> re.Pattern[str] | None:
         return self.bars.columns()
 
-    def column_iterations(self, texts: list[str]) -> list[int]:
+    def column_iterations(self, texts: list[str]) -> list[int] | None:
         return self.bars.column_iterations(texts)
 
     def column_seconds(self, texts: list[str]) -> list[float]:
