@@ -220,10 +220,10 @@ def hf_log(ops: list[tuple[str, int, str, int]], total: int) -> Iterator[str]:
             n = 1
             yield from (bar(total, total, "4.50it/s"), "Epoch 2/3", bar(0, total, "?it/s", "00:00"),
                         bar(1, total, "4.50it/s"))
-        elif kind == "epoch_wrap":  # the same without its first redraw: a restart among column lines
-            n = 2
-            yield from (bar(total, total, "4.50it/s"), "epoch 1: val loss 0.5", bar(1, total, "4.50it/s"),
-                        bar(2, total, "4.50it/s"))
+        elif kind == "epoch_wrap":  # the same without its first redraw, on to the end: a restart among column lines
+            n = total
+            yield from (bar(total, total, "4.50it/s"), "epoch 1: val loss 0.5",
+                        *(bar(k * total // 10, total, "4.50it/s") for k in range(1, 11)))
         elif kind == "save":
             yield f"Saving model checkpoint to out/checkpoint-{n}"
         else:

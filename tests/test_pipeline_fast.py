@@ -183,6 +183,13 @@ def test_bar_fast_lane_gives_the_full_paths_events(lines: list[str], terminators
     assert_same_events(head + lines, terminators, cut, forced, times)
 
 
+def test_a_redraw_the_fast_lane_reads_leaves_the_description_as_the_full_path_does() -> None:
+    # Found by the property test above: a pass whose description counts is followed by one that draws none, and the
+    # bar then starts over (``_bar_epochs``: a description set in the loop, the next epoch, or none).
+    lines = ["  0%|          | 0/100 [00:00<?, ?it/s]", bar(0, 100, desc="Epoch 1: "), bar(100, 100), bar(0, 100)]
+    assert_same_events(lines, ["\n"], False, HfTrainerParser, None)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=lightning_logs, forced=st.sampled_from([None, LightningParser]), **framings)
 def test_lightning_fast_lane_gives_the_full_paths_events(lines: list[str], terminators: list[str], cut: bool,
