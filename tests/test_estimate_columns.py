@@ -223,7 +223,7 @@ def hf_log(ops: list[tuple[str, int, str, int]], total: int) -> Iterator[str]:
         elif kind == "epoch_wrap":  # the same without its first redraw, on to the end: a restart among column lines
             n = total
             yield from (bar(total, total, "4.50it/s"), "epoch 1: val loss 0.5",
-                        *(bar(k * total // 10, total, "4.50it/s") for k in range(1, 11)))
+                        *(bar(k * (total // 10) - 1, total, "4.50it/s") for k in range(1, 11)), bar(total, total, "4.50it/s"))
         elif kind == "save":
             yield f"Saving model checkpoint to out/checkpoint-{n}"
         else:
