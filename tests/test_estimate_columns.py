@@ -239,6 +239,15 @@ def test_bar_redraws_read_as_columns_give_the_figures_of_one_event_each(
     assert_same_figures(list(hf_log(ops, total)), timed=timed, cuts=cuts, every=every, seconds=seconds, most=most)
 
 
+def test_a_pass_that_starts_over_among_column_lines_is_read_line_by_line() -> None:
+    # After a line that names an epoch, the bar starts over without its first redraw and reaches its end again within
+    # one run of column lines: the restart begins the next epoch (``_bar_epochs``), as line by line.
+    lines = list(hf_log([("bar", 1, "4.50it/s", 60)] * 3 + [("epoch_wrap", 0, "", 1)], 5000))
+    records = [Record(text, None, i + 1, "train.log") for i, text in enumerate(lines)]
+    one, many = read_both([records[:100], records[100:]], 0.0)
+    assert many["columns"] and one == many and one["iteration"] == 10_000
+
+
 def test_bar_redraws_are_columns_around_eval_bars_and_loss_lines() -> None:
     run = [("bar", 1, "4.50it/s", 100)]
     lines = list(hf_log([*run, ("eval", 0, "", 1), *run, ("eval_cut", 0, "", 1), *run, ("loss", 0, "", 1), *run,
