@@ -246,6 +246,13 @@ def test_a_pass_that_starts_over_among_column_lines_is_read_line_by_line() -> No
     records = [Record(text, None, i + 1, "train.log") for i, text in enumerate(lines)]
     one, many = read_both([records[:100], records[100:]], 0.0)
     assert many["columns"] and one == many and one["iteration"] == 10_000
+    # The first pass taken as the first of 3 epochs (a line before any bar), then the bar starting over without a
+    # line within one run of column lines, on to its end: another run of 100, as line by line.
+    passes = [bar(n, 100, "4.50it/s", "00:05") for n in (*range(1, 101), *range(1, 101))]
+    lines = ["Epoch 1/3", bar(0, 100, "?it/s", "00:00"), *passes]
+    records = [Record(text, None, i + 1, "train.log") for i, text in enumerate(lines)]
+    one, many = read_both([records], 0.0)
+    assert many["columns"] and one == many and (one["iteration"], one["total_iterations"]) == (100, 100)
 
 
 def test_bar_redraws_are_columns_around_eval_bars_and_loss_lines() -> None:
