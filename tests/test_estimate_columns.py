@@ -251,7 +251,7 @@ def test_a_pass_that_starts_over_among_column_lines_is_read_line_by_line() -> No
     passes = [bar(n, 100, "4.50it/s", "00:05") for n in (*range(1, 101), *range(1, 101))]
     lines = ["Epoch 1/3", bar(0, 100, "?it/s", "00:00"), *passes]
     records = [Record(text, None, i + 1, "train.log") for i, text in enumerate(lines)]
-    one, many = read_both([records], 0.0)
+    one, many = read_both([records[:90], records[90:]], 0.0)  # columns in the first poll, the restart in the second
     assert many["columns"] and one == many and (one["iteration"], one["total_iterations"]) == (100, 100)
 
 
