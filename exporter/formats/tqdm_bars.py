@@ -221,12 +221,12 @@ class BarTracker:
         self._skip: tuple[int, float] | None = None
         """(count, elapsed seconds) where the training bar skipped ahead, while its rate is not trusted."""
         self._main_desc = ""
-        self.epochs = BarEpochs()
+        self._epochs = BarEpochs()
 
     @property
     def position(self) -> int | None:
         """The training bar's iteration counted from the run's start (``Progress.global_iteration``)."""
-        epoch = self.epochs.epoch
+        epoch = self._epochs.epoch
         if self.main_n is None or epoch is None or not self.main_total:
             return self.main_n
         return epoch * self.main_total + self.main_n
@@ -243,15 +243,15 @@ class BarTracker:
         return self._progress(self.main_n or 0, self.main_total, None, loss)
 
     def _progress(self, n: int, total: int | None, seconds: float | None, loss: float | None) -> Progress:
-        epoch = self.epochs.epoch
+        epoch = self._epochs.epoch
         if epoch is None or not total:
             return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss)
         return Progress(iteration=n, total_iterations=total, iteration_seconds=seconds, loss=loss,
-                        epoch=epoch, total_epochs=self.epochs.epochs, batches_per_epoch=total)
+                        epoch=epoch, total_epochs=self._epochs.epochs, batches_per_epoch=total)
 
     def epoch_line(self, text: str) -> None:
         """A line that is no bar (it may name an epoch: ``_bar_epochs``)."""
-        self.epochs.line(text, self._pass())
+        self._epochs.line(text, self._pass())
 
     def _pass(self) -> Pass:
         return Pass(self._main_desc, self.main_n, self.main_total)
@@ -298,14 +298,14 @@ class BarTracker:
         training bar drew its end (a ``leave=False`` bar clears itself without a last redraw) ends there."""
         n, total = self.main_n, self.main_total
         out: list[Event] = []
-        if bar.n > (self.epochs.epoch or 0) and n is not None and total and n < total:
+        if bar.n > (self._epochs.epoch or 0) and n is not None and total and n < total:
             out.append(self._main(total, total, None, None))
-        self.epochs.epoch = bar.n
+        self._epochs.epoch = bar.n
         return out
 
     def _follow(self, bar: Bar) -> None:
         """Before the training bar's redraw ``bar``: the epoch of its pass (``_bar_epochs``)."""
-        self.epochs.before(bar.desc, bar.total, bar.n, self._pass() if self._has_main else None)
+        self._epochs.before(bar.desc, bar.total, bar.n, self._pass() if self._has_main else None)
         self._main_desc = bar.desc
 
     def _seconds(self, bar: Bar) -> float | None:
@@ -394,9 +394,9 @@ class BarTracker:
     def _role(self, bar: Bar) -> str:
         if bar.unit not in _ITERATION_UNITS:
             return "ignore"
-        if self.epochs.is_outer(bar.desc, bar.total):
+        if self._epochs.is_outer(bar.desc, bar.total):
             return "outer"
-        self.epochs.other_bar(bar.desc, bar.total, bar.n, self._pass())
+        self._epochs.other_bar(bar.desc, bar.total, bar.n, self._pass())
         if bar.desc:
             if _CHECKPOINT_DESC.search(bar.desc):
                 return "checkpoint"
