@@ -123,3 +123,7 @@ fresh_h() {
 fresh_g & g=$!
 fresh_h & h=$!
 wait $g $h
+
+# Recorded after a line that names an epoch between the passes of a bar was read as such (print(f"Epoch {e}/{E}")
+# before each pass of tqdm(loader)); alone (a noisy neighbour), scored once.
+run torch_epochs_noisy --plan "90 hog 2" -- $PY "$here/torch_epochs.py" 6 3000 --print
