@@ -25,10 +25,12 @@ position, the run's total as the log states it, evaluation summaries). ``mnist_e
 (not printed), its last line at sample 19,840, a test pass after each epoch; ``tutorial_sigstop``: 12 epochs of 600
 steps, one test at the end; ``word_lm_noisy``: 14 epochs of 285 batches (not printed), a line every 20, a validation
 after each epoch."""
+LOOP_LOGS = {f"real_loop_epoch_{style}" for style in ("header", "summary", "none")}
+"""Real hand-written loops in ``tests/data`` that only this family reads (``test_a_counter_that_starts_over_…``)."""
 REAL_LOGS = sorted(
     path
     for path in [*ROOT.glob("tests/data/*.log"), *ROOT.glob("tests/data/*.tslog"), *ROOT.glob("benchmarks/data/*.tslog")]
-    if path.stem not in GENERIC_RUNS
+    if path.stem not in GENERIC_RUNS and path.stem not in LOOP_LOGS
 )
 
 
@@ -287,3 +289,28 @@ def test_hand_written_loops_are_placed_in_the_run_whatever_their_sizes(
     got = positions(lines)
     assert [n for n, _ in got] == expected
     assert {total for _, total in got} == {epochs * per_epoch if prints_epochs else None}
+
+
+def _loop(name: str) -> list[Progress]:
+    parser = GenericParser()
+    lines = (ROOT / "tests" / "data" / name).read_text().splitlines()
+    return [e for line in lines for e in parser.parse(line) if isinstance(e, Progress)]
+
+
+@pytest.mark.parametrize("style", ["header", "summary", "none"])
+def test_a_counter_that_starts_over_each_epoch_is_placed_in_the_run(style: str) -> None:
+    # A real PyTorch loop printing ``Batch 5/20, Loss: …`` every 5 of 20 batches for 3 epochs, with
+    # ``Epoch 2/3`` before each pass (header), ``Epoch 0 done, mean loss …`` after it (summary: the epoch done, not
+    # the next) or no epoch at all: one run of 60, each pass its epoch.
+    progress = _loop(f"real_loop_epoch_{style}.log")
+    positions = [p.global_iteration for p in progress]
+    assert positions == [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60]
+    assert progress[-1].global_total == (60 if style == "header" else None)  # how many epochs, where a line says
+
+
+def test_a_named_epoch_that_is_no_first_one_leaves_the_first_pass_as_it_is() -> None:
+    parser = GenericParser()
+    lines = ["epoch: 10", "Batch 5/20, Loss: 1.0", "Batch 20/20, Loss: 1.0", "Batch 5/20, Loss: 1.0",
+             "Batch 3/20, Loss: 1.0"]  # a config's epochs; then a pass, the next, and a counter going back in it
+    progress = [e for line in lines for e in parser.parse(line) if isinstance(e, Progress)]
+    assert [(p.global_iteration, p.global_total) for p in progress] == [(5, 20), (20, 20), (25, None)]

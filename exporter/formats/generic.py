@@ -17,6 +17,11 @@ learning rate, a throughput or a time), so config dumps and summaries do not rea
   run's total is known when the epoch's total is printed (``[1/5]``). Until the first new epoch a counter is
   taken per epoch: read as the run's, a per-epoch total would end the run at its first epoch; a single-epoch run
   with a run-wide ``step 100/5000`` takes ``--total-epochs 1``;
+- a counter without an epoch, in a loop that names the epoch on a line of its own (``Epoch 2/10`` before or after
+  each pass) or names none: when the counter, having reached its total, starts over with the same total, the new
+  pass is the next epoch (the one a line between them named, of the epochs it says), not another counter; a line
+  naming the first epoch (0 or 1) before any counter makes the first pass that epoch at once (a config's
+  ``epoch: 10`` names no first epoch);
 - an epoch alone, in a loop that logs once per epoch (``Epoch [5/200] Train Loss: 0.51 | Val Loss: 0.60``; its
   validation named on the same line): the epochs done are the progress. In a log that counts batches such a line
   is an epoch's summary, not progress.
@@ -182,6 +187,12 @@ class GenericParser(Parser):
         self._evaluated_at: int | None = None
         self._batches = False
         """Whether a line counted batches (or steps): then lines that count only epochs are summaries."""
+        self._named: tuple[int, int | None] | None = None
+        """(epoch, of how many) a line of its own named since the last counter."""
+        self._pass: tuple[int, int | None] | None = None
+        """(epoch, of how many) of the counters printed without one, once a named epoch or a pass made it known."""
+        self._plain: tuple[int, int | None, int] | None = None
+        """(counter, total, step) of the last counter printed without an epoch."""
 
     def parse(self, text: str) -> list[Event]:
         text = text[:SCAN_LIMIT]
@@ -194,7 +205,12 @@ class GenericParser(Parser):
         if _EVALUATION.search(text) and (counter is None or not counter.whole_epoch):
             return self._summary(text)  # (a loop that logs once per epoch names its validation on the same line)
         if counter is None:
+            named = None if bar else _EPOCH.search(text)
+            if named is not None:
+                self._named = (int(named.group("e")), int(named.group("of")) if named.group("of") else None)
             return []
+        if counter.epoch is None and not counter.whole_epoch:
+            counter = self._in_pass(counter)
         epochs = self._epochs
         if counter.whole_epoch:
             if epochs.base is None:
@@ -218,6 +234,30 @@ class GenericParser(Parser):
         event.iteration_seconds = self._seconds(text)
         event.loss = self._loss(text)
         return [event]
+
+    def _in_pass(self, counter: _Counter) -> _Counter:
+        """A counter printed without an epoch, with the epoch of its pass where one is known (the module doc): the
+        passes are counted (a line between them may name the epoch done or the one to come), a line names how many."""
+        named, self._named = self._named, None
+        plain = self._plain
+        wrapped = restart = False
+        step = 0
+        if plain is not None:
+            last, total, step = plain
+            # It reached its total (within one logging step) and starts over with the same total.
+            wrapped = total is not None and counter.total == total and counter.n < last and last + max(step, 1) > total
+            restart = not wrapped and counter.n < last and counter.n <= 1
+            step = counter.n - last if counter.n > last else step
+        self._plain = (counter.n, counter.total, step)
+        if restart:
+            self._pass, self._epochs = None, _Epochs()  # a new run: its passes count afresh
+        elif plain is None and named is not None and named[0] <= 1:
+            self._pass = named  # the first pass, named before it
+        elif wrapped:
+            if self._pass is None:  # the first pass was not named: the passes count from 0
+                self._epochs, self._pass = replace(self._epochs, base=0), (0, None)
+            self._pass = (self._pass[0] + 1, named[1] if named is not None and named[1] else self._pass[1])
+        return counter if self._pass is None else _Counter(counter.n, counter.total, *self._pass)
 
     def _summary(self, text: str) -> list[Event]:
         """An evaluation line: an ``Eval`` when it sums one up (once per training position), else nothing."""
