@@ -314,3 +314,15 @@ def test_a_named_epoch_that_is_no_first_one_leaves_the_first_pass_as_it_is() -> 
              "Batch 3/20, Loss: 1.0"]  # a config's epochs; then a pass, the next, and a counter going back in it
     progress = [e for line in lines for e in parser.parse(line) if isinstance(e, Progress)]
     assert [(p.global_iteration, p.global_total) for p in progress] == [(5, 20), (20, 20), (25, None)]
+
+
+def test_a_line_between_passes_says_how_many_and_a_counter_back_to_its_start_is_a_new_run() -> None:
+    def positions(lines: list[str]) -> list[tuple[int, int | None]]:
+        parser = GenericParser()
+        return [(e.global_iteration, e.global_total) for line in lines for e in parser.parse(line)
+                if isinstance(e, Progress)]
+
+    first = ["Batch 10/20, Loss: 1.0", "Batch 20/20, Loss: 1.0"]
+    assert positions([*first, "Epoch 2/3", "Batch 10/20, Loss: 1.0"])[-1] == (30, 60)
+    # Back to 1 before the pass reached its end: a new run (its passes count afresh), not this run's line.
+    assert positions([*first, "Batch 10/20, Loss: 1.0", "Batch 1/20, Loss: 1.0"])[-1] == (1, 20)
