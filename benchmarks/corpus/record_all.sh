@@ -127,3 +127,7 @@ wait $g $h
 # Recorded after a line that names an epoch between the passes of a bar was read as such (print(f"Epoch {e}/{E}")
 # before each pass of tqdm(loader)); alone (a noisy neighbour), scored once.
 run torch_epochs_noisy --plan "90 hog 2" -- $PY "$here/torch_epochs.py" 6 3000 --print
+
+# Recorded after the generic family read a counter that starts over each epoch as the next pass (Epoch e/E on a line
+# of its own, Batch i/N lines, no bar); alone, scored once.
+run torch_lines_stall --plan "70 stall 0.05; 110 stall 0" -- $PY "$here/torch_epochs.py" 6 3000 --lines
