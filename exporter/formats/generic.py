@@ -19,9 +19,9 @@ learning rate, a throughput or a time), so config dumps and summaries do not rea
   with a run-wide ``step 100/5000`` takes ``--total-epochs 1``;
 - a counter without an epoch, in a loop that names the epoch on a line of its own (``Epoch 2/10`` before or after
   each pass) or names none: when the counter, having reached its total, starts over with the same total, the new
-  pass is the next epoch (the one a line between them named, of the epochs it says), not another counter; a line
-  naming the first epoch (0 or 1) before any counter makes the first pass that epoch at once (a config's
-  ``epoch: 10`` names no first epoch);
+  pass is the next epoch, not another counter (the passes are counted; a line between them says how many, where it
+  does); a line naming the first epoch (0 or 1) before any counter makes the first pass that epoch at once (a
+  config's ``epoch: 10`` names no first epoch);
 - an epoch alone, in a loop that logs once per epoch (``Epoch [5/200] Train Loss: 0.51 | Val Loss: 0.60``; its
   validation named on the same line): the epochs done are the progress. In a log that counts batches such a line
   is an epoch's summary, not progress.
