@@ -1,9 +1,10 @@
 """Shared test helpers: the injected clock (tests step time, they never sleep for it), golden files (rewritten with
-``pytest --snapshot-update``) and a live sidecar on a real log."""
+``pytest --snapshot-update``), a live sidecar on a real log and a real log's records as a follower hands them over."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,13 @@ if TYPE_CHECKING:
     from exporter.commands.serve import Sidecar
 
 DATA = Path(__file__).parent / "data"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def records(path: Path) -> list[str]:
+    """A log's records as the follower hands them over: split at \\n, \\r\\n and lone \\r, ANSI escapes removed."""
+    text = path.read_bytes().decode("utf-8", "replace")
+    return [_ANSI.sub("", record) for record in re.split(r"\r\n|\n|\r", text)]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,19 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import records
 
 from exporter.events import Checkpoint, Config, Eval, Progress
 from exporter.formats.hf_trainer import PARSERS, HfTrainerParser
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[1]
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def records(path: Path) -> list[str]:
-    """Records as the follower hands them over: split at \\n, \\r\\n and lone \\r, ANSI escapes removed."""
-    text = path.read_bytes().decode("utf-8", "replace")
-    return [_ANSI.sub("", record) for record in re.split(r"\r\n|\n|\r", text)]
 
 
 def feed(lines: list[str], parser: HfTrainerParser | None = None) -> list:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from pathlib import Path
 
 import pytest
+from conftest import records
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -347,16 +347,10 @@ def test_a_bars_first_second_is_read_as_its_rate_without_a_skip(first: list[str]
     assert _seconds(lines)[-4:] == pytest.approx([1 / 40, 1 / 40, 1 / 41, 1 / 40])
 
 
-def _records(name: str) -> list[str]:
-    """A real log's records as the follower hands them over: split at \\n, \\r\\n and \\r, ANSI escapes removed."""
-    text = (DATA / name).read_bytes().decode("utf-8", "replace")
-    return [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", record) for record in re.split(r"\r\n|\n|\r", text)]
-
-
 def test_a_bar_over_epochs_described_as_such_gives_the_training_bar_its_epoch() -> None:
     # Real tqdm 4.70: ``for epoch in trange(3, desc="Epoch"): for i in tqdm(range(200), desc="Iteration",
     # leave=False)``. The training bar starts over each epoch; the run is 3 x 200 iterations, one run.
-    events = feed(TqdmBarsParser(), _records("real_tqdm_nested_epochs.log"))
+    events = feed(TqdmBarsParser(), records(DATA / "real_tqdm_nested_epochs.log"))
     outer, *progress = [e for e in events if isinstance(e, Progress)]
     assert (outer.iteration, outer.total_iterations) == (0, 3)  # drawn first, at 0: the first bar is the main bar
     positions = [p.global_iteration for p in progress]
@@ -368,7 +362,7 @@ def test_a_bar_over_epochs_described_as_such_gives_the_training_bar_its_epoch() 
 
 def test_a_bar_over_epochs_without_description_is_known_once_the_training_bar_starts_over() -> None:
     # Real tqdm 4.70: ``for epoch in trange(3): for i in tqdm(range(1000)): …``, no descriptions.
-    events = feed(TqdmBarsParser(), _records("real_tqdm_nested_plain.log"))
+    events = feed(TqdmBarsParser(), records(DATA / "real_tqdm_nested_plain.log"))
     progress = [e for e in events if isinstance(e, Progress)][1:]  # after the bar over epochs at 0
     positions = [p.global_iteration for p in progress]
     assert positions == sorted(positions) and positions[-1] == 3000
@@ -380,7 +374,7 @@ def test_a_bar_over_epochs_without_description_is_known_once_the_training_bar_st
 def test_an_epoch_ends_where_the_bar_over_epochs_moves_on() -> None:
     # Real tqdm 4.70: ``tqdm(range(3), desc="Epochs")`` around ``tqdm(range(150), leave=False)`` with a loss in its
     # postfix: a bar that clears itself may never draw its last step; the epochs bar moving on says it was done.
-    lines = _records("real_tqdm_nested_leave_false.log")
+    lines = records(DATA / "real_tqdm_nested_leave_false.log")
     assert not any("150/150" in line for line in lines)
     progress = [e for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)]
     assert [(p.global_iteration, p.global_total) for p in progress[-1:]] == [(450, 450)]
@@ -400,7 +394,7 @@ def test_a_bar_that_moves_as_an_evaluation_does_is_no_bar_over_epochs() -> None:
 def test_a_loop_that_prints_its_epoch_makes_the_passes_of_its_bar_epochs() -> None:
     # Real tqdm 4.70: ``print(f"Epoch {epoch + 1}/3")`` before each pass of ``tqdm(range(300))`` and a loss line
     # after it: one run of 3 epochs of 300, from the first pass on (the line came before any bar).
-    progress = [e for e in feed(TqdmBarsParser(), _records("real_tqdm_epoch_header.log")) if isinstance(e, Progress)]
+    progress = [e for e in feed(TqdmBarsParser(), records(DATA / "real_tqdm_epoch_header.log")) if isinstance(e, Progress)]
     positions = [p.global_iteration for p in progress]
     assert positions == sorted(positions) and positions[-1] == 900
     assert {p.global_total for p in progress} == {900}
@@ -425,7 +419,7 @@ def test_a_line_naming_another_epoch_while_the_bar_runs_makes_it_one_bar_over_th
 
 def test_an_epoch_named_without_the_epochs_leaves_the_total_to_the_flag(capsys) -> None:
     # Real tqdm 4.70: ``epoch 0: train loss …`` after each pass: epochs, but not how many.
-    progress = [e for e in feed(TqdmBarsParser(), _records("real_tqdm_epoch_summary.log")) if isinstance(e, Progress)]
+    progress = [e for e in feed(TqdmBarsParser(), records(DATA / "real_tqdm_epoch_summary.log")) if isinstance(e, Progress)]
     assert progress[-1].global_iteration == 900 and progress[-1].global_total is None
     assert main(["report", str(DATA / "real_tqdm_epoch_summary.log")]) == 0
     assert "of an unknown total (pass --total-epochs N for an ETA; 300 per epoch)" in capsys.readouterr().out
@@ -451,7 +445,7 @@ def test_only_an_epoch_named_between_a_completed_pass_and_the_next_makes_it_an_e
 
 def test_a_description_that_counts_on_by_one_makes_the_passes_epochs() -> None:
     # Real tqdm 4.70: ``tqdm(range(200), desc=f"[{epoch + 1}/3]")`` three times: 3 epochs of 200, one run.
-    progress = [e for e in feed(TqdmBarsParser(), _records("real_tqdm_epoch_in_desc.log")) if isinstance(e, Progress)]
+    progress = [e for e in feed(TqdmBarsParser(), records(DATA / "real_tqdm_epoch_in_desc.log")) if isinstance(e, Progress)]
     positions = [p.global_iteration for p in progress]
     assert positions == sorted(positions) and (positions[-1], progress[-1].global_total) == (600, 600)
 
@@ -470,7 +464,7 @@ def test_a_description_that_counts_on_by_one_makes_the_passes_epochs() -> None:
 def test_a_description_set_in_the_loop_counts_on_from_the_passes_second_redraw() -> None:
     # Real tqdm 4.70: ``pbar.set_description(f"Epoch {epoch} loss {loss:.3f}")`` every step of three passes of
     # ``tqdm(range(200))``: each pass draws 0/200 without it, then with it.
-    progress = [e for e in feed(TqdmBarsParser(), _records("real_tqdm_epoch_set_description.log"))
+    progress = [e for e in feed(TqdmBarsParser(), records(DATA / "real_tqdm_epoch_set_description.log"))
                 if isinstance(e, Progress)]
     positions = [p.global_iteration for p in progress]
     assert positions == sorted(positions) and positions[-1] == 600
