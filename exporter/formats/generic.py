@@ -84,7 +84,8 @@ _TQDM = re.compile(r"\d/\d+\s*\[\d+:\d\d")
 """A tqdm bar's counter and clock: bars are the tqdm and Lightning families', epoch or not."""
 _EVAL_LOOP = re.compile(r"\[\s*\d+\s*/\s*\d+|\d/\d+\s*\[|%\|", re.IGNORECASE)
 """An evaluation loop's counter or bar (``Test: [ 10/196]``, ``5/10 [00:01<…``): not a summary."""
-_SUMMARY = re.compile(r"\b(?:loss|acc(?:uracy)?|ppl|perplexity)\b", re.IGNORECASE)
+_SUMMARY = re.compile(r"(?<![a-z0-9])(?:loss|acc(?:uracy)?|ppl|perplexity)(?![a-z0-9])", re.IGNORECASE)
+"""What an evaluation's summary reports, also as part of a key (``val_loss 0.63``, ``eval_accuracy: 0.9``)."""
 _EVALUATION = re.compile(
     r"(?<![a-z0-9])(?:val|valid|validation|eval|evaluat\w*|test(?:ing)?|sanity|predict\w*)(?![a-z0-9])", re.IGNORECASE
 )
