@@ -196,3 +196,17 @@ def test_report_a_nested_epoch_loop_for_the_whole_run(capsys, tmp_path: Path) ->
     data = json.loads(report(capsys, "--json", str(log)))
     remaining = float(rows[-1].split("\t")[0]) - float(rows[23].split("\t")[0])  # the run ended with the log
     assert data["eta_seconds"] == pytest.approx(remaining, rel=0.2)
+
+
+def test_report_total_epochs_on_a_bar_not_known_yet_to_be_an_epochs(capsys, tmp_path: Path) -> None:
+    """The first pass of ``for epoch in trange(3): for i in tqdm(range(1000))`` (real tqdm 4.70, no descriptions):
+    nothing says yet that the bar is an epoch's; ``--total-epochs`` says so (the log counts per epoch)."""
+    data = (DATA / "real_tqdm_nested_plain.log").read_bytes()
+    log = tmp_path / "first_pass.log"
+    log.write_bytes(data[: len(data) // 5])
+    assert "running: iteration 635 of 1000 (63.5%)" in report(capsys, str(log))
+    assert "running: iteration 635 of 3000 (21.2%)" in report(capsys, "--total-epochs", "3", str(log))
+    assert main(["replay", "--every", "10%", "--total-epochs", "3", str(log)]) == 0  # its points: of 3000, too
+    replayed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(row["iteration"], row["total_iterations"]) for row in replayed[1:]] == [(300, 3000), (600, 3000),
+                                                                                     (635, 3000)]

@@ -91,8 +91,9 @@ class _Points:
     def due(self, event: Event) -> bool:
         if not self.fixed and isinstance(event, (Config, Progress)):
             total = event.total_iterations if isinstance(event, Config) else event.global_total
-            if self.epochs is not None and isinstance(event, Progress) and event.batches_per_epoch:
-                total = self.epochs * event.batches_per_epoch  # as the estimator reads --total-epochs
+            epoch_size = event.batches_per_epoch or event.global_total if isinstance(event, Progress) else None
+            if self.epochs is not None and epoch_size:
+                total = self.epochs * epoch_size  # as the estimator reads --total-epochs
             self.total = float(total) if total else self.total
         if not isinstance(event, Progress):
             return False

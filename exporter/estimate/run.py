@@ -116,12 +116,14 @@ def typical_line_gap(run: Run) -> int:
 
 
 def total_of(run: Run, flag: int | None, epochs_flag: int | None = None) -> int | None:
-    """The run's total iterations: the flag, else the epochs flag times an epoch's size, else what a progress line
-    says, else the log's config."""
+    """The run's total iterations: the flag, else the epochs flag times an epoch's size (what a progress line says
+    is an epoch's, else its total: the flag says the log counts per epoch), else what a progress line says, else the
+    log's config."""
     if flag is not None:
         return flag
-    if epochs_flag is not None and run.config.batches_per_epoch:
-        return epochs_flag * run.config.batches_per_epoch
+    epoch_size = run.config.batches_per_epoch or run.line_total
+    if epochs_flag is not None and epoch_size:
+        return epochs_flag * epoch_size
     if run.line_total is not None:
         return run.line_total
     config = run.config
