@@ -366,9 +366,21 @@ def test_a_bar_over_epochs_without_description_is_known_once_the_training_bar_st
     progress = [e for e in events if isinstance(e, Progress)][1:]  # after the bar over epochs at 0
     positions = [p.global_iteration for p in progress]
     assert positions == sorted(positions) and positions[-1] == 3000
-    first_epoch = [p for p in progress if p.global_iteration <= 1000 and p.epoch is None]
-    assert first_epoch and {p.global_total for p in first_epoch} == {1000}  # not known to be an epoch yet
+    # The first pass is taken as the first of 3 epochs until it completes: then it is one run's bar, which finishes
+    # there, until the bar over epochs moves on and the training bar starts over.
+    assert [(p.global_iteration, p.global_total) for p in progress if p.global_iteration >= 995][:4] == [
+        (995, 3000), (1000, 1000), (1000, 1000), (1000, 3000)]  # its last redraw, the same at close, the next pass
+    assert {p.global_total for p in progress if p.global_iteration < 1000} == {3000}
     assert {p.global_total for p in progress if p.global_iteration > 1000} == {3000}
+
+
+def test_a_run_of_one_pass_after_a_small_bar_at_0_finishes_at_its_end() -> None:
+    # A bar of 3 drawn at 0 just before the training bar may be the loop over epochs (taken as such meanwhile), but
+    # a run whose training bar completes and nothing moves on is that bar's run.
+    lines = ["  0%|          | 0/3 [00:00<?, ?it/s]", *(f"{n // 3:3d}%|          | {n}/300 [00:03<00:00, 100.00it/s]"
+                                                       for n in (0, 150, 300))]
+    progress = [e for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)]
+    assert [(p.global_iteration, p.global_total) for p in progress] == [(0, 3), (0, 900), (150, 900), (300, 300)]
 
 
 def test_an_epoch_ends_where_the_bar_over_epochs_moves_on() -> None:

@@ -7,7 +7,10 @@ A pass is an epoch of the run when:
   nested loop): a bar the training bar replaced at 0, whose count is then the epoch and whose total the epochs. It
   is that bar at once where its description says epochs, else once it moved on by one after the training bar
   completed and the training bar started over (until then it reads as an evaluation; one that moves twice
-  meanwhile is one). Its moving on also ends an epoch whose ``leave=False`` bar never drew its last step;
+  meanwhile is one). Meanwhile the first pass is taken as its first epoch until it completes (then it is one run's
+  bar, which finishes there, until the bar over epochs moves on): a bar drawn at 0 just before the training bar is
+  almost always the loop around it. Its moving on also ends an epoch whose ``leave=False`` bar never drew its last
+  step;
 - a line names an epoch between two passes (``print(f"Epoch {e + 1}/{E}")`` before or after each pass): the pass
   after it is the next epoch, of the epochs the line counts (``Epoch 2/10``, ``epoch 2 of 10``; without them, of as
   many as ``--total-epochs`` says). Such a line before any bar makes the first pass the first epoch at once, until
@@ -71,6 +74,9 @@ class BarEpochs:
         """The description of the pass before, while a pass that started over without one may be the next epoch."""
         self._tentative = False
         """Whether the first pass is the first epoch only because a line before any bar said so."""
+        self.guessed = False
+        """Whether the first pass is the first epoch only because a bar that may be over epochs was drawn before it,
+        until that pass completes."""
 
     def is_outer(self, desc: str, total: int | None) -> bool:
         return self._outer is not None and (desc, total) == self._outer
@@ -82,6 +88,7 @@ class BarEpochs:
             return
         if self._candidate_moved or not (main.done and n == candidate[2] + 1):
             self._candidate = None  # it moves as an evaluation bar does, not once per pass of the training bar
+            self._unguess()
         else:
             self._candidate, self._candidate_moved = (desc, candidate[1], n), True
 
@@ -111,6 +118,10 @@ class BarEpochs:
                     self._outer, self.epoch, self.epochs = (main.desc, main.total), 0, main.total
                 else:
                     self._candidate, self._candidate_moved = (main.desc, main.total, 0), False
+                    if self.epoch is None:
+                        self.epoch, self.epochs, self.guessed = 0, main.total, True
+        elif self.guessed and total is not None and n >= total:
+            self._unguess()  # the first pass completes: the bar of a run of one pass, until the bar around it moves
         elif main.n is not None and n < main.n:
             self._start_over(desc, main)
         elif self._unsaid is not None and desc:
@@ -118,6 +129,11 @@ class BarEpochs:
             self.epoch = None if counted is None else self.epoch  # it does not count on: another run after all
             self.epochs = None if counted is None else counted or self.epochs
             self._unsaid = None
+
+    def _unguess(self) -> None:
+        if self.guessed:
+            self.epoch = self.epochs = None
+            self.guessed = False
 
     def _start_over(self, desc: str, main: Pass) -> None:
         """The training bar starts over: the bar over epochs known at last, or the next epoch after a line or a

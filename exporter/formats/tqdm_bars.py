@@ -355,14 +355,15 @@ class BarTracker:
         total = int(total_text)
         if total != (self.main_total if self.expected_total is None else self.expected_total):
             return None
-        if int(n_text) < (self.main_n or 0):
-            return None  # the bar starts over, which may begin an epoch (``_follow``)
+        n = int(n_text)
+        if n < (self.main_n or 0) or (self._epochs.guessed and n >= total):
+            return None  # the bar starts over, which may begin an epoch, or ends a guessed one (``_follow``)
         seconds = fast_seconds(rate_text, unit)
         if seconds is None:
             return None
         self._pace = seconds
         self._main_desc = ""  # as ``_follow`` leaves it after a redraw without one
-        return self._main(int(n_text), total, seconds, None)
+        return self._main(n, total, seconds, None)
 
     def columns(self) -> re.Pattern[str] | None:
         """``Parser.columns``: redraws of the training bar ``fast_main`` would read, with its total and a rate of
@@ -375,10 +376,13 @@ class BarTracker:
 
     def column_iterations(self, texts: list[str]) -> list[int] | None:
         """``Parser.column_iterations`` of the training bar's redraws: their counts, past the epochs before; None
-        where the bar starts over among them (which may begin an epoch: ``_follow``)."""
+        where the bar starts over among them (which may begin an epoch: ``_follow``) or ends a pass guessed to be an
+        epoch's."""
         counts = list(map(int, texts))
         if counts[0] < (self.main_n or 0) or not all(map(le, counts, islice(counts, 1, None))):
             return None
+        if self._epochs.guessed and counts[-1] >= (self.main_total or 0):
+            return None  # the end of a pass guessed to be an epoch's (``_follow``)
         offset = (self.position or 0) - (self.main_n or 0)
         return list(map(add, counts, repeat(offset))) if offset else counts
 
