@@ -381,6 +381,10 @@ def test_a_run_of_one_pass_after_a_small_bar_at_0_finishes_at_its_end() -> None:
                                                        for n in (0, 150, 300))]
     progress = [e for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)]
     assert [(p.global_iteration, p.global_total) for p in progress] == [(0, 3), (0, 900), (150, 900), (300, 300)]
+    # One that moves while the first pass runs is an evaluation bar: the pass is its run's at once.
+    moved = [*lines[:3], "  33%|███▎      | 1/3 [00:01<00:02,  1.00it/s]", lines[2]]
+    progress = [e for e in feed(TqdmBarsParser(), moved) if isinstance(e, Progress)]
+    assert [(p.global_iteration, p.global_total) for p in progress] == [(0, 3), (0, 900), (150, 900), (150, 300)]
 
 
 def test_an_epoch_ends_where_the_bar_over_epochs_moves_on() -> None:

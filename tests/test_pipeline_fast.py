@@ -183,6 +183,13 @@ def test_bar_fast_lane_gives_the_full_paths_events(lines: list[str], terminators
     assert_same_events(head + lines, terminators, cut, forced, times)
 
 
+def test_the_end_of_a_pass_guessed_to_be_an_epochs_is_left_to_the_full_path() -> None:
+    # A bar of 3 drawn at 0 before the training bar: the first pass is taken as the first of 3 epochs until it
+    # completes (``_bar_epochs``), which the full path reads.
+    lines = ["  0%|          | 0/3 [00:00<?, ?it/s]", bar(0, 100), bar(50, 100), bar(100, 100)]
+    assert_same_events(lines, ["\n"], False, HfTrainerParser, None)
+
+
 def test_a_redraw_the_fast_lane_reads_leaves_the_description_as_the_full_path_does() -> None:
     # Found by the property test above: a pass whose description counts is followed by one that draws none, and the
     # bar then starts over (``_bar_epochs``: a description set in the loop, the next epoch, or none).

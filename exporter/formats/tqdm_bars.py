@@ -376,13 +376,11 @@ class BarTracker:
 
     def column_iterations(self, texts: list[str]) -> list[int] | None:
         """``Parser.column_iterations`` of the training bar's redraws: their counts, past the epochs before; None
-        where the bar starts over among them (which may begin an epoch: ``_follow``) or ends a pass guessed to be an
-        epoch's."""
+        where the bar starts over among them (which may begin an epoch: ``_follow``). A run that ends a pass guessed
+        to be an epoch's ends with that redraw, which ``fast_main`` leaves to the full path."""
         counts = list(map(int, texts))
         if counts[0] < (self.main_n or 0) or not all(map(le, counts, islice(counts, 1, None))):
             return None
-        if self._epochs.guessed and counts[-1] >= (self.main_total or 0):
-            return None  # the end of a pass guessed to be an epoch's (``_follow``)
         offset = (self.position or 0) - (self.main_n or 0)
         return list(map(add, counts, repeat(offset))) if offset else counts
 
