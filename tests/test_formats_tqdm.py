@@ -381,8 +381,10 @@ def test_a_run_of_one_pass_after_a_small_bar_at_0_finishes_at_its_end() -> None:
                                                        for n in (0, 150, 300))]
     progress = [e for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)]
     assert [(p.global_iteration, p.global_total) for p in progress] == [(0, 3), (0, 900), (150, 900), (300, 300)]
-    # One that moves while the first pass runs is an evaluation bar: the pass is its run's at once.
-    moved = [*lines[:3], "  33%|███▎      | 1/3 [00:01<00:02,  1.00it/s]", lines[2]]
+    # One that moves twice while the first pass runs is an evaluation bar: the pass is its run's from then on (once
+    # may be the loop over epochs moving on before a ``leave=False`` training bar drew its end).
+    moved = [*lines[:3], "  33%|███▎      | 1/3 [00:01<00:02,  1.00it/s]",
+             "  67%|██████▋   | 2/3 [00:02<00:01,  1.00it/s]", lines[2]]
     progress = [e for e in feed(TqdmBarsParser(), moved) if isinstance(e, Progress)]
     assert [(p.global_iteration, p.global_total) for p in progress] == [(0, 3), (0, 900), (150, 900), (150, 300)]
 
@@ -493,3 +495,13 @@ def test_a_description_set_in_the_loop_counts_on_from_the_passes_second_redraw()
 
     assert positions_of("Epoch 1 loss 0.412") == [200, 200, 300]
     assert positions_of("Epoch 3 loss 0.412") == [200, 200, 100]  # not the next: another run after all
+
+
+def test_a_bar_over_epochs_without_description_around_a_bar_that_never_draws_its_end() -> None:
+    # Real tqdm 4.70: ``for epoch in trange(3): for i in tqdm(range(300), leave=False, mininterval=0.5)``: no pass
+    # draws 300/300; the bar over epochs moves on after each, and the training bar starts over: one run of 900.
+    lines = records(DATA / "real_tqdm_nested_leave_false_plain.log")
+    assert not any("300/300 [" in line for line in lines)
+    progress = [e for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)]
+    positions = [p.global_iteration for p in progress]
+    assert positions == sorted(positions) and (positions[-1], progress[-1].global_total) == (900, 900)

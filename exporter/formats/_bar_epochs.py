@@ -5,9 +5,8 @@ A pass is an epoch of the run when:
 
 - a bar over epochs is drawn around it (``for epoch in trange(3): for batch in tqdm(loader): …``, the most common
   nested loop): a bar the training bar replaced at 0, whose count is then the epoch and whose total the epochs. It
-  is that bar at once where its description says epochs, else once it moved on by one after the training bar
-  completed and the training bar started over (until then it reads as an evaluation; one that moves twice
-  meanwhile is one). Meanwhile the first pass is taken as its first epoch until it completes (then it is one run's
+  is that bar at once where its description says epochs, else once it moved on by one and the training bar started
+  over (until then it reads as an evaluation; one that moves twice meanwhile is one). Meanwhile the first pass is taken as its first epoch until it completes (then it is one run's
   bar, which finishes there, until the bar over epochs moves on): a bar drawn at 0 just before the training bar is
   almost always the loop around it. Its moving on also ends an epoch whose ``leave=False`` bar never drew its last
   step;
@@ -61,7 +60,8 @@ class BarEpochs:
         self._candidate: tuple[str, int, int] | None = None
         """(description, total, latest count) of a bar the training bar replaced at 0: maybe the bar over epochs."""
         self._candidate_moved = False
-        """Whether the candidate moved on by one after the training bar completed."""
+        """Whether the candidate moved on by one (after the training bar's last redraw, which a ``leave=False`` bar may
+        draw short of its end) since the training bar last started over."""
         self._named = False
         """Whether a line named an epoch between two passes of the training bar (or before the first)."""
         self._named_at: int | None = None
@@ -86,7 +86,7 @@ class BarEpochs:
         candidate = self._candidate
         if candidate is None or (desc, total) != candidate[:2] or n == candidate[2]:
             return
-        if self._candidate_moved or not (main.done and n == candidate[2] + 1):
+        if self._candidate_moved or n != candidate[2] + 1:
             self._candidate = None  # it moves as an evaluation bar does, not once per pass of the training bar
             self._unguess()
         else:
