@@ -81,7 +81,7 @@ class BarEpochs:
     def is_outer(self, desc: str, total: int | None) -> bool:
         return self._outer is not None and (desc, total) == self._outer
 
-    def other_bar(self, desc: str, total: int | None, n: int, main: Pass) -> None:
+    def other_bar(self, desc: str, total: int | None, n: int) -> None:
         """A bar that is neither the training bar nor the bar over epochs: the candidate, when it is that bar again."""
         candidate = self._candidate
         if candidate is None or (desc, total) != candidate[:2] or n == candidate[2]:

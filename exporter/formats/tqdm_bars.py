@@ -398,7 +398,7 @@ class BarTracker:
             return "ignore"
         if self._epochs.is_outer(bar.desc, bar.total):
             return "outer"
-        self._epochs.other_bar(bar.desc, bar.total, bar.n, self._pass())
+        self._epochs.other_bar(bar.desc, bar.total, bar.n)
         if bar.desc:
             if _CHECKPOINT_DESC.search(bar.desc):
                 return "checkpoint"
