@@ -226,10 +226,7 @@ class BarTracker:
     @property
     def position(self) -> int | None:
         """The training bar's iteration counted from the run's start (``Progress.global_iteration``)."""
-        epoch = self._epochs.epoch
-        if self.main_n is None or epoch is None or not self.main_total:
-            return self.main_n
-        return epoch * self.main_total + self.main_n
+        return None if self.main_n is None else self.at_main().global_iteration
 
     def take_loss(self, loss: float) -> list[Event]:
         """A loss printed without a step number: a Progress at the main bar's latest iteration, or kept."""
