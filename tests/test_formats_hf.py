@@ -85,13 +85,15 @@ def test_dict_glued_to_bar_gives_one_progress_with_loss() -> None:
     assert (events[0].iteration, events[0].loss, events[0].iteration_seconds) == (300, 2.119, 1 / 4.16)
 
 
-def test_loss_before_any_bar_waits_for_the_next_progress() -> None:
+def test_loss_before_any_bar_is_progress_at_its_epoch_until_a_bar_takes_over() -> None:
+    # A log whose bars go elsewhere has only dicts; a log cut before its bar's first redraw has one dict first.
     parser = HfTrainerParser()
-    assert parser.parse("{'loss': 3.5, 'learning_rate': 5e-05, 'epoch': 0.01}") == []
+    [event] = parser.parse("{'loss': 3.5, 'learning_rate': 5e-05, 'epoch': 0.01}")
+    assert (event.global_iteration, event.batches_per_epoch, event.loss) == (10, 1000, 3.5)
     [event] = parser.parse("  1%|          | 10/1000 [00:02<03:20,  4.90it/s]")
-    assert (event.iteration, event.loss) == (10, 3.5)
-    [event] = parser.parse("  1%|          | 11/1000 [00:02<03:20,  4.90it/s]")
-    assert event.loss is None
+    assert (event.iteration, event.batches_per_epoch, event.loss) == (10, None, None)
+    [event] = parser.parse("{'loss': 3.4, 'learning_rate': 5e-05, 'epoch': 0.011}")
+    assert (event.iteration, event.batches_per_epoch, event.loss) == (10, None, 3.4)
 
 
 def test_eval_dict_finishes_eval_with_loss() -> None:
@@ -174,3 +176,37 @@ def test_real_resume_skip_ahead_is_not_taken_as_a_pace() -> None:
     # At most 45 it/s, as the run went (its fastest redraw says 40.07 it/s): never the skip's or the stale rates.
     assert min(resumed) >= 1 / 45
     assert resumed[-2:] == pytest.approx([1 / 28.75, 1 / 40.07])  # the rate is taken again
+
+
+def test_real_stdout_alone_counts_thousandths_of_an_epoch() -> None:
+    # `python train.py > train.log` (transformers 5.24): the bars went to stderr, only tqdm.write's dicts are here.
+    events = feed(records(DATA / "real_hf_dicts_stdout.log"))
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert len(progress) == 51  # 50 loss dicts (logging_steps=50 over 2,500 steps) and the closing summary
+    assert [p.global_iteration for p in progress[:3]] == [20, 40, 60]  # 'epoch': '0.02', '0.04', '0.06'
+    assert all(p.batches_per_epoch == 1000 and p.epoch == 0 and p.loss is not None for p in progress[:-1])
+    assert [p.global_iteration for p in progress] == sorted(p.global_iteration for p in progress)
+    assert progress[-1].global_iteration == 1000 and progress[-1].epoch == 0  # epoch 1.0: the first one's end
+    evals = [e for e in events if isinstance(e, Eval)]
+    assert [(e.iteration, e.loss, e.seconds) for e in evals][:2] == [(200, 6.15, 1.89), (400, 6.143, 2.124)]
+    assert len(evals) == 5 and all(e.done for e in evals)
+    # The summary is the run's end: its total, whatever was assumed before.
+    assert [e.total_iterations for e in events if isinstance(e, Config)] == [1000]
+
+
+def test_dicts_alone_with_4x_numbers_a_resume_and_no_epoch() -> None:
+    lines = ["{'loss': 2.3, 'learning_rate': 4.9e-05, 'epoch': 0.5}",
+             "{'loss': 2.2, 'learning_rate': 4.8e-05, 'epoch': 1.25}",
+             "{'loss': 2.1, 'learning_rate': 4.8e-05, 'epoch': 0.75}",  # resumed from an earlier checkpoint
+             "{'loss': 2.0, 'learning_rate': 4.7e-05}",  # a custom callback's dict without its epoch: no position
+             "{'loss': nan, 'learning_rate': 4.7e-05, 'epoch': 2.0}"]
+    progress = [e for e in feed(lines) if isinstance(e, Progress)]
+    assert [(p.epoch, p.iteration) for p in progress] == [(0, 500), (1, 250), (0, 750), (1, 1000)]
+    assert math.isnan(progress[-1].loss or 0.0)
+
+
+def test_a_training_bar_keeps_the_dicts_at_its_steps() -> None:
+    parser = HfTrainerParser()
+    feed(["  4%|▍         | 47/1200 [00:05<02:10,  8.83it/s]"], parser)
+    events = feed(["{'loss': 2.3, 'learning_rate': 4.9e-05, 'epoch': 0.04}"], parser)
+    assert [(e.iteration, e.batches_per_epoch, e.loss) for e in events if isinstance(e, Progress)] == [(47, None, 2.3)]

@@ -218,3 +218,17 @@ def test_report_the_first_pass_of_a_nested_loop_as_its_first_epoch(capsys, tmp_p
     log = tmp_path / "first_pass.log"
     log.write_bytes(data[: len(data) // 5])
     assert "running: iteration 635 of 3000 (21.2%)" in report(capsys, str(log))
+
+
+def test_hf_dicts_alone_take_their_total_in_epochs(capsys, tmp_path: Path) -> None:
+    # Only the dicts of an HF Trainer run (stdout without stderr's bars): an epoch is 1000 units of progress.
+    real = ROOT / "tests" / "data" / "real_hf_dicts_stdout.tslog"
+    data = json.loads(report(capsys, "--json", str(real)))
+    assert data["state"] == "finished" and data["total_iterations"] == 1000 and data["batches_per_epoch"] == 1000
+    half = tmp_path / "half.tslog"
+    half.write_text("".join(real.read_text().splitlines(keepends=True)[:30]))  # epoch 0.56, evals included
+    assert "(pass --total-epochs N for an ETA; 1000 per epoch)" in report(capsys, str(half))
+    data = json.loads(report(capsys, "--json", "--total-epochs", "1", str(half)))
+    assert data["total_iterations"] == 1000 and data["iteration"] == 560
+    pace = data["seconds_per_iteration"]
+    assert data["eta_seconds"] == pytest.approx(440 * pace, rel=0.15)

@@ -2,7 +2,7 @@
 
     python benchmarks/corpus/drive.py NAME --plan "60 stall 0.4; 120 stall 0; 200 stop; 230 cont" -- CMD ...
 
-Runs CMD (stdout+stderr, unbuffered unless ``--buffered``) through ``record.py`` into ``benchmarks/data/NAME.log`` / ``NAME.tslog`` and writes the
+Runs CMD (stdout+stderr, or stdout alone with ``--stdout-only``; unbuffered unless ``--buffered``) through ``record.py`` into ``benchmarks/data/NAME.log`` / ``NAME.tslog`` and writes the
 unix time of every perturbation to ``NAME.events``. Plan steps, at seconds after the trainer starts:
 
 - ``stall S``: the data loader sleeps S seconds per batch from now (0 ends it): the trainers read the flag file
@@ -42,6 +42,8 @@ def main() -> int:
     parser.add_argument("--resume-cmd", default="")
     parser.add_argument("--buffered", action="store_true",
                         help="leave the trainer's stdout block-buffered (a pipe: 8 KiB at a time), as without -u")
+    parser.add_argument("--stdout-only", action="store_true",
+                        help="record stdout alone, as `> train.log` keeps it (stderr, where tqdm draws, is dropped)")
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
@@ -58,7 +60,8 @@ def main() -> int:
     plan = [(float(p.split()[0]), p.split()[1:]) for p in args.plan.split(";") if p.strip()]
 
     def start(command: list[str]) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(command, stdout=recorder.stdin, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        proc = subprocess.Popen(command, stdout=recorder.stdin,
+                                stderr=subprocess.DEVNULL if args.stdout_only else subprocess.STDOUT, env=env, start_new_session=True)
         events.write(f"{time.time():.6f} start {shlex.join(command)}\n")
         return proc
 

@@ -7,6 +7,10 @@
   unquoted) or ``{'loss': '1.178', …}`` (5.x quoted strings), possibly glued after a bar in the same record.
   ``{'eval_loss': …}`` ends an evaluation; ``{'train_runtime': …}`` is the final summary. ms-swift's dicts add
   ``'global_step/max_steps': '110/1000'`` and ``'train_speed(iter/s)'``: then the dict gives the step itself.
+- Dicts alone (``python train.py > train.log``: tqdm draws on stderr, its ``write`` of the dicts goes to stdout;
+  or ``disable_tqdm=True``): the dict's ``'epoch'`` (``self.state.epoch``, a float, ``.4g`` in 5.x) is the only
+  position printed, so progress is counted in thousandths of an epoch (``EPOCH_PARTS`` per epoch: the run's total
+  is ``--total-epochs``); the closing summary's epoch is the run's end.
 - INFO lines (only at INFO verbosity): ``Total optimization steps = 1,200`` and
   ``Saving model checkpoint to out/checkpoint-400``.
 """
@@ -25,6 +29,8 @@ _DICT_PAIR = re.compile(r"'([^'\\]{1,200})':\s*('[^']*'|[^,}]+)")
 _TOTAL_STEPS = re.compile(r"Total optimization steps = ([\d,]+)")
 _SAVING = re.compile(r"Saving model checkpoint to (\S+)\s*$")
 _CHECKPOINT_STEP = re.compile(r"checkpoint-(\d+)")
+EPOCH_PARTS = 1000
+"""Progress units per epoch when only the dicts are in the log: finer than the epoch the dicts print (4 digits)."""
 
 
 class HfTrainerParser(Parser):
@@ -78,6 +84,9 @@ class HfTrainerParser(Parser):
 
     def _dict(self, text: str, so_far: list[Event]) -> list[Event]:
         pairs = dict(_DICT_PAIR.findall(text, 0, SCAN_LIMIT))
+        at = self._at_epoch(pairs)
+        if at is not None:
+            return self._dict_alone(pairs, at)
         if "eval_loss" in pairs or any(key.startswith("eval_") for key in pairs):
             return self.bars.eval_result(number(pairs.get("eval_loss")), number(pairs.get("eval_runtime")))
         if "loss" in pairs:
@@ -99,6 +108,32 @@ class HfTrainerParser(Parser):
         if "train_runtime" in pairs and self.bars.main_n is not None:
             # The closing summary: the run reached its last step (the bar's final redraw may be missing).
             return [self.bars.at_main()]
+        return []
+
+
+    def _at_epoch(self, pairs: dict[str, str]) -> Progress | None:
+        """Where a dict puts the run when no training bar is in the log: at its epoch, in ``EPOCH_PARTS``."""
+        if self.bars.main_n is not None or "global_step/max_steps" in pairs:
+            return None
+        epoch = number(pairs.get("epoch"))
+        if epoch is None or not 0 <= epoch < 1e9:
+            return None
+        whole, part = divmod(round(epoch * EPOCH_PARTS), EPOCH_PARTS)
+        if whole and not part:
+            whole, part = whole - 1, EPOCH_PARTS  # epoch 1.0 is the first epoch's end, not the second's start
+        return Progress(iteration=part, epoch=whole, batches_per_epoch=EPOCH_PARTS)
+
+    @staticmethod
+    def _dict_alone(pairs: dict[str, str], at: Progress) -> list[Event]:
+        if any(key.startswith("eval_") for key in pairs):
+            return [Eval(iteration=at.global_iteration, loss=number(pairs.get("eval_loss")), done=True,
+                         seconds=number(pairs.get("eval_runtime")))]
+        if "loss" in pairs:
+            at.loss = number(pairs["loss"])
+            return [at]
+        if "train_runtime" in pairs:
+            # The closing summary: the run ends at its epoch, whatever the total assumed until now.
+            return [Config(total_iterations=at.global_iteration), at]
         return []
 
 
