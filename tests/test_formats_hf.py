@@ -205,6 +205,14 @@ def test_dicts_alone_with_4x_numbers_a_resume_and_no_epoch() -> None:
     assert math.isnan(progress[-1].loss or 0.0)
 
 
+def test_a_dict_that_prints_its_step_is_at_that_step() -> None:
+    # Not the Trainer's own dict (it prints no step): a hand-written loop's print(metrics).
+    lines = ["{'step': 10, 'loss': 2.3, 'lr': 0.0001, 'epoch': 0}", "{'step': 20, 'loss': 2.2, 'max_steps': 500, 'epoch': 0}"]
+    progress = [e for e in feed(lines) if isinstance(e, Progress)]
+    assert [(p.iteration, p.total_iterations, p.batches_per_epoch, p.loss) for p in progress] == [
+        (10, None, None, 2.3), (20, 500, None, 2.2)]
+
+
 def test_a_training_bar_keeps_the_dicts_at_its_steps() -> None:
     parser = HfTrainerParser()
     feed(["  4%|▍         | 47/1200 [00:05<02:10,  8.83it/s]"], parser)

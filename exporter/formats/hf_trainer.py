@@ -112,9 +112,14 @@ class HfTrainerParser(Parser):
 
 
     def _at_epoch(self, pairs: dict[str, str]) -> Progress | None:
-        """Where a dict puts the run when no training bar is in the log: at its epoch, in ``EPOCH_PARTS``."""
+        """Where a dict puts the run when no training bar is in the log: at its step if it prints one, else at its
+        epoch, in ``EPOCH_PARTS``."""
         if self.bars.main_n is not None or "global_step/max_steps" in pairs:
             return None
+        step = integer(pairs.get("step", pairs.get("global_step")))
+        if step is not None and step >= 0:
+            # Not the Trainer's own dict (it prints no step): a loop printing its metrics as a dict, step included.
+            return Progress(iteration=step, total_iterations=integer(pairs.get("max_steps", pairs.get("total_steps"))))
         epoch = number(pairs.get("epoch"))
         if epoch is None or not 0 <= epoch < 1e9:
             return None
