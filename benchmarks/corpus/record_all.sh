@@ -131,3 +131,11 @@ run torch_epochs_noisy --plan "90 hog 2" -- $PY "$here/torch_epochs.py" 6 3000 -
 # Recorded after the generic family read a counter that starts over each epoch as the next pass (Epoch e/E on a line
 # of its own, Batch i/N lines, no bar); alone, scored once.
 run torch_lines_stall --plan "70 stall 0.05; 110 stall 0" -- $PY "$here/torch_epochs.py" 6 3000 --lines
+
+# Recorded after an HF Trainer log of the dicts alone was read as such (`python train.py > train.log`: tqdm draws
+# on stderr; --stdout-only records stdout alone), 3 epochs: a stall that comes and goes (beside the real-line test's
+# 1-epoch run for its first 100 s), then a noisy neighbour that stays, alone; scored once.
+rm -rf "$work/hf-stdout" "$work/hf-stdout-noisy"
+HF_OUT=$work/hf-stdout run hf_stdout_stall --stdout-only --plan "60 stall 0.08; 100 stall 0; 170 stall 0.08; 190 stall 0" -- \
+    $PY "$here/hf_train.py" 3 --epochs
+HF_OUT=$work/hf-stdout-noisy run hf_stdout_noisy --stdout-only --plan "90 hog 2" -- $PY "$here/hf_train.py" 3 --epochs --per-epoch
