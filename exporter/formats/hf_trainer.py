@@ -10,7 +10,8 @@
 - Dicts alone (``python train.py > train.log``: tqdm draws on stderr, its ``write`` of the dicts goes to stdout;
   or ``disable_tqdm=True``): the dict's ``'epoch'`` (``self.state.epoch``, a float, ``.4g`` in 5.x) is the only
   position printed, so progress is counted in thousandths of an epoch (``EPOCH_PARTS`` per epoch: the run's total
-  is ``--total-epochs``); the closing summary's epoch is the run's end.
+  is ``--total-epochs``); the closing summary's epoch is the run's end. A dict that prints its ``'step'`` is no
+  Trainer's (a hand-written loop's ``print(metrics)``): it is at that step.
 - INFO lines (only at INFO verbosity): ``Total optimization steps = 1,200`` and
   ``Saving model checkpoint to out/checkpoint-400``.
 """
@@ -84,7 +85,7 @@ class HfTrainerParser(Parser):
 
     def _dict(self, text: str, so_far: list[Event]) -> list[Event]:
         pairs = dict(_DICT_PAIR.findall(text, 0, SCAN_LIMIT))
-        at = self._at_epoch(pairs)
+        at = self._dict_position(pairs)
         if at is not None:
             return self._dict_alone(pairs, at)
         if "eval_loss" in pairs or any(key.startswith("eval_") for key in pairs):
@@ -110,8 +111,7 @@ class HfTrainerParser(Parser):
             return [self.bars.at_main()]
         return []
 
-
-    def _at_epoch(self, pairs: dict[str, str]) -> Progress | None:
+    def _dict_position(self, pairs: dict[str, str]) -> Progress | None:
         """Where a dict puts the run when no training bar is in the log: at its step if it prints one, else at its
         epoch, in ``EPOCH_PARTS``."""
         if self.bars.main_n is not None or "global_step/max_steps" in pairs:
