@@ -34,6 +34,11 @@ EPOCH_PARTS = 1000
 """Progress units per epoch when only the dicts are in the log: finer than the epoch the dicts print (4 digits)."""
 
 
+def _is_eval(pairs: dict[str, str]) -> bool:
+    """An evaluation's dict: its metrics are ``eval_``-prefixed (``eval_loss``, ``eval_runtime``, …)."""
+    return any(key.startswith("eval_") for key in pairs)
+
+
 class HfTrainerParser(Parser):
     """Hugging Face Trainer logs (transformers 4.x and 5.x), including axolotl and TRL which use it."""
 
@@ -88,7 +93,7 @@ class HfTrainerParser(Parser):
         at = self._dict_position(pairs)
         if at is not None:
             return self._dict_alone(pairs, at)
-        if "eval_loss" in pairs or any(key.startswith("eval_") for key in pairs):
+        if _is_eval(pairs):
             return self.bars.eval_result(number(pairs.get("eval_loss")), number(pairs.get("eval_runtime")))
         if "loss" in pairs:
             loss = number(pairs["loss"])
@@ -130,7 +135,7 @@ class HfTrainerParser(Parser):
 
     @staticmethod
     def _dict_alone(pairs: dict[str, str], at: Progress) -> list[Event]:
-        if any(key.startswith("eval_") for key in pairs):
+        if _is_eval(pairs):
             return [Eval(iteration=at.global_iteration, loss=number(pairs.get("eval_loss")), done=True,
                          seconds=number(pairs.get("eval_runtime")))]
         if "loss" in pairs:
