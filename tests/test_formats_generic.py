@@ -62,6 +62,9 @@ def progress(lines: list[str]) -> list[tuple[int, int | None, float | None, floa
         ("iter_dt 12.34ms; iter 100: train loss 2.12345", (100, None, 0.01234, 2.12345)),  # karpathy/minGPT's demos
         ("[ 100/1000] loss: 0.5213, 0.21s", (100, 1000, None, 0.5213)),
         ("Step 100 of 5000, loss: 3.2", (100, 5000, None, 3.2)),  # a total in words
+        ("step 12 | loss: 2.31 | time/step: 0.250s", (12, None, 0.25, 2.31)),
+        ("it 12/500 loss 2.31 250.0ms/it", (12, 500, 0.25, 2.31)),
+        ("epoch 1 step 300 loss 1.7 elapsed 75.0s", (300, None, None, 1.7)),  # elapsed: the run's clock, no step's
     ],
 )
 def test_common_step_counter_shapes(line: str, expected: tuple) -> None:

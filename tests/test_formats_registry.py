@@ -18,6 +18,7 @@ SAMPLES = {
     "nanochat": "step 00123/21400 (0.57%) | loss: 3.123456 | lrm: 1.00 | dt: 512.34ms | tok/sec: 1,234,567 | mfu: 45.67",
     "megatron": " iteration       43/     100 | consumed samples: 5504 | elapsed time per iteration (ms): 5444.9 | lm loss: 7.1E+00 |",
     "deepspeed": "[INFO] [logging.py:96:log_dist] [Rank 0] step=35, skipped=0, lr=[0.00015], mom=[(0.9, 0.95)]",
+    "jsonl": '{"step": 12, "loss": 2.31, "lr": 0.0003, "step_time": 0.25}',
     "torchtitan": "[titan] 2026-05-18 16:08:16,958 - root - INFO - step: 54  loss:  2.77350  tps: 7,084  mfu: 0.16%",
     "litgpt": "Epoch 1 | iter 98 step 49 | loss train: 3.123, val: n/a | iter time: 199.07 ms (step)",
     "nemo": "Training epoch 0, iteration 125/149 | lr: 1.5e-05 | global_step: 125 | reduced_train_loss: 2.301 | "
@@ -40,7 +41,8 @@ def test_registry_order_and_lookup() -> None:
         assert get_parser(name).name == name
     # Specific families before the generic bar parser, which matches bars inside Lightning/HF logs too, and the
     # fallback for any step counter last.
-    assert names[-3:] == ["tqdm_bars", "deepspeed", "generic"]  # a Trainer's bar before DeepSpeed's step= lines
+    # A Trainer's bar before DeepSpeed's step= lines, and bars before JSON records (finer, with their total).
+    assert names[-4:] == ["tqdm_bars", "deepspeed", "jsonl", "generic"]
     assert names.index("lightning") < names.index("tqdm_bars") and names.index("hf_trainer") < names.index("tqdm_bars")
     with pytest.raises(KeyError, match="unknown format 'nope'"):
         get_parser("nope")

@@ -139,3 +139,8 @@ rm -rf "$work/hf-stdout" "$work/hf-stdout-noisy"
 HF_OUT=$work/hf-stdout run hf_stdout_stall --stdout-only --plan "60 stall 0.08; 100 stall 0; 170 stall 0.08; 190 stall 0" -- \
     $PY "$here/hf_train.py" 3 --epochs
 HF_OUT=$work/hf-stdout-noisy run hf_stdout_noisy --stdout-only --plan "90 hog 2" -- $PY "$here/hf_train.py" 3 --epochs --per-epoch
+
+# Recorded after JSON metric records were read (a loop's print(json.dumps(metrics)): the jsonl family); a stall that
+# comes and goes then a SIGSTOP, beside the developer's work; then a noisy neighbour that stays, alone; scored once.
+run torch_json_stall --plan "60 stall 0.05; 100 stall 0; 170 stop; 200 cont" -- $PY "$here/torch_json.py" 10000 2000
+run torch_json_noisy --plan "90 hog 2" -- $PY "$here/torch_json.py" 10000 2000

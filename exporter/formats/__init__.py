@@ -24,6 +24,7 @@ from exporter.formats import (
     fastai,
     generic,
     hf_trainer,
+    jsonlines,
     keras,
     lightning,
     litgpt,
@@ -83,6 +84,8 @@ _MODULES = (
     tqdm_bars,
     # After the bars: in a Trainer + DeepSpeed log the bar is the trainer's progress and ``step=`` the library's.
     deepspeed,
+    # JSON metric records: after the bars, whose updates are finer and state the total.
+    jsonlines,
     generic,
 )
 
@@ -106,9 +109,10 @@ PROBE_RECORDS = 200
 """Records one probe looks at before it gives up; the next one starts after ``10 x QUIET_RECORDS`` more quiet
 records, so a long quiet stretch costs about one in ten records parsed by every family, not all of them."""
 
-GENERIC_FAMILIES = frozenset({"deepspeed", "hf_trainer", "tqdm_bars", "generic"})
+GENERIC_FAMILIES = frozenset({"deepspeed", "hf_trainer", "tqdm_bars", "jsonl", "generic"})
 """Families whose lines other trainers' logs hold too: plain tqdm bars (sanity checks, downloads), DeepSpeed's engine
-lines (Megatron-DeepSpeed prints them beside Megatron's own iteration lines, whose counter is the trainer's), and
+lines (Megatron-DeepSpeed prints them beside Megatron's own iteration lines, whose counter is the trainer's), JSON
+metric records (a trainer that prints them may print its own lines too), and
 the fallback for any step counter: they win only when no more specific family yields progress in the window."""
 
 

@@ -97,7 +97,7 @@ _METRIC = re.compile(
 )
 """A training metric's name, also as part of a key (``train_loss``, ``loss_train``, ``step_time``)."""
 _TIME = re.compile(
-    r"\b(?:step[ _]?time|iter(?:ation)?[ _]?(?:time|dt)|time[ _]per[ _](?:step|iter(?:ation)?)|time|dt|elapsed)"
+    r"\b(?:step[ _]?time|iter(?:ation)?[ _]?(?:time|dt)|time(?:[ _]per[ _]|/)(?:step|batch|it(?:er(?:ation)?)?)|time|dt)"
     r"\s*(?:\(\w+\))?\s*[:=]?\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|us)\b",
     re.IGNORECASE,
 )
@@ -107,7 +107,7 @@ _SECONDS = re.compile(
 """A time whose unit is in its name: MaxText's ``seconds: 2.1``, NeMo's ``train_step_timing in s: 0.52``."""
 _PER = re.compile(
     r"(?<![\w/])(?P<unit>ms|s|sec)\s*/\s*(?:batch|step|it(?:er(?:ation)?)?)\b\s*[:=]?\s*(?P<value>\d+(?:\.\d+)?)"
-    r"|(?<![\d.])(?P<amount>\d+(?:\.\d+)?)\s*(?P<per>ms|s|sec)\s*/\s*(?:batch|step|iter(?:ation)?)\b",
+    r"|(?<![\d.])(?P<amount>\d+(?:\.\d+)?)\s*(?P<per>ms|s|sec)\s*/\s*(?:batch|step|it(?:er(?:ation)?)?)\b",
     re.IGNORECASE,
 )
 """Time per iteration written as a unit per step: ``ms/batch 45.30`` (PyTorch's word language model), ``120
