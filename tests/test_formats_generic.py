@@ -65,6 +65,9 @@ def progress(lines: list[str]) -> list[tuple[int, int | None, float | None, floa
         ("step 12 | loss: 2.31 | time/step: 0.250s", (12, None, 0.25, 2.31)),
         ("it 12/500 loss 2.31 250.0ms/it", (12, 500, 0.25, 2.31)),
         ("epoch 1 step 300 loss 1.7 elapsed 75.0s", (300, None, None, 1.7)),  # elapsed: the run's clock, no step's
+        ("[100] learning_rate=0.0010000000474974513, loss=2.301, steps_per_sec=4", (100, None, 0.25, 2.301)),  # CLU
+        ("[100] collection=train loss=2.301", (100, None, None, 2.301)),
+        ("Iter 10: Train loss 1.999, Learning Rate 1.000e-05, It/sec 4.000, Tokens/sec 567.8", (10, None, 0.25, 1.999)),
     ],
 )
 def test_common_step_counter_shapes(line: str, expected: tuple) -> None:
@@ -86,6 +89,8 @@ def test_common_step_counter_shapes(line: str, expected: tuple) -> None:
         "step 12",  # a counter without any training metric
         "downloading shard 3/10",
         "[3/10] Building CXX object loss.o",  # a build step, no training metric
+        "[3] Building loss=1",  # a bracketed step must start the name=value pairs
+        "[Hyperparameters] {'num_train_steps': 1000, 'learning_rate': 0.1}",
         "loading [3/10] loss weights",  # a counter that does not start the line
         "Namespace(batch=64, epochs=10, lr=0.01)",  # a batch size, not a batch counter
         "Namespace(batch_size=64, epoch=10, log_interval=10, lr=0.01)",  # argparse's echo of the settings
@@ -227,6 +232,12 @@ def test_an_evaluation_summary_is_one_eval_at_the_training_position() -> None:
              "| end of epoch   2 | time: 140.20s | valid loss  4.50 | valid ppl   90.02"]
     evals = [(e.iteration, e.loss) for e in events_of(lines) if isinstance(e, Eval)]
     assert evals == [(57600, 0.04), (60640, 4.5)]
+
+
+def test_a_clu_evaluation_is_an_eval_at_the_training_position() -> None:
+    lines = ["[100] learning_rate=0.001, loss=2.3", "[100] collection=eval accuracy=0.9, loss=2.1"]
+    assert [(type(e).__name__, e.iteration, e.loss) for e in events_of(lines)] == [("Progress", 100, 2.3),
+                                                                                 ("Eval", 100, 2.1)]
 
 
 @pytest.mark.parametrize("name", sorted(GENERIC_RUNS))

@@ -6,7 +6,7 @@ learning rate, a throughput or a time), so config dumps and summaries do not rea
 - a keyword and a counter: ``step 12``, ``Step 12/1000``, ``iter: 12``, ``iteration=12``, ``global_step=12``,
   ``Batch 12``, ``train step 12``, ``update 12`` (``/total`` optional);
 - a bracketed counter with a time: ``[ 22/290 02:50 < 38:04, 0.12 it/s, …]`` (the HF notebook bar), or one that
-  starts the line: ``[100/1000] loss: 0.52``;
+  starts the line: ``[100/1000] loss: 0.52``, ``[100] learning_rate=0.001, loss=2.301`` (CLU's metric writer);
 - an epoch and a counter within it, as hand-written loops print them (pytorch/examples, tutorials):
   ``Epoch [1/5], Step [100/600], Loss: 0.23``, ``Train Epoch: 1 [6400/60000 (11%)]  Loss: 0.30`` (a count of
   samples), ``| epoch   1 |   200/ 2983 batches | … | ms/batch 45.30 | loss  5.20``, ``===> Epoch[1](11/200): Loss:
@@ -38,8 +38,9 @@ A line that names an evaluation (``val``, ``eval``, ``test``, ``sanity``, ``pred
 The keyword must stand alone: ``max_steps=1000``, ``warmup_steps``, ``total steps 10`` or ``save every 500
 steps`` are not progress. A counter that goes backwards by more than a little is another counter (an eval loop,
 a second logger), not a restart, and is ignored; a restart to 0 or 1 is kept. Time per iteration comes from a
-``time``/``step_time``/``dt`` field with a unit, a unit per step (``ms/batch 45.3``, ``120 ms/step``) or a rate
-(``it/s``, ``s/it``); loss from ``loss``.
+``time``/``step_time``/``time/step``/``dt`` field with a unit, a unit per step (``ms/batch 45.3``, ``120 ms/step``,
+``250ms/it``) or a rate (``it/s``, ``s/it``, ``steps_per_sec=4.1``), never from ``elapsed`` (the run's clock); loss from
+``loss``.
 Precision matters more than recall: this family is generic (it never wins against a known family, see
 ``formats.GENERIC_FAMILIES``) and on every real log in the repository it yields no progress where a known
 family applies (``tests/test_formats_generic.py``).
@@ -75,6 +76,10 @@ _LEADING = re.compile(
 )
 """Counters in brackets that start the line: ``[100/1000] loss: 0.5``, or an epoch and a batch, pytorch/examples'
 DCGAN ``[0/25][50/1583] Loss_D: 0.5141 Loss_G: 3.2104``."""
+_STEP_PAIRS = re.compile(r"\s*\[\s*(?P<n>\d{1,15})\s*\](?:\s+collection=\S+)?\s+(?P<pairs>[\w/.\-]+=)")
+"""A step in brackets that starts ``name=value`` pairs: CLU's ``LoggingWriter`` (google/CommonLoopUtils at 04ad2f9,
+``clu/metric_writers/logging_writer.py``: ``[%d]%s %s``), the metric writer of Flax's examples and other JAX code:
+``[100] learning_rate=0.001, loss=2.301`` (``[100] collection=train loss=…`` with a collection)."""
 _METRIC_VALUE = re.compile(r"(?<![a-z0-9])(?:loss|lr|acc(?:uracy)?|time)\w*\s*[:=]?\s*[-+]?\d", re.IGNORECASE)
 """A metric with its value, which a line starting with bare brackets must print: build steps (``[3/10] Building
 CXX object loss.o``) start that way too."""
@@ -113,6 +118,10 @@ _PER = re.compile(
 """Time per iteration written as a unit per step: ``ms/batch 45.30`` (PyTorch's word language model), ``120
 ms/step``."""
 _RATE = re.compile(r"(?<![\d.])(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>it/s|s/it)\b")
+_STEPS_PER_SECOND = re.compile(
+    r"(?<![\w/])(?:steps|it(?:er(?:ation)?s?)?)(?:_per_|/)s(?:ec(?:ond)?)?\s*[:=]?\s*(?P<value>\d+(?:\.\d+)?)", re.IGNORECASE
+)
+"""A rate named before its value: CLU's ``steps_per_sec=4.1``, ``It/sec 4.000``."""
 """The lookbehind starts a number only at its first digit: without it a 64 KiB run of digits is tried from every
 position (quadratic: seconds per record)."""
 _LOSS = re.compile(
@@ -302,7 +311,11 @@ class GenericParser(Parser):
     @staticmethod
     def _leading(text: str) -> _Counter | None:
         m = _LEADING.match(text)
-        if m is None or not _METRIC_VALUE.search(text, m.end()):
+        if m is None:
+            pairs = _STEP_PAIRS.match(text)
+            found = pairs is not None and _METRIC_VALUE.search(text, pairs.start("pairs")) is not None
+            return _Counter(int(pairs.group("n")), None) if pairs is not None and found else None
+        if not _METRIC_VALUE.search(text, m.end()):
             return None
         a, b = int(m.group("a")), int(m.group("b"))
         if m.group("n") is None:
@@ -343,7 +356,9 @@ class GenericParser(Parser):
             value = finite(number(rate.group("value")))
             if value:
                 return 1.0 / value if rate.group("unit") == "it/s" else value
-        return None
+        named_rate = _STEPS_PER_SECOND.search(text)
+        value = finite(number(named_rate.group("value"))) if named_rate else None
+        return 1.0 / value if value else None
 
     @staticmethod
     def _loss(text: str, *, evaluation: bool = False) -> float | None:
