@@ -28,6 +28,7 @@ data loader's share. Objects are flattened with ``/`` (``{"train": {"loss": 2.3}
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterator
@@ -41,6 +42,16 @@ TOTAL_KEYS = ("total_steps", "max_steps", "max_iters", "max_iter", "total_iters"
               "max_update")
 EPOCH_TOTAL_KEYS = ("epochs", "num_epochs", "max_epochs", "total_epochs", "num_train_epochs")
 TIME_KEYS = ("step_time", "iter_time", "iteration_time", "time_per_step", "time_per_iter", "batch_time", "dt", "time")
+
+
+def _fields(*keys: str) -> tuple[tuple[str, float], ...]:
+    """Each name in seconds, then as ``_ms`` in milliseconds."""
+    return tuple(field for key in keys for field in ((key, 1.0), (f"{key}_ms", 1e-3)))
+
+
+TIME_FIELDS = _fields(*TIME_KEYS)
+DATA_TIME_FIELDS = _fields("data_time")
+EVAL_TIME_FIELDS = _fields("eval_time", "eval_runtime")
 RATE_KEYS = ("ups", "steps_per_second", "it/s")
 TOKEN_RATE_KEYS = ("tokens_per_second", "tokens_per_sec", "tok/s", "tokens/s", "wps")
 EVAL_PREFIXES = ("val_", "val/", "valid_", "valid/", "validation_", "validation/", "eval_", "eval/", "test_", "test/")
@@ -65,8 +76,14 @@ class JsonLinesParser(Parser):
         values = _object(text)
         if values is None:
             return []
-        train = {name: value for key, value in values.items() if (name := _name(key)) is not None}
-        evaluation = {key: value for key, value in values.items() if _name(key) is None}
+        train: dict[str, object] = {}
+        evaluation: dict[str, object] = {}
+        for key, value in values.items():
+            name = _name(key)
+            if name is None:
+                evaluation[key] = value
+            else:
+                train[name] = value
         position = _first_whole(train, POSITION_KEYS)
         loss = pick_loss(_sorted_losses(train))
         trains = loss is not None or "lr" in train or "learning_rate" in train
@@ -83,10 +100,10 @@ class JsonLinesParser(Parser):
             if self._last is None or sum(_number(value) is not None for value in values.values()) < 2:
                 return []
             loss = pick_loss((_evaluated(key), str(value)) for key, value in evaluation.items())
-            return [Eval(iteration=self._last, loss=loss, seconds=_seconds(evaluation, ("eval_time", "eval_runtime")))]
+            return [Eval(iteration=self._last, loss=loss, seconds=_seconds(evaluation, EVAL_TIME_FIELDS))]
         self._last = position
         return [Progress(position, total_iterations=config.total_iterations,
-                         iteration_seconds=_step_seconds(train), data_seconds=_seconds(train, ("data_time",)), loss=loss,
+                         iteration_seconds=_step_seconds(train), data_seconds=_seconds(train, DATA_TIME_FIELDS), loss=loss,
                          tokens_per_second=_rate(train, TOKEN_RATE_KEYS))]
 
     def _epoch(self, epoch: int, total: int | None, loss: float | None) -> Progress:
@@ -108,7 +125,7 @@ def _object(text: str) -> dict[str, object] | None:
         return None
     if not isinstance(value, dict) or text[end:].strip():
         return None
-    return dict(_flat(value, ""))
+    return dict(_flat(value, "")) if any(type(item) is dict for item in value.values()) else value
 
 
 def _flat(value: dict[object, object], prefix: str) -> Iterator[tuple[str, object]]:
@@ -126,6 +143,7 @@ def _evaluated(key: str) -> str:
     return next((name[len(p):] for p in EVAL_PREFIXES if name.startswith(p)), name)
 
 
+@functools.lru_cache(maxsize=4096)
 def _name(key: str) -> str | None:
     """A training key's name to match (its last part, lowercased, without ``train_``); None for an evaluation's."""
     lowered = key.lower()
@@ -138,9 +156,7 @@ def _name(key: str) -> str | None:
 
 def _number(value: object) -> float | None:
     """A JSON number or a number written as a string (fairseq); None for anything else (booleans included)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
+    if type(value) is float or type(value) is int:  # not a bool, which is an int too
         return float(value)
     if isinstance(value, str):
         try:
@@ -158,7 +174,7 @@ def _whole(value: object) -> int | None:
 
 
 def _first_whole(values: dict[str, object], keys: tuple[str, ...]) -> int | None:
-    return next((whole for key in keys if (whole := _whole(values.get(key))) is not None), None)
+    return next((whole for key in keys if key in values and (whole := _whole(values[key])) is not None), None)
 
 
 def _positive(value: object) -> float | None:
@@ -166,20 +182,17 @@ def _positive(value: object) -> float | None:
     return number if number is not None and math.isfinite(number) and number > 0 else None
 
 
-def _seconds(values: dict[str, object], keys: tuple[str, ...]) -> float | None:
-    """The first of ``keys`` in seconds, or of their ``_ms`` names in milliseconds."""
-    for key in keys:
-        seconds = _positive(values.get(key))
-        if seconds is None:
-            milliseconds = _positive(values.get(f"{key}_ms"))
-            seconds = None if milliseconds is None else milliseconds / 1000.0
-        if seconds is not None:
+def _seconds(values: dict[str, object], fields: tuple[tuple[str, float], ...]) -> float | None:
+    """The first of ``fields`` (name, seconds per unit) the record holds, in seconds."""
+    for key, unit in fields:
+        if key in values and (amount := _positive(values[key])) is not None:
+            seconds = amount * unit
             return seconds if seconds < CLOCK_SECONDS else None
     return None
 
 
 def _step_seconds(values: dict[str, object]) -> float | None:
-    seconds = _seconds(values, TIME_KEYS)
+    seconds = _seconds(values, TIME_FIELDS)
     if seconds is not None:
         return seconds
     rate = _rate(values, RATE_KEYS)
@@ -187,7 +200,7 @@ def _step_seconds(values: dict[str, object]) -> float | None:
 
 
 def _rate(values: dict[str, object], keys: tuple[str, ...]) -> float | None:
-    return next((rate for key in keys if (rate := _positive(values.get(key))) is not None), None)
+    return next((rate for key in keys if key in values and (rate := _positive(values[key])) is not None), None)
 
 
 def _sorted_losses(values: dict[str, object]) -> list[tuple[str, str]]:
