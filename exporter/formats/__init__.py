@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from exporter.events import Event, Progress
 from exporter.formats import (
+    boosting,
     composer,
     deepspeed,
     detectron2,
@@ -72,6 +73,7 @@ _MODULES = (
     yolox,
     fastai,
     skorch,
+    boosting,
     fairseq,
     llamafactory,
     composer,
