@@ -50,25 +50,27 @@ from exporter.sources import read_records
 CORPUS = Path(__file__).resolve().parent / "data"
 DEFAULT_TOTALS = {"lightning_tqdm": 3000, "pl_val_speedup": 12000, "pl_stall": 8000, "pl_resume": 8000,
                   "mnist_example": 7 * 20000 + 19840, "word_lm_noisy": 13 * 285 + 280,
-                  "hf_stdout_stall": 3 * 1000, "hf_stdout_noisy": 3 * 1000}
+                  "hf_stdout_stall": 3 * 1000, "hf_stdout_noisy": 3 * 1000, "xgb_blip_sigstop": 4000}
 """Totals a log does not print (Lightning's TQDM bar and pytorch/examples' loops show only the per-epoch total). Those
 loops print no line at an epoch's end and evaluate after their last line: the truth ends at the last line, so their
 total here is that line (8 x 20,000 or 14 x 285 would add the final evaluation to ours and not to the truth). An HF
-Trainer log of the dicts alone counts thousandths of an epoch: 3 epochs are 3,000 (``--total-epochs 3``)."""
+Trainer log of the dicts alone counts thousandths of an epoch: 3 epochs are 3,000 (``--total-epochs 3``); XGBoost
+prints no number of rounds."""
 DEV = {"hf_trainer", "lightning_tqdm", "ng_perturbed", "ng_compile_clean", "ng_sigstop", "hf_stall", "ng_iostall",
        "torch_curriculum", "metriclogger_blip"}
 """The half of the corpus the design and constants were chosen on; every other run is the held-out half."""
 FRESH = {"ng_stall90", "torch_stall", "ng_noisy2", "hf_resume", "pl_stall", "torch_sigstop", "keras_blip",
          "pl_resume", "hf_epochs", "hf4_resume", "mnist_example", "tutorial_sigstop", "word_lm_noisy", "keras_v2_stall",
          "ng_buffered_stall", "torch_epochs_stall", "torch_epochs_noisy", "hf_stdout_stall", "hf_stdout_noisy",
-         "torch_json_stall", "torch_json_noisy"}
+         "torch_json_stall", "torch_json_noisy", "xgb_blip_sigstop"}
 """Held-out runs recorded after a design was fixed and scored once: a check on runs no choice has seen (the first
 three after the slowdown hedge and counting hangs by size, four after a resume continued the schedule of periodic
 work, three after the tqdm skip-ahead and the speed-up rule, three after the generic family learned epoch
 counters, one after work in every line became part of the pace, one of a block-buffered stdout after logs that
 arrive in blocks were read as such, one of a nested epoch loop after its bar over epochs was read as such, one
 printing its epochs after such lines were, two HF Trainer logs of the dicts alone (stdout without the bars)
-after those were read, and two loops printing JSON records after those were read; ``benchmarks/data/README.md``). ``metriclogger_buffered_sigstop``,
+after those were read, two loops printing JSON records after those were read, and an XGBoost run after boosting logs were;
+``benchmarks/data/README.md``). ``metriclogger_buffered_sigstop``,
 recorded then too, showed that a hang spread over consecutive lines counted as several: changed looking at it, it
 is held-out, no longer fresh; so is ``torch_lines_stall``, recorded after the generic family took the passes of a
 counter that starts over, which showed its ``val_loss`` summaries unread, and ``torch_epochs_sigstop``, recorded

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Record the corpus in benchmarks/data/ (see its README). Needs: a venv with torch 2.13 (CPU), transformers,
-# accelerate, lightning, keras, tqdm ($PY), and a nanoGPT checkout ($NANOGPT_DIR). Two lanes of runs without a
+# accelerate, lightning, keras, tqdm, xgboost-cpu ($PY), and a nanoGPT checkout ($NANOGPT_DIR). Two lanes of runs without a
 # noisy neighbour side by side (one thread each: one core each), then the runs with one, alone.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -144,3 +144,7 @@ HF_OUT=$work/hf-stdout-noisy run hf_stdout_noisy --stdout-only --plan "90 hog 2"
 # comes and goes then a SIGSTOP, beside the developer's work; then a noisy neighbour that stays, alone; scored once.
 run torch_json_stall --plan "60 stall 0.05; 100 stall 0; 170 stop; 200 cont" -- $PY "$here/torch_json.py" 10000 2000
 run torch_json_noisy --plan "90 hog 2" -- $PY "$here/torch_json.py" 10000 2000
+
+# Recorded after gradient boosting logs were read (the boosting family; needs xgboost-cpu): XGBoost, a line every 10
+# rounds, two CPU hogs for a minute then a SIGSTOP; alone, scored once.
+run xgb_blip_sigstop --plan "90 hog 2; 150 unhog; 200 stop; 230 cont" -- $PY "$here/boost_train.py" xgboost 4000 300000
