@@ -121,6 +121,8 @@ UTC = calendar.timegm((2026, 11, 28, 0, 33, 0, 0, 0, 0))
         ("2026-11-27T23:33:00.5-0100 x", UTC + 0.5, "x"),
         ("2026-11-28 00:33:00,250 - root - INFO - hi", local(2026, 11, 28, 0, 33, 0) + 0.25, "- root - INFO - hi"),
         ("2026-11-28 00:33:00.250 | INFO | hi", local(2026, 11, 28, 0, 33, 0) + 0.25, "| INFO | hi"),
+        # print(f"{datetime.now()}: …"), as nnU-Net's print_to_log_file writes it
+        ("2026-11-28 00:33:00.250000: Epoch 5", local(2026, 11, 28, 0, 33, 0) + 0.25, "Epoch 5"),
         ("[2024-04-06 02:59:36] iteration 43/100", local(2024, 4, 6, 2, 59, 36), "iteration 43/100"),
         (" [2024-04-06 02:59:36] iteration 43/100", local(2024, 4, 6, 2, 59, 36), "iteration 43/100"),
         ("2026-11-28T00:33:00Z", UTC, ""),
@@ -154,6 +156,7 @@ def test_a_glog_date_without_a_year_is_this_year_or_the_last() -> None:
         "12/100 [====>] - loss: 1.0",
         "2026-13-28 00:33:00 month 13",
         "2026-11-28 00:33:00abc",  # not followed by a blank
+        "2026-11-28 00:33:00:abc",
         "[2026-11-28 00:33:00 unclosed",
         "2026-11-28",
         "28/11/2026 00:33:00 day first",  # month 28

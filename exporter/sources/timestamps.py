@@ -29,7 +29,7 @@ _PREFIX = re.compile(
     r"""[ \t]*
     (?P<bracket>\[)?
     (?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)[T ]""" + _CLOCK + r"""
-    (?(bracket)\]|(?=[ \t]|$))
+    (?(bracket)\]|:?(?=[ \t]|$))
     [ \t]?""",
     re.VERBOSE,
 )
