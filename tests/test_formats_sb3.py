@@ -48,6 +48,10 @@ def test_a_table_without_time_or_a_broken_row_gives_nothing() -> None:
     lines = [rule, "| time/   |      |", "|    total_timesteps | 100 |", rule,  # no time_elapsed
              rule, "| time/   |      |", "| a broken row", "|    time_elapsed | 3 |", "|    total_timesteps | 200 |", rule]
     assert [e for line in lines for e in parser.parse(line)] == []
+    # A first table at step 0 (a resumed run's, say) has no time per step to give.
+    table = [rule, "| time/   |      |", "|    time_elapsed | 0 |", "|    total_timesteps | 0 |", rule]
+    (start,) = [e for line in table for e in Sb3Parser().parse(line)]
+    assert isinstance(start, Progress) and (start.iteration, start.iteration_seconds) == (0, None)
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,14 @@ def step_seconds(value: str, unit: str) -> float | None:
     return amount * scale
 
 
+def seconds_between(last: tuple[int, float] | None, position: int, elapsed: float) -> float | None:
+    """Seconds per iteration from ``last`` (a position and the seconds since the start there) to ``position`` at
+    ``elapsed``, or from the start (position 0) when there is no ``last`` or the counter went back: what a log that
+    prints its clock (CatBoost's ``total``, Stable-Baselines3's ``time_elapsed``) says of its steps."""
+    before, at = last if last is not None and last[0] < position else (0, 0.0)
+    return max(0.0, elapsed - at) / (position - before) if position > before else None
+
+
 def percent_to_ratio(text: str | None) -> float | None:
     """An MFU-style percentage as a 0-1 ratio; negative values are the trainers' "unknown" marker -> None."""
     value = number(text)

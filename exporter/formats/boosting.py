@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from exporter.events import Event, Progress
-from exporter.formats._values import number
+from exporter.formats._values import number, seconds_between
 from exporter.formats.base import Parser
 
 _XGBOOST = re.compile(r"\[(\d{1,12})\]\t[\w.\-]+-[^\s:]+:(\S+)(?:\t|$)")
@@ -49,9 +49,7 @@ class BoostingParser(Parser):
         rounds, elapsed = int(match.group(1)) + 1, _seconds(match.group(3))
         seconds = None
         if elapsed is not None:
-            before, at = self._clock if self._clock is not None and self._clock[0] < rounds else (0, 0.0)
-            seconds = max(0.0, elapsed - at) / (rounds - before)
-            self._clock = (rounds, elapsed)
+            seconds, self._clock = seconds_between(self._clock, rounds, elapsed), (rounds, elapsed)
         return [Progress(rounds, loss=number(match.group(2)), iteration_seconds=seconds)]
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from exporter.events import Eval, Event, Progress
-from exporter.formats._values import integer, pick_loss
+from exporter.formats._values import integer, pick_loss, seconds_between
 from exporter.formats.base import Parser
 
 _RULE = re.compile(r"-{10,}\s*$")
@@ -43,7 +43,7 @@ class Sb3Parser(Parser):
     def __init__(self) -> None:
         self._table: dict[str, str] | None = None
         self._tag = ""
-        self._clock: tuple[int, int] | None = None
+        self._clock: tuple[int, float] | None = None
         self._loss: float | None = None
         """The latest training loss: PPO's comes in the table after the rollout's, or in the evaluation's."""
 
@@ -71,9 +71,8 @@ class Sb3Parser(Parser):
         steps, elapsed = integer(table.get("time/total_timesteps")), integer(table.get("time/time_elapsed"))
         if steps is None or elapsed is None:
             return []  # ``EvalCallback``'s own table (no time_elapsed): its ``Eval num_timesteps`` line says it
-        before, at = self._clock if self._clock is not None and self._clock[0] < steps else (0, 0)
-        self._clock = (steps, elapsed)
-        return [Progress(steps, iteration_seconds=max(0, elapsed - at) / (steps - before), loss=self._loss)]
+        seconds, self._clock = seconds_between(self._clock, steps, elapsed), (steps, elapsed)
+        return [Progress(steps, iteration_seconds=seconds, loss=self._loss)]
 
 
 PARSERS: tuple[type[Parser], ...] = (Sb3Parser,)
