@@ -50,7 +50,8 @@ def test_a_table_without_time_or_a_broken_row_gives_nothing() -> None:
     assert [e for line in lines for e in parser.parse(line)] == []
     # A first table at step 0 (a resumed run's, say) has no time per step to give.
     table = [rule, "| time/   |      |", "|    time_elapsed | 0 |", "|    total_timesteps | 0 |", rule]
-    (start,) = [e for line in table for e in Sb3Parser().parse(line)]
+    fresh = Sb3Parser()
+    (start,) = [e for line in table for e in fresh.parse(line)]
     assert isinstance(start, Progress) and (start.iteration, start.iteration_seconds) == (0, None)
 
 
