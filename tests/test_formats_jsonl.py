@@ -101,6 +101,7 @@ def test_fairseq_json_lines_with_numbers_as_strings() -> None:
         ('{"train": {"loss": 0.5, "global_step": 3}, "val": {"loss": 9.0}}', (3, None, None, 0.5)),
         ('{"_step": 40, "train/loss": 0.7, "time": 1733000000.5}', (40, None, None, 0.7)),
         ('{"step": 5, "lr": 0.1, "steps_per_second": 4.0}', (5, None, 0.25, None)),
+        ('{"step": 5, "lr": 0.1, "train/it/s": 4.0, "tok/s": 1000}', (5, None, 0.25, None)),
     ],
 )
 def test_common_json_shapes(line: str, expected: tuple[int, int | None, float | None, float | None]) -> None:

@@ -14,8 +14,8 @@
   numbers as strings, ``valid_`` keys for a validation, ``train_`` keys at an epoch's end.
 
 The position is the first of ``num_updates``, ``global_step``, ``iteration``, ``iter``, ``step``, ``_step`` (W&B's)
-that the record holds as a whole number; keys are matched by their last part (``train/global_step``) without a
-``train_`` prefix. A record is progress when it also holds a training metric (a loss or a learning rate that is no
+that the record holds as a whole number; keys are matched by their last part (``train/global_step``; a rate's
+last two, ``it/s``) without a ``train_`` prefix. A record is progress when it also holds a training metric (a loss or a learning rate that is no
 evaluation's); a record with a position and only other metrics after training began (mmengine's and detectron2's
 evaluation results, a ``val_loss`` at a step) is an evaluation at the last training position. A loop that logs
 only epochs (``{"epoch": 3, "loss": 0.5, "val_loss": 0.6}``) counts epochs, until a record with a position comes.
@@ -151,7 +151,9 @@ def _name(key: str) -> str | None:
         return lowered
     if lowered.startswith(EVAL_PREFIXES) or any(part in ("val", "valid", "eval", "test") for part in lowered.split("/")):
         return None
-    return lowered.rsplit("/", 1)[-1].removeprefix("train_")
+    parts = lowered.rsplit("/", 2)
+    name = "/".join(parts[-2:]) if parts[-1] == "s" and len(parts) > 1 else parts[-1]  # a rate: ``it/s``, ``tok/s``
+    return name.removeprefix("train_")
 
 
 def _number(value: object) -> float | None:
