@@ -118,12 +118,12 @@ _PER = re.compile(
 """Time per iteration written as a unit per step: ``ms/batch 45.30`` (PyTorch's word language model), ``120
 ms/step``."""
 _RATE = re.compile(r"(?<![\d.])(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>it/s|s/it)\b")
+"""The lookbehind starts a number only at its first digit: without it a 64 KiB run of digits is tried from every
+position (quadratic: seconds per record)."""
 _STEPS_PER_SECOND = re.compile(
     r"(?<![\w/])(?:steps|it(?:er(?:ation)?s?)?)(?:_per_|/)s(?:ec(?:ond)?)?\s*[:=]?\s*(?P<value>\d+(?:\.\d+)?)", re.IGNORECASE
 )
 """A rate named before its value: CLU's ``steps_per_sec=4.1``, ``It/sec 4.000``."""
-"""The lookbehind starts a number only at its first digit: without it a 64 KiB run of digits is tried from every
-position (quadratic: seconds per record)."""
 _LOSS = re.compile(
     r"(?P<key>(?<![\w/])[\w/]*loss)\s*[:=]?\s*(?P<value>[-+]?(?:\d+(?:\.\d+)?(?:e[-+]?\d+)?|nan|inf))\b", re.IGNORECASE
 )
