@@ -106,3 +106,13 @@ def test_similar_lines_are_not_bars() -> None:
     assert parser.parse("Epoch 0/10") == []
     assert parser.parse("step 61/74 | loss 3.2") == []
     assert parser.parse("2024/01/02 something") == []
+
+
+def test_early_stopping_ends_the_run_at_its_epoch() -> None:
+    parser = KerasParser()
+    feed(["Epoch 2/10", "100/100 - 0s - 2ms/step - loss: 2.3075 - val_loss: 2.3136"], parser)
+    config, end = parser.parse("Epoch 2: early stopping")
+    assert isinstance(config, Config) and config.total_epochs == 2
+    assert isinstance(end, Progress) and (end.global_iteration, end.global_total) == (200, 200)
+    assert KerasParser().parse("Epoch 2: early stopping") == []  # no epoch's size known yet
+    assert parser.parse("Epoch 0: early stopping") == []

@@ -144,6 +144,16 @@ def test_the_end_of_fit_gives_the_run_its_size() -> None:
     assert len(steps) == 1 and isinstance(steps[0], Config) and steps[0].total_iterations == 500
 
 
+def test_early_stopping_ends_the_run_with_its_epoch() -> None:
+    from exporter.events import Config
+
+    events = feed(["Epoch 4: 100%|██████████| 50/50 [00:01<00:00, 45.00it/s, v_num=1, train_loss=0.31]",
+                   "Monitored metric val_loss did not improve in the last 3 records. Best score: 0.123. "
+                   "Signaling Trainer to stop."])
+    assert isinstance(events[-1], Config) and events[-1].total_epochs == 5  # epochs 0 to 4
+    assert feed(["Monitored metric val_loss did not improve in the last 3 records. Signaling Trainer to stop."]) == []
+
+
 def test_a_hand_written_loops_epoch_bars_count_epochs_from_one() -> None:
     # tests/data/real_tqdm_epoch_loop.log: tqdm 4.70 over 3 epochs of 50 batches, desc=f"Epoch {epoch + 1}/3".
     progress = [e for e in feed(records(DATA / "real_tqdm_epoch_loop.log")) if isinstance(e, Progress)]

@@ -232,3 +232,15 @@ def test_hf_dicts_alone_take_their_total_in_epochs(capsys, tmp_path: Path) -> No
     assert data["total_iterations"] == 1000 and data["iteration"] == 560
     pace = data["seconds_per_iteration"]
     assert data["eta_seconds"] == pytest.approx(440 * pace, rel=0.15)
+
+
+def test_an_early_stopped_keras_run_is_finished_not_stalled(capsys, tmp_path: Path) -> None:
+    # The first 4 of 8 epochs of a real Keras verbose=2 log, then EarlyStopping(verbose=1)'s last line.
+    real = (DATA / "real_keras_verbose2.log").read_text().splitlines(keepends=True)[:8]
+    stopped = tmp_path / "stopped.log"
+    stopped.write_text("".join(real) + "Epoch 4: early stopping\n")
+    data = json.loads(report(capsys, "--json", str(stopped)))
+    assert data["state"] == "finished" and data["iteration"] == data["total_iterations"] == 400
+    cut = tmp_path / "cut.log"
+    cut.write_text("".join(real))
+    assert json.loads(report(capsys, "--json", str(cut)))["state"] != "finished"

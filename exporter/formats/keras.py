@@ -13,6 +13,7 @@ The ``ms/step`` figure is the epoch's mean step time so far; it is reported as `
 prints only an ETA while an epoch runs, so those updates have no step time. Validation adds no bar during
 ``fit`` (its metrics join the epoch's last line, read as an Eval); a bar that follows the last step of an epoch
 without a new header belongs to ``evaluate``/``predict`` and is read as an Eval, not as training.
+``Epoch 17: early stopping`` (``EarlyStopping(verbose=1)``) ends the run at that epoch.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ _HEADER = re.compile(r"^\s*Epoch (\d+)/(\d+)\s*$")
 _BAR = re.compile(r"^\s*(?P<n>\d+)/(?P<total>\d+|Unknown)\s+(?:\[[=>.]*\]|━+|(?=-\s))\s*(?P<rest>.*)$")
 _STEP = re.compile(r"(\d+(?:\.\d+)?)(s|ms|us|µs|μs)/step")
 _METRIC = re.compile(r"(?:^|\s)(loss|val_loss):\s*(\S+)")
+_EARLY_STOP = re.compile(r"\s*Epoch (\d+): early stopping$")
+"""``EarlyStopping(verbose=1)``'s last word (keras-team/keras at 3422977a5e, ``on_train_end``): fit ended after that
+1-based epoch, the run's size, so an early-stopped run reads as finished, not as a stalled one."""
 
 
 class KerasParser(Parser):
@@ -42,6 +46,15 @@ class KerasParser(Parser):
         self._steps: int | None = None
 
     def parse(self, text: str) -> list[Event]:
+        if text.endswith(": early stopping"):
+            stopped = _EARLY_STOP.match(text)
+            epochs = int(stopped.group(1)) if stopped else 0
+            if epochs < 1 or self._steps is None:
+                return []
+            # The last epoch's end again, now of a run of that many epochs (its lines said more).
+            return [Config(total_epochs=epochs), Progress(iteration=self._steps, total_iterations=self._steps,
+                                                          epoch=epochs - 1, total_epochs=epochs,
+                                                          batches_per_epoch=self._steps)]
         if "/" not in text:
             return []
         if "\b" in text:

@@ -13,6 +13,8 @@
   epochs counted from 1 (or from 0 when the first one seen is 0).
 - The end of ``fit``: ``Trainer.fit stopped: max_epochs=3 reached.`` (with backquotes; or ``max_steps=N``), often glued to the
   last bar update: the run's size, so a finished run reads as finished.
+- ``EarlyStopping(verbose=True)``: ``Monitored metric val_loss did not improve in the last 3 records. Best score:
+  0.123. Signaling Trainer to stop.``: fit ends with this epoch, its size too.
 
 Lightning 1.x counted validation batches into the epoch bar's total; such totals are reported as printed.
 """
@@ -71,6 +73,10 @@ class LightningParser(Parser):
         """The first epoch number of a hand-written loop's ``Epoch e/E`` bars (0 or 1)."""
 
     def parse(self, text: str) -> list[Event]:
+        if text.endswith("Signaling Trainer to stop.") and self._last is not None:
+            # ``EarlyStopping(verbose=True)`` stops fit at the end of this epoch: the run's size, so an early-stopped
+            # run reads as finished, not as a stalled one (the callback's ``_evaluate_stopping_criteria``).
+            return [Config(total_epochs=self._last[0] + 1)]
         if "`Trainer.fit` stopped" in text:
             # The end of fit (Lightning 2.x ``_check_stopping``): the limit reached is the run's size, so the run
             # reads as finished even though the per-epoch bars never print the total.
