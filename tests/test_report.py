@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -244,3 +245,15 @@ def test_an_early_stopped_keras_run_is_finished_not_stalled(capsys, tmp_path: Pa
     cut = tmp_path / "cut.log"
     cut.write_text("".join(real))
     assert json.loads(report(capsys, "--json", str(cut)))["state"] != "finished"
+
+
+def test_an_early_stopped_hf_trainer_run_is_finished_where_its_summary_says(capsys, tmp_path: Path) -> None:
+    # The real HF Trainer log cut at its bar's 600/1200, then its own closing summary (EarlyStoppingCallback ends a
+    # run so: the bar stops, the Trainer prints train_runtime).
+    records = re.split(r"(?<=[\r\n])", (DATA / "real_hf_trainer.log").read_text())
+    cut = next(i for i, r in enumerate(records) if "600/1200" in r)
+    summary = next(r for r in records if "train_runtime" in r).strip()
+    stopped = tmp_path / "stopped.log"
+    stopped.write_text("".join(records[: cut + 1]) + "\n" + summary + "\n")
+    data = json.loads(report(capsys, "--json", str(stopped)))
+    assert data["state"] == "finished" and data["iteration"] == data["total_iterations"] == 600

@@ -112,8 +112,12 @@ class HfTrainerParser(Parser):
                 return []
             return self.bars.take_loss(loss)
         if "train_runtime" in pairs and self.bars.main_n is not None:
-            # The closing summary: the run reached its last step (the bar's final redraw may be missing).
-            return [self.bars.at_main()]
+            # The closing summary: the run ends at its last step (the bar's final redraw may be missing), before the
+            # bar's total when it stopped early (``EarlyStoppingCallback``, a ``should_training_stop``).
+            end = self.bars.at_main()
+            if end.batches_per_epoch is None:
+                end.total_iterations = end.iteration
+            return [end]
         return []
 
     def _dict_position(self, pairs: dict[str, str]) -> Progress | None:
