@@ -2,15 +2,19 @@
 
 Rules, first match wins:
 
-1. ``stalled``: the estimator says no progress (hung collective, stopped or dead process).
-2. ``eval_or_checkpoint``: the estimator says an evaluation/checkpoint is running.
-3. ``healthy``: warming up or finished (slowness then is expected or moot).
-4. ``input_bound``: data loading dominates the iteration, or the run is slow and either the data time explains
+1. ``crashed``: the last thing the trainer printed after its last progress line (or before any) is an exception
+   it did not catch (a traceback's last line, ``estimate.failure``), and the run is not finished: its process has
+   exited, unless the exception was a caught one logged with its traceback (progress then follows and clears it).
+   Known at once, before the stall rule's delay; the state stays what the progress says (``stalled`` later).
+2. ``stalled``: the estimator says no progress (hung collective, stopped or dead process).
+3. ``eval_or_checkpoint``: the estimator says an evaluation/checkpoint is running.
+4. ``healthy``: warming up or finished (slowness then is expected or moot).
+5. ``input_bound``: data loading dominates the iteration, or the run is slow and either the data time explains
    most of the slowdown or the GPUs idle / dip to idle (waiting for the host: the classic I/O stall).
-5. ``throttled``: slow while a thermal/power clocks-event reason (``THROTTLE_REASONS``) is active.
-6. ``compute_slowdown``: slow with busy, unthrottled GPUs (contention, smaller batches, a heavier step), or slow
+6. ``throttled``: slow while a thermal/power clocks-event reason (``THROTTLE_REASONS``) is active.
+7. ``compute_slowdown``: slow with busy, unthrottled GPUs (contention, smaller batches, a heavier step), or slow
    with no GPU data and nothing pointing at input.
-7. ``healthy`` otherwise.
+8. ``healthy`` otherwise.
 
 Slow means ``regressed``, or a pace ratio of at least ``SLOW_PACE_RATIO`` against the baseline (or, before a
 baseline exists, against the pace before the latest change point: ``shift_ratio``).
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 from exporter.estimate.model import Estimate
 from exporter.gpu.snapshot import THROTTLE_REASONS, GpuSnapshot
 
-CAUSES = ("input_bound", "throttled", "eval_or_checkpoint", "stalled", "compute_slowdown", "healthy")
+CAUSES = ("input_bound", "throttled", "eval_or_checkpoint", "stalled", "crashed", "compute_slowdown", "healthy")
 
 SLOW_PACE_RATIO = 1.25
 """Current pace this much slower than the baseline counts as slow even before the estimator's persistence
@@ -121,6 +125,10 @@ def diagnose(estimate: Estimate, gpus: Sequence[GpuSnapshot] = ()) -> Diagnosis:
     g = _gpus(gpus)
     state = estimate.state
 
+    if estimate.failure is not None and state != "finished":
+        when = "after its last progress line" if estimate.iteration is not None else "before any progress line"
+        return Diagnosis("crashed", f"the trainer printed {estimate.failure!r} {when}: unless progress follows, its "
+                                    "process has exited. Fix the error and restart (or resume).")
     if state == "stalled":
         if g.known and g.mean is not None and g.mean >= GPU_BUSY_RATIO:
             detail = f"{g.busy_text()} with no progress: typical of a collective (NCCL) deadlock or a hung rank"

@@ -107,7 +107,16 @@ class Config(_Stamped):
     """True for a config header that starts a new run (a restarted or resumed trainer prints it again)."""
 
 
-Event = Progress | Eval | Checkpoint | Config
+@dataclass(slots=True)
+class Failure(_Stamped):
+    """The trainer printed an exception it did not catch (the last line of a Python traceback)."""
+
+    kind: ClassVar[str] = "failure"
+    message: str = ""
+    """``ExceptionType: message`` as printed (cut at ``MESSAGE_CHARS``)."""
+
+
+Event = Progress | Eval | Checkpoint | Config | Failure
 
 
 @dataclass(slots=True)

@@ -134,6 +134,28 @@ def test_running_then_stalled_then_finished(tmp_path: Path) -> None:
     assert worker.state().estimate.state == "finished"
 
 
+def test_a_traceback_after_the_last_progress_line_is_a_crash_on_the_page_and_in_the_metrics(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text("Overriding: max_iters = 400\n")
+    clock = Clock(1_800_000_000.0)
+    worker = worker_for(log, clock)
+    worker.step()
+    for i in range(0, 100, 10):
+        clock.now += 0.5
+        with log.open("a") as f:
+            f.write(nanogpt(i, i + 10))
+        worker.step()
+    with log.open("a") as f:
+        f.write('Traceback (most recent call last):\n  File "train.py", line 9, in <module>\n'
+                "torch.OutOfMemoryError: CUDA out of memory.\n")
+    clock.now += 0.5
+    worker.step()
+    state = worker.state()
+    assert state.diagnosis.cause == "crashed" and state.estimate.state == "running"  # at once, before the stall
+    assert "torch.OutOfMemoryError: CUDA out of memory." in render_page([state], None)
+    assert scrape(worker)[("training_diagnosis", (("cause", "crashed"), *RUN))] == 1.0
+
+
 def test_a_run_that_cannot_print_its_total_finishes_at_its_last_line(tmp_path: Path) -> None:
     # Lines every 10 iterations from 0 and a total of 395 (pytorch/examples' MNIST loop: batches 0, 10, ... of an
     # epoch that ends between two): 390 is the last line it can print; 380 is not.

@@ -97,7 +97,7 @@ def pace_history_of(run: Run, points: int = 240) -> tuple[tuple[float, float], .
 
 def assemble(run: Run, *, total: int | None, now: float, runs: int, nonfinite: int, judged: Judged) -> Estimate:
     """The estimate of ``run`` as of ``now``: where it is, its pace, state, ETA and range, from its parts."""
-    out = Estimate(runs=runs, nonfinite_loss_events=nonfinite)
+    out = Estimate(runs=runs, nonfinite_loss_events=nonfinite, failure=run.failure)
     out.total_iterations = total
     last = run.last
     if last is None:

@@ -17,7 +17,7 @@ from exporter.estimate.periodic import DETECTED
 from exporter.estimate.phases import TimeSplit
 from exporter.estimate.robust import median
 from exporter.estimate.run import GAPS_KEPT, Run, RunPlan, total_of, typical_line_gap
-from exporter.events import Checkpoint, Config, Eval, Event, Progress, ProgressColumns
+from exporter.events import Checkpoint, Config, Eval, Event, Failure, Progress, ProgressColumns
 
 BURST_LINES = 16
 """Progress lines arriving at one time that mark a log written out in blocks (``Run.buffered``): more than a live
@@ -80,6 +80,7 @@ class Estimator:
     def observe(self, event: Event | ProgressColumns) -> None:
         """Take one event (or a run of progress lines read as columns) into account."""
         if isinstance(event, ProgressColumns):
+            self._run.failure = None
             self._columns(event)
         else:
             self._event(event)
@@ -91,6 +92,7 @@ class Estimator:
         if run.first_time is None and event.time is not None:
             run.first_time = event.time
         if isinstance(event, Progress):
+            run.failure = None  # progress after a printed exception: it was caught, the run goes on
             self._progress(event)
         elif isinstance(event, Config):
             self._config(event)
@@ -101,6 +103,8 @@ class Estimator:
             self._tag(event.iteration, "eval")
         elif isinstance(event, Checkpoint):
             self._tag(event.iteration, "checkpoint")
+        elif isinstance(event, Failure):
+            run.failure = event.message
 
     def _columns(self, columns: ProgressColumns) -> None:
         """Consecutive progress lines, as ``observe`` on each: lines without record times that only join the open

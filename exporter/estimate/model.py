@@ -39,6 +39,8 @@ class Estimate:
     last_progress_timestamp_seconds: float | None = None
     seconds_since_progress: float | None = None
     """While stalled: seconds since the latest progress line (None otherwise)."""
+    failure: str | None = None
+    """The exception the trainer printed after its latest progress line (a traceback's last line), if any."""
     warmup_seconds: float | None = None
     """Time spent in warm-up (compile, first iterations), excluded from the pace."""
     warmup_iterations: int | None = None

@@ -56,6 +56,8 @@ class Run:
     anchor_iteration: int | None = None
     anchor_time: float | None = None
     line_total: int | None = None
+    failure: str | None = None
+    """A traceback's last line printed since the latest progress line (progress after it: the run went on)."""
     warmup_pending: list[tuple[Sample, frozenset[str]]] = field(default_factory=list)
     warmup_done: bool = False
     warmup_seconds: float = 0.0

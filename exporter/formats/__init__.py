@@ -55,6 +55,7 @@ from exporter.formats import (
     yolox,
 )
 from exporter.formats.base import Parser
+from exporter.formats.failures import FailureDetector
 
 _MODULES = (
     nanogpt,
@@ -173,6 +174,7 @@ class AutoParser:
         self._quiet = 0
         self._probe: AutoParser | None = None
         self._probed = 0
+        self._failures = FailureDetector()
 
     @property
     def name(self) -> str | None:
@@ -180,7 +182,12 @@ class AutoParser:
         return None if self._chosen is None else self._chosen.name
 
     def parse(self, text: str, *, time: float | None = None, record: int = 0) -> list[Event]:
-        """Events for one record's text, stamped; on the record that decides the family, the buffered ones first."""
+        """Events for one record's text, stamped; on the record that decides the family, the buffered ones first.
+        A traceback's last line is a ``Failure`` whatever the family (none decided yet included)."""
+        failure = self._failures.feed(text)
+        if failure is not None:
+            failure.time, failure.record, failure.format = time, record, self.name or ""
+            return [failure]
         if self._chosen is not None:
             events = self._run(self._chosen, text, time, record)
             if any(isinstance(event, Progress) for event in events) or len(self._factories) == 1:

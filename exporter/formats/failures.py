@@ -1,0 +1,45 @@
+"""A trainer's fatal error in its log, whatever the trainer: the last line of a Python traceback.
+
+Python prints an exception nothing caught as ``Traceback (most recent call last):``, the indented frames (``  File
+"train.py", line 9, in <module>``, the source lines, 3.11's ``^^^^`` markers), then ``ExceptionType: message``
+(``torch.OutOfMemoryError: CUDA out of memory. …``, ``KeyboardInterrupt``); chained exceptions repeat the block after
+``During handling of the above exception, another exception occurred:``, so each block's line is a ``Failure`` and
+the last is the one that ended the process. A ``Failure`` says what was printed: ``logging.exception`` prints a
+caught one the same way, and progress after it shows the run went on (the estimator then forgets it).
+"""
+
+from __future__ import annotations
+
+import re
+
+from exporter.events import Failure
+
+HEADER = "Traceback (most recent call last):"
+MESSAGE_CHARS = 300
+"""What a failure keeps of its line: the exception and the start of its message (CUDA's run to a paragraph)."""
+_EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(?::|$)")
+"""An exception's qualified name that starts the line, alone or before ``: message``."""
+FRAME_LINES = 200
+"""Lines a traceback may run before its exception's; past that the header was something else's."""
+
+
+class FailureDetector:
+    """One input's tracebacks: whether one is open, and for how many lines."""
+
+    def __init__(self) -> None:
+        self._open: int | None = None
+
+    def feed(self, text: str) -> Failure | None:
+        """The failure this line ends, if it ends one."""
+        if text.startswith(HEADER):
+            self._open = 0
+            return None
+        if self._open is None:
+            return None
+        self._open += 1
+        if not text.strip() or text[:1] in " \t" or self._open > FRAME_LINES:
+            if self._open > FRAME_LINES:
+                self._open = None
+            return None  # a frame, its source line, or a blank
+        self._open = None
+        return Failure(message=text.strip()[:MESSAGE_CHARS]) if _EXCEPTION.match(text) else None
