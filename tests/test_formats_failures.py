@@ -80,3 +80,12 @@ def test_report_names_the_crash_of_a_dead_run(capsys, tmp_path: Path) -> None:
     # Judged at the log's end, the moment it printed the traceback: not stalled yet, crashed all the same.
     assert data["state"] == "running" and data["cause"] == "crashed" and data["failure"] == OOM[-1]
     assert "torch.OutOfMemoryError: CUDA out of memory" in data["hint"]
+
+
+def test_a_real_tqdm_loop_that_crashed_is_crashed_after_its_bar(capsys) -> None:
+    """``benchmarks/corpus/crash_loop.py``: the bar's family is still in its decision window when the traceback
+    comes, so the failure is held back with the bar's events and follows them (else their progress would clear it)."""
+    assert main(["report", "--json", str(DATA / "real_tqdm_crash.tslog")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["iteration"] == 400 and data["cause"] == "crashed"
+    assert data["failure"] == "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB (simulated at step 400)"

@@ -505,3 +505,13 @@ def test_a_bar_over_epochs_without_description_around_a_bar_that_never_draws_its
     progress = [e for e in feed(TqdmBarsParser(), lines) if isinstance(e, Progress)]
     positions = [p.global_iteration for p in progress]
     assert positions == sorted(positions) and (positions[-1], progress[-1].global_total) == (900, 900)
+
+
+def test_a_slow_first_step_is_no_reference_for_a_skip_ahead() -> None:
+    """tests/data/real_tqdm_crash.log: the first step took 0.65 s (start-up), the next 16 came in the same second at
+    ~30 it/s: quick steps after a slow first one, not a resume's skip-ahead, so the printed rates stand."""
+    pipeline = Pipeline()
+    progress = [e for e in pipeline.read(DATA / "real_tqdm_crash.log") if isinstance(e, Progress)]
+    seconds = {e.iteration: e.iteration_seconds for e in progress}
+    assert seconds[1] == pytest.approx(1 / 1.53) and seconds[17] == pytest.approx(1 / 29.87)
+    assert seconds[400] == pytest.approx(1 / 126.19)

@@ -187,6 +187,10 @@ class AutoParser:
         failure = self._failures.feed(text)
         if failure is not None:
             failure.time, failure.record, failure.format = time, record, self.name or ""
+            if self._chosen is None and self._tentative is not None:
+                for buffer in self._buffers:  # after the progress still held back, whichever family wins
+                    buffer.append(failure)
+                return []
             return [failure]
         if self._chosen is not None:
             events = self._run(self._chosen, text, time, record)

@@ -25,7 +25,7 @@ after a skip-ahead: a resumed Hugging Face run counts the steps done before the 
 bar's first second (``0/6000`` then ``2003/6000 [00:00<00:00, 16813.61it/s]``), and tqdm then shows that rate, or
 ones decaying from it, for a minute or more (its dynamic ``miniters``: the steps of one update set how many must
 pass before it measures again). A redraw in the bar's first second that counts more steps than the bar's latest
-pace does in ``SKIP_SECONDS`` is such a skip: from then on the pace is the bar's elapsed time over the steps since
+pace (not its first step's alone, which holds the start-up) does in ``SKIP_SECONDS`` is such a skip: from then on the pace is the bar's elapsed time over the steps since
 the skip (the pace before it while that spans under ``AVERAGE_AFTER`` seconds), until the rate agrees with it again.
 """
 
@@ -319,7 +319,9 @@ class BarTracker:
                     and moved * self._pace > SKIP_SECONDS):
                 self._skip = (bar.n, elapsed)
                 return None  # its rate counts steps done before the bar began
-            if bar.seconds is not None:
+            if bar.seconds is not None and bar.n > 1:
+                # Not the bar's first step alone: that one holds the start-up (a CUDA context, the loader's first
+                # batch), often many times a step, and the quick steps after it would read as a skip-ahead.
                 self._pace = bar.seconds
             return bar.seconds
         start, began = self._skip
