@@ -35,6 +35,9 @@ def test_a_tracebacks_last_line_is_the_failure_and_each_chained_block_has_one() 
     chained = ["Traceback (most recent call last):", '  File "x.py", line 1, in <module>', "KeyError: 'lr'", "",
                "During handling of the above exception, another exception occurred:", "", *OOM[:2], "KeyboardInterrupt"]
     assert failures(chained) == ["KeyError: 'lr'", "KeyboardInterrupt"]
+    # An HF Trainer's bar is left open by the exception: Python's traceback joins its last redraw's record.
+    glued = ["  4%|▍         | 50/1200 [00:01<00:24, 47.2it/s]Traceback (most recent call last):", *OOM[1:]]
+    assert failures(glued) == [OOM[-1]]
 
 
 def test_no_failure_without_an_exception_line() -> None:

@@ -31,7 +31,7 @@ class FailureDetector:
 
     def feed(self, text: str) -> Failure | None:
         """The failure this line ends, if it ends one."""
-        if text.startswith(HEADER):
+        if HEADER in text:  # also after a bar's last redraw that no newline ended (a bar the exception left open)
             self._open = 0
             return None
         if self._open is None:
