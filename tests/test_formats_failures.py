@@ -38,6 +38,8 @@ def test_a_tracebacks_last_line_is_the_failure_and_each_chained_block_has_one() 
     # An HF Trainer's bar is left open by the exception: Python's traceback joins its last redraw's record.
     glued = ["  4%|▍         | 50/1200 [00:01<00:24, 47.2it/s]Traceback (most recent call last):", *OOM[1:]]
     assert failures(glued) == [OOM[-1]]
+    assert failures(["Fatal Python error: Segmentation fault", "", "Current thread 0x00007f (most recent call first):",
+                     '  File "train.py", line 9 in <module>']) == ["Fatal Python error: Segmentation fault"]
 
 
 def test_no_failure_without_an_exception_line() -> None:

@@ -4,8 +4,9 @@ Python prints an exception nothing caught as ``Traceback (most recent call last)
 "train.py", line 9, in <module>``, the source lines, 3.11's ``^^^^`` markers), then ``ExceptionType: message``
 (``torch.OutOfMemoryError: CUDA out of memory. …``, ``KeyboardInterrupt``); chained exceptions repeat the block after
 ``During handling of the above exception, another exception occurred:``, so each block's line is a ``Failure`` and
-the last is the one that ended the process. A ``Failure`` says what was printed: ``logging.exception`` prints a
-caught one the same way, and progress after it shows the run went on (the estimator then forgets it).
+the last is the one that ended the process; ``Fatal Python error: Segmentation fault`` is one too. A ``Failure``
+says what was printed: ``logging.exception`` prints a caught one the same way, and progress after it shows the run
+went on (the estimator then forgets it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import re
 from exporter.events import Failure
 
 HEADER = "Traceback (most recent call last):"
+FATAL = "Fatal Python error: "
+"""What the interpreter prints when it dies without a traceback of its own (a segmentation fault in a native
+extension with ``faulthandler`` on, as ``python -X faulthandler`` and pytest enable)."""
 MESSAGE_CHARS = 300
 """What a failure keeps of its line: the exception and the start of its message (CUDA's run to a paragraph)."""
 _EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(?::|$)")
@@ -31,6 +35,9 @@ class FailureDetector:
 
     def feed(self, text: str) -> Failure | None:
         """The failure this line ends, if it ends one."""
+        if text.startswith(FATAL):
+            self._open = None
+            return Failure(message=text.strip()[:MESSAGE_CHARS])
         if HEADER in text:  # also after a bar's last redraw that no newline ended (a bar the exception left open)
             self._open = 0
             return None
