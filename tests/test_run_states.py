@@ -105,17 +105,23 @@ def test_no_progress_line_recognised(tmp_path: Path) -> None:
     assert forced.state().status.endswith("(tried: keras)")
 
 
-def test_running_then_stalled_then_finished(tmp_path: Path) -> None:
+def running(tmp_path: Path, upto: int) -> tuple[Path, Clock, RunWorker]:
+    """A nanoGPT run of 400 iterations followed to ``upto``, a line every half second, the worker stepped each time."""
     log = tmp_path / "train.log"
     log.write_text("Overriding: max_iters = 400\n")
     clock = Clock(1_800_000_000.0)
     worker = worker_for(log, clock)
     worker.step()
-    for i in range(0, 200, 10):
+    for i in range(0, upto, 10):
         clock.now += 0.5
         with log.open("a") as f:
             f.write(nanogpt(i, i + 10))
         worker.step()
+    return log, clock, worker
+
+
+def test_running_then_stalled_then_finished(tmp_path: Path) -> None:
+    log, clock, worker = running(tmp_path, 200)
     state = worker.state()
     assert state.status == "" and state.estimate.state == "running"
     assert ("training_eta_seconds", RUN) in scrape(worker)
@@ -135,16 +141,7 @@ def test_running_then_stalled_then_finished(tmp_path: Path) -> None:
 
 
 def test_a_traceback_after_the_last_progress_line_is_a_crash_on_the_page_and_in_the_metrics(tmp_path: Path) -> None:
-    log = tmp_path / "train.log"
-    log.write_text("Overriding: max_iters = 400\n")
-    clock = Clock(1_800_000_000.0)
-    worker = worker_for(log, clock)
-    worker.step()
-    for i in range(0, 100, 10):
-        clock.now += 0.5
-        with log.open("a") as f:
-            f.write(nanogpt(i, i + 10))
-        worker.step()
+    log, clock, worker = running(tmp_path, 100)
     with log.open("a") as f:
         f.write('Traceback (most recent call last):\n  File "train.py", line 9, in <module>\n'
                 "torch.OutOfMemoryError: CUDA out of memory.\n")
