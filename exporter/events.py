@@ -113,7 +113,7 @@ class Failure(_Stamped):
 
     kind: ClassVar[str] = "failure"
     message: str = ""
-    """``ExceptionType: message`` as printed (cut at ``MESSAGE_CHARS``)."""
+    """``ExceptionType: message`` as printed (cut at ``formats.failures.MESSAGE_CHARS``)."""
 
 
 Event = Progress | Eval | Checkpoint | Config | Failure
