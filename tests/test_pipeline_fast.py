@@ -226,3 +226,14 @@ def test_the_bar_fast_lane_reads_redraws_of_the_training_bar_only() -> None:
     for odd in (" 12%|█         | 12/20 [00:02<00:18,  4.00it/s]", "Eval:  12%|█  | 12/100 [00:02<00:18,  4.00it/s]",
                 " 12%|█         | 12/100 [00:02<00:18,  4.00it/s, loss=1.2]", " 12%|█  | 12/100 [00:02<?, ?it/s]"):
         assert parser.fast_progress(odd) is None
+
+
+def test_a_training_bar_like_the_candidate_bar_over_epochs_is_read_whole() -> None:
+    """Found by the property test above: a bar of 100 replaced at 0 by a larger one is a candidate bar over epochs;
+    when the training bar is again of 100 (the total the log states), its redraws may be that bar moving
+    (``BarEpochs.other_bar``), so the fast lane and the columns leave them to ``parse``."""
+    lines = ["  0%|          | 0/100 [00:00<?, ?it/s]", " 0%|███▏      | 0/10000000000000000 [00:12<01:34, 1.00it/s]",
+             "  Total optimization steps = 100", *["0%|███▏      | 0/100 [00:12<01:34, 1.00it/s]"] * 3,
+             "2%|███▏      | 2/100 [00:12<01:34, 1.00it/s]"]
+    for forced in (HfTrainerParser, TqdmBarsParser):
+        assert_same_events(lines, ["\n"], False, forced, None)

@@ -81,6 +81,10 @@ class BarEpochs:
     def is_outer(self, desc: str, total: int | None) -> bool:
         return self._outer is not None and (desc, total) == self._outer
 
+    def watches(self, desc: str, total: int | None) -> bool:
+        """Whether a bar of ``desc`` and ``total`` is the candidate's: each redraw of it may decide (``other_bar``)."""
+        return self._candidate is not None and self._candidate[:2] == (desc, total)
+
     def other_bar(self, desc: str, total: int | None, n: int) -> None:
         """A bar that is neither the training bar nor the bar over epochs: the candidate, when it is that bar again."""
         candidate = self._candidate

@@ -354,13 +354,16 @@ class BarTracker:
         total = int(total_text)
         if total != (self.main_total if self.expected_total is None else self.expected_total):
             return None
+        if self._epochs.watches("", total):
+            return None  # a redraw that may be the candidate bar over epochs moving (``_role``) is read whole
         n = int(n_text)
         if n < (self.main_n or 0) or (self._epochs.guessed and n >= total):
             return None  # the bar starts over, which may begin an epoch, or ends a guessed one (``_follow``)
         seconds = fast_seconds(rate_text, unit)
         if seconds is None:
             return None
-        self._pace = seconds
+        if n > 1:  # as ``_seconds`` takes a reference pace
+            self._pace = seconds
         self._main_desc = ""  # as ``_follow`` leaves it after a redraw without one
         return self._main(n, total, seconds, None)
 
@@ -369,7 +372,7 @@ class BarTracker:
         1 it/s or more (groups: n, rate); None before a training bar (a loss may wait for it) and while an eval
         bar is open (the next training bar closes it)."""
         total = self.main_total if self.expected_total is None else self.expected_total
-        if not self._has_main or self._eval_open or total is None:
+        if not self._has_main or self._eval_open or total is None or self._epochs.watches("", total):
             return None
         return _bar_columns(total)
 
