@@ -40,6 +40,9 @@ def test_a_tracebacks_last_line_is_the_failure_and_each_chained_block_has_one() 
     assert failures(glued) == [OOM[-1]]
     assert failures(["Fatal Python error: Segmentation fault", "", "Current thread 0x00007f (most recent call first):",
                      '  File "train.py", line 9 in <module>']) == ["Fatal Python error: Segmentation fault"]
+    assert failures(["Epoch 1:  45%|████▌     | 450/1000 [00:05<00:06, 89.0it/s]", "",
+                     "Detected KeyboardInterrupt, attempting graceful shutdown ..."]) == [
+        "Detected KeyboardInterrupt, attempting graceful shutdown ..."]
 
 
 def test_no_failure_without_an_exception_line() -> None:

@@ -4,9 +4,10 @@ Python prints an exception nothing caught as ``Traceback (most recent call last)
 "train.py", line 9, in <module>``, the source lines, 3.11's ``^^^^`` markers), then ``ExceptionType: message``
 (``torch.OutOfMemoryError: CUDA out of memory. …``, ``KeyboardInterrupt``); chained exceptions repeat the block after
 ``During handling of the above exception, another exception occurred:``, so each block's line is a ``Failure`` and
-the last is the one that ended the process; ``Fatal Python error: Segmentation fault`` is one too. A ``Failure``
-says what was printed: ``logging.exception`` prints a caught one the same way, and progress after it shows the run
-went on (the estimator then forgets it).
+the last is the one that ended the process; ``Fatal Python error: Segmentation fault`` and Lightning's ``Detected
+KeyboardInterrupt, attempting graceful shutdown ...`` are ones too. A ``Failure`` says what was printed:
+``logging.exception`` prints a caught one the same way, and progress after it shows the run went on (the estimator
+then forgets it).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import re
 from exporter.events import Failure
 
 HEADER = "Traceback (most recent call last):"
-FATAL = "Fatal Python error: "
-"""What the interpreter prints when it dies without a traceback of its own (a segmentation fault in a native
-extension with ``faulthandler`` on, as ``python -X faulthandler`` and pytest enable)."""
+FATAL = ("Fatal Python error: ", "Detected KeyboardInterrupt, attempting graceful shutdown")
+"""Lines that end a process without a traceback: the interpreter's own death (a segmentation fault in a native
+extension with ``faulthandler`` on, as ``python -X faulthandler`` and pytest enable), and Lightning's Ctrl+C, which
+it catches to tear down and then ``sys.exit(1)`` (``trainer/call.py``, Lightning-AI/pytorch-lightning at 7f0c3436cd)."""
 MESSAGE_CHARS = 300
 """What a failure keeps of its line: the exception and the start of its message (CUDA's run to a paragraph)."""
 _EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(?::|$)")
