@@ -13,6 +13,7 @@ from exporter.estimate.model import Estimate
 from exporter.events import Failure, Progress
 from exporter.formats import AutoParser
 from exporter.formats.failures import FRAME_LINES, FailureDetector
+from exporter.sources import read_records
 
 DATA = Path(__file__).parent / "data"
 OOM = [
@@ -43,6 +44,13 @@ def test_a_tracebacks_last_line_is_the_failure_and_each_chained_block_has_one() 
     assert failures(["Epoch 1:  45%|████▌     | 450/1000 [00:05<00:06, 89.0it/s]", "",
                      "Detected KeyboardInterrupt, attempting graceful shutdown ..."]) == [
         "Detected KeyboardInterrupt, attempting graceful shutdown ..."]
+    ends = ["bash: line 1: 12345 Killed                  python train.py",
+            "slurmstepd: error: *** JOB 4242 ON node17 CANCELLED AT 2026-12-01T10:00:00 DUE TO TIME LIMIT ***",
+            "slurmstepd: error: Detected 1 oom_kill event in StepId=4242.batch. Some of the step tasks have been OOM "
+            "Killed.",
+            "srun: error: node17: task 0: Out Of Memory"]
+    assert failures(ends) == ends
+    assert failures(["Killed 3 zombie workers", "the job was CANCELLED by the user", "oom_score_adj set"]) == []
 
 
 def test_no_failure_without_an_exception_line() -> None:
@@ -97,3 +105,15 @@ def test_a_real_tqdm_loop_that_crashed_is_crashed_after_its_bar(capsys) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["iteration"] == 400 and data["cause"] == "crashed"
     assert data["failure"] == "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB (simulated at step 400)"
+
+
+def test_no_failure_in_the_real_logs_of_runs_that_did_not_crash() -> None:
+    root = DATA.parent.parent
+    logs = [*DATA.glob("*.log"), *DATA.glob("*.tslog"), *root.glob("benchmarks/data/*.tslog")]
+    found = {}
+    for path in logs:
+        detector = FailureDetector()
+        messages = [f.message for f in (detector.feed(r.text) for r in read_records(str(path))) if f is not None]
+        if messages:
+            found[path.name] = messages
+    assert set(found) == {"real_tqdm_crash.log", "real_tqdm_crash.tslog"}

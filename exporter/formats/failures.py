@@ -23,6 +23,14 @@ extension with ``faulthandler`` on, as ``python -X faulthandler`` and pytest ena
 it catches to tear down and then ``sys.exit(1)`` (``trainer/call.py``, Lightning-AI/pytorch-lightning at 7f0c3436cd)."""
 MESSAGE_CHARS = 300
 """What a failure keeps of its line: the exception and the start of its message (CUDA's run to a paragraph)."""
+_KILLED = re.compile(
+    r"(?:\S+: line \d+: +\d+ (?:Killed|Segmentation fault)"  # bash's word on a child it lost (SIGKILL: the OOM killer)
+    r"|slurmstepd: error: (?:\*\*\* (?:JOB|STEP) \S+ ON \S+ CANCELLED AT|Detected \d+ oom[_-]kill event)"
+    r"|srun: error: \S+: tasks? [\d,-]+: (?:Killed|Out Of Memory))"
+)
+"""A job's end its scheduler or shell prints into the same output: bash's ``bash: line 1: 12345 Killed  python
+train.py``, Slurm's ``slurmstepd: error: *** JOB 42 ON node1 CANCELLED AT 2026-12-01T10:00:00 DUE TO TIME LIMIT ***``,
+``slurmstepd: error: Detected 1 oom_kill event in StepId=42.batch…``, ``srun: error: node1: task 0: Out Of Memory``."""
 _EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(?::|$)")
 """An exception's qualified name that starts the line, alone or before ``: message``."""
 FRAME_LINES = 200
@@ -37,7 +45,8 @@ class FailureDetector:
 
     def feed(self, text: str) -> Failure | None:
         """The failure this line ends, if it ends one."""
-        if text.startswith(FATAL):
+        if text.startswith(FATAL) or ((": line " in text or text.startswith(("slurmstepd: ", "srun: ")))
+                                      and _KILLED.match(text)):
             self._open = None
             return Failure(message=text.strip()[:MESSAGE_CHARS])
         if HEADER in text:  # also after a bar's last redraw that no newline ended (a bar the exception left open)
