@@ -74,7 +74,8 @@ def percent_to_ratio(text: str | None) -> float | None:
     return value / 100.0
 
 
-_EVAL_KEY = re.compile(r"^(?:val|valid|validation|eval|test)[_/]", re.IGNORECASE)
+EVAL_KEY = re.compile(r"^(?:val|valid|validation|eval|test)[_/]", re.IGNORECASE)
+"""The prefix of an evaluation's metric key (``val_loss``, ``eval/accuracy``)."""
 
 
 def pick_loss(pairs: Iterable[tuple[str, str]]) -> float | None:
@@ -86,7 +87,7 @@ def pick_loss(pairs: Iterable[tuple[str, str]]) -> float | None:
     best: tuple[int, float] | None = None
     for key, raw in pairs:
         lowered = key.lower()
-        if "loss" not in lowered or _EVAL_KEY.match(lowered):
+        if "loss" not in lowered or EVAL_KEY.match(lowered):
             continue
         value = number(raw)
         if value is None:

@@ -55,9 +55,10 @@ class FailureDetector:
         if self._open is None:
             return None
         self._open += 1
-        if not text.strip() or text[:1] in " \t" or self._open > FRAME_LINES:
-            if self._open > FRAME_LINES:
-                self._open = None
+        if self._open > FRAME_LINES:
+            self._open = None
+            return None
+        if not text.strip() or text[:1] in " \t":
             return None  # a frame, its source line, or a blank
         self._open = None
         return Failure(message=text.strip()[:MESSAGE_CHARS]) if _EXCEPTION.match(text) else None

@@ -15,8 +15,8 @@
 
 The position is the first of ``num_updates``, ``global_step``, ``iteration``, ``iter``, ``step``, ``_step`` (W&B's)
 that the record holds as a whole number; keys are matched by their last part (``train/global_step``; a rate's
-last two, ``it/s``) without a ``train_`` prefix. A record is progress when it also holds a training metric (a loss or a learning rate that is no
-evaluation's); a record with a position and only other metrics after training began (mmengine's and detectron2's
+last two, ``it/s``) without a ``train_`` prefix. A record is progress when it also holds a training metric (a loss
+or a learning rate that is no evaluation's); a record with a position and only other metrics after training began (mmengine's and detectron2's
 evaluation results, a ``val_loss`` at a step) is an evaluation at the last training position. A loop that logs
 only epochs (``{"epoch": 3, "loss": 0.5, "val_loss": 0.6}``) counts epochs, until a record with a position comes.
 The total is ``total_steps``, ``max_steps``, ``max_iters``, ``max_iter``, ``total_iters``, ``num_training_steps`` or
@@ -34,7 +34,7 @@ import math
 from collections.abc import Iterator
 
 from exporter.events import Config, Eval, Event, Progress
-from exporter.formats._values import SCAN_LIMIT, pick_loss
+from exporter.formats._values import EVAL_KEY, SCAN_LIMIT, pick_loss
 from exporter.formats.base import Parser
 
 POSITION_KEYS = ("num_updates", "global_step", "iteration", "iter", "step", "_step")
@@ -54,7 +54,6 @@ DATA_TIME_FIELDS = _fields("data_time")
 EVAL_TIME_FIELDS = _fields("eval_time", "eval_runtime")
 RATE_KEYS = ("ups", "steps_per_second", "it/s")
 TOKEN_RATE_KEYS = ("tokens_per_second", "tokens_per_sec", "tok/s", "tokens/s", "wps")
-EVAL_PREFIXES = ("val_", "val/", "valid_", "valid/", "validation_", "validation/", "eval_", "eval/", "test_", "test/")
 CLOCK_SECONDS = 86400.0
 """A per-step ``time`` larger than a day is a timestamp or an elapsed clock."""
 _DECODER = json.JSONDecoder()
@@ -139,8 +138,7 @@ def _flat(value: dict[object, object], prefix: str) -> Iterator[tuple[str, objec
 
 def _evaluated(key: str) -> str:
     """An evaluation's key as ``pick_loss`` reads a training one (``valid_loss``: ``loss``)."""
-    name = key.lower().rsplit("/", 1)[-1]
-    return next((name[len(p):] for p in EVAL_PREFIXES if name.startswith(p)), name)
+    return EVAL_KEY.sub("", key.lower().rsplit("/", 1)[-1], count=1)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -149,7 +147,7 @@ def _name(key: str) -> str | None:
     lowered = key.lower()
     if lowered == "eval_interval":  # a setting, not an evaluation's result
         return lowered
-    if lowered.startswith(EVAL_PREFIXES) or any(part in ("val", "valid", "eval", "test") for part in lowered.split("/")):
+    if EVAL_KEY.match(lowered) or any(part in ("val", "valid", "eval", "test") for part in lowered.split("/")):
         return None
     parts = lowered.rsplit("/", 2)
     name = "/".join(parts[-2:]) if parts[-1] == "s" and len(parts) > 1 else parts[-1]  # a rate: ``it/s``, ``tok/s``

@@ -319,10 +319,7 @@ class BarTracker:
                     and moved * self._pace > SKIP_SECONDS):
                 self._skip = (bar.n, elapsed)
                 return None  # its rate counts steps done before the bar began
-            if bar.seconds is not None and bar.n > 1:
-                # Not the bar's first step alone: that one holds the start-up (a CUDA context, the loader's first
-                # batch), often many times a step, and the quick steps after it would read as a skip-ahead.
-                self._pace = bar.seconds
+            self._reference(bar.n, bar.seconds)
             return bar.seconds
         start, began = self._skip
         span = (elapsed or 0.0) - began
@@ -334,6 +331,13 @@ class BarTracker:
             self._pace = bar.seconds
             return bar.seconds
         return average
+
+    def _reference(self, n: int, seconds: float | None) -> None:
+        """A training-bar redraw's rate as the pace a skip-ahead is measured against: not the bar's first step's
+        alone, which holds the start-up (a CUDA context, the loader's first batch), often many times a step, so that
+        the quick steps after it would read as a skip-ahead."""
+        if seconds is not None and n > 1:
+            self._pace = seconds
 
     def _main(self, n: int, total: int | None, seconds: float | None, loss: float | None) -> Progress:
         """The training bar reached ``n``: its state, and the Progress (with a loss printed before any bar)."""
@@ -362,8 +366,7 @@ class BarTracker:
         seconds = fast_seconds(rate_text, unit)
         if seconds is None:
             return None
-        if n > 1:  # as ``_seconds`` takes a reference pace
-            self._pace = seconds
+        self._reference(n, seconds)
         self._main_desc = ""  # as ``_follow`` leaves it after a redraw without one
         return self._main(n, total, seconds, None)
 
