@@ -62,14 +62,16 @@ DEV = {"hf_trainer", "lightning_tqdm", "ng_perturbed", "ng_compile_clean", "ng_s
 FRESH = {"ng_stall90", "torch_stall", "ng_noisy2", "hf_resume", "pl_stall", "torch_sigstop", "keras_blip",
          "pl_resume", "hf_epochs", "hf4_resume", "mnist_example", "tutorial_sigstop", "word_lm_noisy", "keras_v2_stall",
          "ng_buffered_stall", "torch_epochs_stall", "torch_epochs_noisy", "hf_stdout_stall", "hf_stdout_noisy",
-         "torch_json_stall", "torch_json_noisy", "xgb_blip_sigstop"}
+         "torch_json_stall", "torch_json_noisy", "xgb_blip_sigstop",
+         "torch_logging_blip_sigstop"}
 """Held-out runs recorded after a design was fixed and scored once: a check on runs no choice has seen (the first
 three after the slowdown hedge and counting hangs by size, four after a resume continued the schedule of periodic
 work, three after the tqdm skip-ahead and the speed-up rule, three after the generic family learned epoch
 counters, one after work in every line became part of the pace, one of a block-buffered stdout after logs that
 arrive in blocks were read as such, one of a nested epoch loop after its bar over epochs was read as such, one
 printing its epochs after such lines were, two HF Trainer logs of the dicts alone (stdout without the bars)
-after those were read, two loops printing JSON records after those were read, and an XGBoost run after boosting logs were;
+after those were read, two loops printing JSON records after those were read, an XGBoost run after boosting logs were, and a loop reporting through ``logging`` (HF's no_trainer format)
+with no estimator changed since;
 ``benchmarks/data/README.md``). ``metriclogger_buffered_sigstop``,
 recorded then too, showed that a hang spread over consecutive lines counted as several: changed looking at it, it
 is held-out, no longer fresh; so is ``torch_lines_stall``, recorded after the generic family took the passes of a

@@ -148,3 +148,8 @@ run torch_json_noisy --plan "90 hog 2" -- $PY "$here/torch_json.py" 10000 2000
 # Recorded after gradient boosting logs were read (the boosting family; needs xgboost-cpu): XGBoost, a line every 10
 # rounds, two CPU hogs for a minute then a SIGSTOP; alone, scored once.
 run xgb_blip_sigstop --plan "90 hog 2; 150 unhog; 200 stop; 230 cont" -- $PY "$here/boost_train.py" xgboost 4000 300000
+
+# Recorded at the start of a release that changed no estimator (a check that the last one generalises): a loop that
+# reports through logging in the format of Hugging Face's no_trainer examples (whole-second timestamps, no step time
+# printed; the generic family), two CPU hogs for a minute then a SIGSTOP; alone, scored once.
+run torch_logging_blip_sigstop --plan "80 hog 2; 140 unhog; 200 stop; 230 cont" -- $PY "$here/torch_logging.py" 4 3000
