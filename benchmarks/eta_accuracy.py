@@ -50,7 +50,8 @@ from exporter.sources import read_records
 CORPUS = Path(__file__).resolve().parent / "data"
 DEFAULT_TOTALS = {"lightning_tqdm": 3000, "pl_val_speedup": 12000, "pl_stall": 8000, "pl_resume": 8000,
                   "mnist_example": 7 * 20000 + 19840, "word_lm_noisy": 13 * 285 + 280,
-                  "hf_stdout_stall": 3 * 1000, "hf_stdout_noisy": 3 * 1000, "xgb_blip_sigstop": 4000}
+                  "hf_stdout_stall": 3 * 1000, "hf_stdout_noisy": 3 * 1000, "xgb_blip_sigstop": 4000,
+                  "pl_valq_blip": 3 * 2000}
 """Totals a log does not print (Lightning's TQDM bar and pytorch/examples' loops show only the per-epoch total). Those
 loops print no line at an epoch's end and evaluate after their last line: the truth ends at the last line, so their
 total here is that line (8 x 20,000 or 14 x 285 would add the final evaluation to ours and not to the truth). An HF
@@ -63,7 +64,7 @@ FRESH = {"ng_stall90", "torch_stall", "ng_noisy2", "hf_resume", "pl_stall", "tor
          "pl_resume", "hf_epochs", "hf4_resume", "mnist_example", "tutorial_sigstop", "word_lm_noisy", "keras_v2_stall",
          "ng_buffered_stall", "torch_epochs_stall", "torch_epochs_noisy", "hf_stdout_stall", "hf_stdout_noisy",
          "torch_json_stall", "torch_json_noisy", "xgb_blip_sigstop",
-         "torch_logging_blip_sigstop"}
+         "torch_logging_blip_sigstop", "pl_valq_blip"}
 """Held-out runs recorded after a design was fixed and scored once: a check on runs no choice has seen (the first
 three after the slowdown hedge and counting hangs by size, four after a resume continued the schedule of periodic
 work, three after the tqdm skip-ahead and the speed-up rule, three after the generic family learned epoch
@@ -71,7 +72,7 @@ counters, one after work in every line became part of the pace, one of a block-b
 arrive in blocks were read as such, one of a nested epoch loop after its bar over epochs was read as such, one
 printing its epochs after such lines were, two HF Trainer logs of the dicts alone (stdout without the bars)
 after those were read, two loops printing JSON records after those were read, an XGBoost run after boosting logs were, and a loop reporting through ``logging`` (HF's no_trainer format)
-with no estimator changed since;
+and a Lightning run validating four times per epoch with no estimator changed since;
 ``benchmarks/data/README.md``). ``metriclogger_buffered_sigstop``,
 recorded then too, showed that a hang spread over consecutive lines counted as several: changed looking at it, it
 is held-out, no longer fresh; so is ``torch_lines_stall``, recorded after the generic family took the passes of a

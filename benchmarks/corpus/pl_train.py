@@ -1,8 +1,9 @@
 """Lightning with the TQDM bar and validation after every epoch, CPU only. The first epoch reads every sample
 "from disk" (a small sleep per batch), later epochs from a cache: a speed-up after the first epoch, as a real
 data set with a page cache or a cached transform gives (a resumed process starts cold again).
-``python pl_train.py EPOCHS [--resume]``: ``--resume`` continues from the newest checkpoint (saved at each epoch's
-end) in ``$PL_OUT`` (default /tmp/pl_out)."""
+``python pl_train.py EPOCHS [--resume] [--val-every F]``: ``--resume`` continues from the newest checkpoint (saved at
+each epoch's end) in ``$PL_OUT`` (default /tmp/pl_out); ``--val-every 0.25`` validates four times per epoch
+(Lightning's ``val_check_interval``)."""
 
 import glob
 import os
@@ -61,6 +62,9 @@ epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 4
 train = DataLoader(Cached(128000, 0.0004), batch_size=64)
 val = DataLoader(Cached(16000, 0.0), batch_size=256)
 root = os.environ.get("PL_OUT", "/tmp/pl_out")
-resume = max(glob.glob(f"{root}/checkpoints/*.ckpt"), key=os.path.getmtime) if "--resume" in sys.argv[2:] else None
-L.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=True, default_root_dir=root,
+args = sys.argv[2:]
+val_every = float(args[args.index("--val-every") + 1]) if "--val-every" in args else 1.0
+resume = max(glob.glob(f"{root}/checkpoints/*.ckpt"), key=os.path.getmtime) if "--resume" in args else None
+L.Trainer(max_epochs=epochs, val_check_interval=val_every, accelerator="cpu", logger=False, enable_checkpointing=True,
+          default_root_dir=root,
           callbacks=[TQDMProgressBar(refresh_rate=1)]).fit(Net(), train, val, ckpt_path=resume)

@@ -153,3 +153,6 @@ run xgb_blip_sigstop --plan "90 hog 2; 150 unhog; 200 stop; 230 cont" -- $PY "$h
 # reports through logging in the format of Hugging Face's no_trainer examples (whole-second timestamps, no step time
 # printed; the generic family), two CPU hogs for a minute then a SIGSTOP; alone, scored once.
 run torch_logging_blip_sigstop --plan "80 hog 2; 140 unhog; 200 stop; 230 cont" -- $PY "$here/torch_logging.py" 4 3000
+# The same release: Lightning validating four times per epoch (val_check_interval=0.25) after its cold first epoch,
+# two CPU hogs from 120 s (the run ended at 181 s, a minute later: a neighbour that stays); alone, scored once.
+PL_OUT=$work/pl-valq run pl_valq_blip --plan "120 hog 2; 180 unhog" -- $PY "$here/pl_train.py" 3 --val-every 0.25
