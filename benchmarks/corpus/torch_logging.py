@@ -8,7 +8,7 @@ logged as ``epoch 1: eval_loss 0.0012``. ``python torch_logging.py EPOCHS STEPS_
 import logging
 import sys
 
-import torch
+from _encoder import Encoder
 from _stall import maybe_stall
 
 logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%m/%d/%Y %H:%M:%S",
@@ -18,12 +18,7 @@ epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 4
 per_epoch = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
 total = epochs * per_epoch
 batch = 16
-torch.manual_seed(0)
-layer = torch.nn.TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=256, batch_first=True)
-model = torch.nn.TransformerEncoder(layer, num_layers=2)
-head = torch.nn.Linear(128, 1)
-opt = torch.optim.AdamW([*model.parameters(), *head.parameters()], 1e-3)
-sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total)
+net = Encoder(total)
 logger.info("***** Running training *****")
 logger.info(f"  Num examples = {per_epoch * batch}")
 logger.info(f"  Num Epochs = {epochs}")
@@ -31,19 +26,11 @@ logger.info(f"  Instantaneous batch size per device = {batch}")
 logger.info(f"  Total optimization steps = {total}")
 step = 0
 for epoch in range(1, epochs + 1):
-    model.train()
     for _ in range(per_epoch):
         maybe_stall()
-        x = torch.randn(batch, 32, 128)
-        loss = head(model(x)).pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+        loss = net.step(batch)
         step += 1
         if step % 25 == 0:
-            logger.info(f"epoch {epoch} | step {step}/{total} | loss {loss.item():.4f} | lr {sched.get_last_lr()[0]:.2e}")
-    model.eval()
-    with torch.no_grad():
-        val = sum(head(model(torch.randn(64, 32, 128))).pow(2).mean().item() for _ in range(60)) / 60
+            logger.info(f"epoch {epoch} | step {step}/{total} | loss {loss:.4f} | lr {net.lr():.2e}")
+    val = net.validate(60)
     logger.info(f"epoch {epoch}: eval_loss {val:.4f}")
