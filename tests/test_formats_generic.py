@@ -19,12 +19,14 @@ from exporter.sources import read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERIC_RUNS = {"mnist_example": (7 * 20000 + 19840, None, 8), "tutorial_sigstop": (12 * 600, 12 * 600, 1),
-                "word_lm_noisy": (13 * 285 + 280, None, 14), "torch_lines_stall": (6 * 3000, 6 * 3000, 6)}
+                "word_lm_noisy": (13 * 285 + 280, None, 14), "torch_lines_stall": (6 * 3000, 6 * 3000, 6),
+                "torch_logging_blip_sigstop": (12000, 12000, 4)}
 """Recorded runs of hand-written loops no family knows (``benchmarks/data/README.md``), read by the fallback: (last
 position, the run's total as the log states it, evaluation summaries). ``mnist_example``: 8 epochs of 20,000 samples
 (not printed), its last line at sample 19,840, a test pass after each epoch; ``tutorial_sigstop``: 12 epochs of 600
 steps, one test at the end; ``word_lm_noisy``: 14 epochs of 285 batches (not printed), a line every 20, a validation
-after each epoch; ``torch_lines_stall``: ``Epoch 1/6`` on a line of its own before each of 6 passes of 3,000 batches
+after each epoch; ``torch_logging_blip_sigstop``: 12,000 steps behind a ``logging`` prefix, an evaluation after each of
+4 epochs; ``torch_lines_stall``: ``Epoch 1/6`` on a line of its own before each of 6 passes of 3,000 batches
 (``Batch 50/3000, Loss: …``, the counter without its epoch), ``epoch 0: val_loss …`` after each."""
 LOOP_LOGS = {f"real_loop_epoch_{style}" for style in ("header", "summary", "none")}
 """Real hand-written loops in ``tests/data`` that only this family reads (``test_a_counter_that_starts_over_…``)."""
