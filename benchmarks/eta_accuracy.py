@@ -71,8 +71,9 @@ work, three after the tqdm skip-ahead and the speed-up rule, three after the gen
 counters, one after work in every line became part of the pace, one of a block-buffered stdout after logs that
 arrive in blocks were read as such, one of a nested epoch loop after its bar over epochs was read as such, one
 printing its epochs after such lines were, two HF Trainer logs of the dicts alone (stdout without the bars)
-after those were read, two loops printing JSON records after those were read, an XGBoost run after boosting logs were, and a loop reporting through ``logging`` (HF's no_trainer format)
-and a Lightning run validating four times per epoch with no estimator changed since;
+after those were read, two loops printing JSON records after those were read, an XGBoost run after boosting logs
+were, and two with no estimator changed since: a loop reporting through ``logging`` (HF's no_trainer format) and
+Lightning validating four times per epoch;
 ``benchmarks/data/README.md``). ``metriclogger_buffered_sigstop``,
 recorded then too, showed that a hang spread over consecutive lines counted as several: changed looking at it, it
 is held-out, no longer fresh; so is ``torch_lines_stall``, recorded after the generic family took the passes of a

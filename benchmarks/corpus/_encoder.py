@@ -13,14 +13,14 @@ class Encoder:
         self.opt = torch.optim.AdamW([*self.model.parameters(), *self.head.parameters()], 1e-3)
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, steps)
 
-    def step(self, batch: int = 16) -> float:
-        """One optimiser step; its loss."""
+    def step(self, batch: int = 16) -> torch.Tensor:
+        """One optimiser step; its loss (a tensor: ``.item()`` only where it is printed, as the loops did)."""
         loss = self.head(self.model(torch.randn(batch, 32, 128))).pow(2).mean()
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
         self.sched.step()
-        return loss.item()
+        return loss
 
     def lr(self) -> float:
         return self.sched.get_last_lr()[0]

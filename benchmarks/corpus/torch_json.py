@@ -23,7 +23,7 @@ for step in range(1, steps + 1):
     loss = net.step()
     if step % log_every == 0:
         now = time.time()
-        print(json.dumps({"step": step, "loss": round(loss, 4), "lr": net.lr(),
+        print(json.dumps({"step": step, "loss": round(loss.item(), 4), "lr": net.lr(),
                           "step_time": round((now - t0) / log_every, 4)}), flush=True)
         t0 = now
     if step % eval_interval == 0:

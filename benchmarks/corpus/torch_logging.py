@@ -26,11 +26,13 @@ logger.info(f"  Instantaneous batch size per device = {batch}")
 logger.info(f"  Total optimization steps = {total}")
 step = 0
 for epoch in range(1, epochs + 1):
+    net.model.train()
     for _ in range(per_epoch):
         maybe_stall()
         loss = net.step(batch)
         step += 1
         if step % 25 == 0:
-            logger.info(f"epoch {epoch} | step {step}/{total} | loss {loss:.4f} | lr {net.lr():.2e}")
+            logger.info(f"epoch {epoch} | step {step}/{total} | loss {loss.item():.4f} | lr {net.lr():.2e}")
+    net.model.eval()
     val = net.validate(60)
     logger.info(f"epoch {epoch}: eval_loss {val:.4f}")
